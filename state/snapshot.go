@@ -1,0 +1,182 @@
+// Package state folds source batches into immutable snapshots of the cloud:
+// services with their transition history and flap state, queues with their
+// depth history and growth, broker nodes, node heartbeats, probes, and the
+// timeline of restarts.
+//
+// One goroutine (the Store's owner) applies batches; each Apply returns a new
+// *Snapshot that is never written again, so the UI may hold and read it
+// without locks while the next batch is folded.
+package state
+
+import (
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// Snapshot is an immutable view of everything known at one instant.
+// Slices are sorted by key as documented; never modify them.
+type Snapshot struct {
+	At        time.Time         // when the last batch was folded
+	Seq       uint64            // increases with every folded batch
+	Retention time.Duration     // how far back histories reach
+	Sources   []SourceHealth    // sorted by Name
+	Overview  *sources.Overview // broker cluster summary, nil until seen
+	Services  []Service         // sorted by Host, then Binary
+	Queues    []Queue           // sorted by VHost, then Name
+	Nodes     []Node            // sorted by Name
+	Hosts     []Host            // heartbeat state per node, sorted by Name
+	Canary    ProbeSeries       // broker round-trip canary
+	Restarts  []Restart         // newest first, within Retention
+	Verdict   Verdict           // correlation verdict; zero when no rule fired
+}
+
+// SourceHealth is how one source's polls are going.
+type SourceHealth struct {
+	Name        string
+	Target      string        // what it polls (cloud name, broker URL without credentials)
+	Detail      string        // e.g. "microversion 2.69", "prometheus"
+	Interval    time.Duration // poll interval; data older than 2× this is stale
+	LastAttempt time.Time
+	LastSuccess time.Time // zero when never succeeded
+	LastErr     string    // error of the last poll, "" when it succeeded
+	Latency     time.Duration
+	Polls       int // polls seen
+	Failures    int // consecutive failed polls
+}
+
+// ServiceKey identifies a Nova service.
+type ServiceKey struct {
+	Binary string
+	Host   string
+}
+
+// Condition is a service's effective state, folding Nova's state, status and forced_down into one.
+type Condition uint8
+
+// Conditions, in order of increasing concern for sorting.
+const (
+	CondUp         Condition = iota // reporting in, enabled
+	CondDisabled                    // reporting in, administratively disabled
+	CondUnknown                     // in an unreachable cell (microversion 2.69)
+	CondForcedDown                  // an operator forced it down
+	CondDown                        // not reporting in
+)
+
+// Transition is one change of a service's Condition.
+type Transition struct {
+	At   time.Time
+	From Condition
+	To   Condition
+}
+
+// Service is one Nova service with its recent history.
+type Service struct {
+	Key            ServiceKey
+	ID             string
+	Zone           string
+	Status         sources.ServiceStatus
+	State          sources.ServiceState
+	ForcedDown     bool
+	DisabledReason string
+	UpdatedAt      time.Time     // Nova's last report from the service
+	ReportInterval time.Duration // estimated from successive UpdatedAt values; 0 until known
+	Cond           Condition
+	FirstSeen      time.Time    // first observation within this stacktop run
+	Since          time.Time    // when Cond last changed (FirstSeen if never)
+	History        []Transition // oldest first, within Retention
+	Flapping       bool
+	FlapPercent    float64        // weighted percent state change over the flap window, 0..100
+	RPC            *sources.Probe // last RPC ping of this service, nil if never pinged
+}
+
+// QueueKey identifies a broker queue.
+type QueueKey struct {
+	VHost string
+	Name  string
+}
+
+// QueueSample is one poll's reading of a queue, for sparklines.
+type QueueSample struct {
+	At        time.Time
+	Messages  int64
+	Unacked   int64
+	Consumers int
+}
+
+// Queue is one broker queue with its recent history.
+type Queue struct {
+	Key          QueueKey
+	Role         string // what OpenStack uses it for ("compute", "conductor", "scheduler", "reply", "fanout"), "" if not recognised
+	Host         string // for per-host queues such as compute.<host>: the host
+	Messages     int64
+	Ready        int64
+	Unacked      int64
+	Consumers    int     // -1 when the broker did not say
+	GrowthPerMin float64 // change of Messages per minute between the last two polls
+	History      []QueueSample
+	Rates        *sources.QueueRates // only while open in a drill-down
+}
+
+// Node is one broker node with its restart count.
+type Node struct {
+	sources.Node
+	Restarts int // restarts seen (uptime went down) within Retention
+}
+
+// Liveness says how recently a node's agent was heard from.
+type Liveness uint8
+
+// Liveness levels: late after 2.5 intervals without a heartbeat, lost after 5.
+const (
+	LiveFresh Liveness = iota
+	LiveLate
+	LiveLost
+)
+
+// Host is one node's heartbeat state.
+type Host struct {
+	Name         string
+	LastSeen     time.Time     // receiver's clock at the last heartbeat
+	Interval     time.Duration // the agent's publish interval
+	Skew         time.Duration // sender clock minus receiver clock at the last heartbeat
+	Seq          uint64
+	Gaps         int // heartbeats missed, from sequence numbers, within this run
+	BootID       string
+	Uptime       time.Duration
+	AgentVersion string
+	Processes    []sources.Process
+}
+
+// ProbeSeries is a bounded history of probes, oldest first.
+type ProbeSeries struct {
+	History  []sources.Probe
+	Failures int // failed probes within History
+}
+
+// RestartKind says what restarted.
+type RestartKind uint8
+
+// Restart kinds.
+const (
+	RestartProcess    RestartKind = iota // a service process started anew (heartbeat agent)
+	RestartHost                          // the host rebooted (boot id changed)
+	RestartBrokerNode                    // a broker node's uptime went down
+	RestartRecovered                     // a Nova service came back up after being down
+)
+
+// Restart is one event in the restarts timeline.
+type Restart struct {
+	At       time.Time
+	Kind     RestartKind
+	Where    string // host or broker node
+	What     string // process or binary name
+	Evidence string // what showed it, in words
+	Source   string // which source saw it
+}
+
+// Verdict is the correlation rules' answer to "is it the hosts or the broker?".
+type Verdict struct {
+	Summary  string   // one line for the header; "" when no rule fired
+	Evidence []string // each piece with its source
+}
