@@ -1,0 +1,66 @@
+package heartbeat
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRoundTrip(t *testing.T) {
+	sent := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	m := Message{Host: "compute-07", BootID: "b-1", UptimeSec: 3600.5, Seq: 42, SentAt: sent, IntervalMS: 2000, Agent: "v1",
+		Processes: []Proc{{Name: "nova-compute", PID: 1234, Start: sent.Add(-time.Hour)}}}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := sent.Add(150 * time.Millisecond)
+	hb, err := Decode(b, recv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hb.Host != "compute-07" || hb.Seq != 42 || hb.Interval != 2*time.Second || !hb.ReceivedAt.Equal(recv) ||
+		hb.Uptime != 3600*time.Second+500*time.Millisecond || len(hb.Processes) != 1 || hb.Processes[0].PID != 1234 {
+		t.Errorf("decoded %+v", hb)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct{ name, payload string }{
+		{"not json", `{"v":1,`},
+		{"wrong version", `{"v":2,"host":"h"}`},
+		{"no host", `{"v":1,"host":""}`},
+		{"negative uptime", `{"v":1,"host":"h","uptime_s":-1}`},
+		{"absurd interval", `{"v":1,"host":"h","interval_ms":999999999999}`},
+		{"process without pid", `{"v":1,"host":"h","procs":[{"name":"nova-compute","pid":0}]}`},
+		{"host too long", `{"v":1,"host":"` + strings.Repeat("h", 300) + `"}`},
+		{"oversized", `{"v":1,"host":"h","boot_id":"` + strings.Repeat("x", MaxMessageSize) + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Decode([]byte(tt.payload), time.Now())
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("Decode(%.40q) error = %v, want ErrInvalid", tt.payload, err)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	good, _ := Encode(Message{Host: "h", Seq: 1, IntervalMS: 2000, Processes: []Proc{{Name: "nova-api", PID: 1}}})
+	f.Add(good)
+	f.Add([]byte(`{"v":1,"host":"\u001b[31mx"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		hb, err := Decode(b, time.Unix(0, 0))
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if hb.Host == "" || len(hb.Processes) > MaxProcesses || hb.Uptime < 0 {
+			t.Fatalf("accepted an invalid heartbeat: %+v", hb)
+		}
+	})
+}

@@ -1,0 +1,103 @@
+// Package poll runs a source's poll function on a schedule: one poll in
+// flight at a time, a deadline per poll, the next poll scheduled when the
+// previous one returns, and exponential backoff with jitter on failure.
+package poll
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// Func performs one poll. It fills the batch's observations and may set
+// Health.Target, Health.Detail and Health.Requests; Run sets the rest.
+type Func func(ctx context.Context) (sources.Batch, error)
+
+// Options configure Run.
+type Options struct {
+	Name       string           // the source's name, stamped on every batch
+	Interval   time.Duration    // time between the end of one poll and the start of the next
+	Timeout    time.Duration    // deadline of one poll; default 80% of Interval
+	MaxBackoff time.Duration    // ceiling of the backoff; default 8× Interval
+	Now        func() time.Time // clock; default time.Now
+	Jitter     func() float64   // returns a value in [0,1); default math/rand/v2
+}
+
+func (o *Options) defaults() {
+	if o.Interval <= 0 {
+		o.Interval = 10 * time.Second
+	}
+	if o.Timeout <= 0 || o.Timeout >= o.Interval {
+		o.Timeout = o.Interval * 8 / 10
+	}
+	if o.MaxBackoff < o.Interval {
+		o.MaxBackoff = 8 * o.Interval
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Jitter == nil {
+		o.Jitter = rand.Float64
+	}
+}
+
+// Run polls until ctx is cancelled, calling emit with one batch per poll.
+// A failed poll emits a batch with Health.OK false and the error, and no data.
+func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) error {
+	opt.defaults()
+	failures := 0
+	for {
+		start := opt.Now()
+		pctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		b, err := poll(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		end := opt.Now()
+		if err != nil {
+			b = sources.Batch{Health: sources.Health{
+				Err: err.Error(), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
+			}}
+			failures++
+		} else {
+			b.Health.OK = true
+			b.Health.Err = ""
+			failures = 0
+		}
+		b.Source = opt.Name
+		b.At = end
+		b.Health.Latency = end.Sub(start)
+		b.Health.Interval = opt.Interval
+		emit(b)
+
+		t := time.NewTimer(Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter()))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Delay is the wait before the next poll after the given number of
+// consecutive failures: the interval when healthy, otherwise the interval
+// doubled per failure up to max, with "equal jitter" (half fixed, half
+// random, from j in [0,1)) so that many stacktops do not retry in step.
+func Delay(interval, max time.Duration, failures int, j float64) time.Duration {
+	if failures <= 0 {
+		return interval
+	}
+	d := interval
+	for i := 0; i < failures && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	half := d / 2
+	return half + time.Duration(j*float64(half))
+}
