@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v2"
+)
+
+// config is the file at ~/.config/stacktop/config.yaml (or --config),
+// overlaid by the environment. Every key is optional.
+type config struct {
+	path string // where it was read from, "" when no file exists
+
+	Retention duration       `yaml:"retention"`
+	Nova      novaConfig     `yaml:"nova"`
+	RabbitMQ  rabbitmqConfig `yaml:"rabbitmq"`
+}
+
+type novaConfig struct {
+	Cloud    string   `yaml:"cloud"` // entry of clouds.yaml; OS_CLOUD and --os-cloud override it
+	Interval duration `yaml:"interval"`
+	Timeout  duration `yaml:"timeout"`
+}
+
+type rabbitmqConfig struct {
+	URL          string   `yaml:"url"` // management API, e.g. https://mq1.example:15672
+	User         string   `yaml:"user"`
+	Password     string   `yaml:"password"`
+	PasswordFile string   `yaml:"password_file"`
+	CAFile       string   `yaml:"ca_file"`
+	Insecure     bool     `yaml:"insecure_skip_verify"`
+	VHosts       []string `yaml:"vhosts"`
+	Queues       string   `yaml:"queues"` // regular expression over queue names
+	Interval     duration `yaml:"interval"`
+	Timeout      duration `yaml:"timeout"`
+	Mode         string   `yaml:"mode"` // auto, management or prometheus
+	Prometheus   []string `yaml:"prometheus_urls"`
+}
+
+// duration is a time.Duration written as "10s" or "1h" in YAML.
+type duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *duration) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 10s or 1h", s)
+	}
+	*d = duration(v)
+	return nil
+}
+
+// defaultConfigPath is where the config file lives unless --config or STACKTOP_CONFIG says otherwise.
+func defaultConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "stacktop", "config.yaml")
+}
+
+// loadConfig reads path (a missing file is fine unless explicit), overlays
+// the environment and validates. Errors name the file and the key.
+func loadConfig(path string, explicit bool, getenv func(string) string) (*config, error) {
+	c := &config{}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && !explicit:
+		case err != nil:
+			return nil, fmt.Errorf("config: %w", err)
+		default:
+			c.path = path
+			if err := yaml.UnmarshalStrict(b, c); err != nil {
+				return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+			}
+		}
+	}
+	if v := getenv("STACKTOP_RABBITMQ_URL"); v != "" {
+		c.RabbitMQ.URL = v
+	}
+	if v := getenv("STACKTOP_RABBITMQ_USER"); v != "" {
+		c.RabbitMQ.User = v
+	}
+	if v := getenv("STACKTOP_RABBITMQ_PASSWORD"); v != "" {
+		c.RabbitMQ.Password = v
+	}
+	if err := c.validate(); err != nil {
+		where := c.path
+		if where == "" {
+			where = "environment"
+		}
+		return nil, fmt.Errorf("config %s: %w", where, err)
+	}
+	if c.RabbitMQ.PasswordFile != "" && c.RabbitMQ.Password == "" {
+		b, err := os.ReadFile(c.RabbitMQ.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: rabbitmq.password_file: %w", c.path, err)
+		}
+		c.RabbitMQ.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	return c, nil
+}
+
+func (c *config) validate() error {
+	if c.Retention != 0 && (time.Duration(c.Retention) < time.Minute || time.Duration(c.Retention) > 7*24*time.Hour) {
+		return fmt.Errorf("retention: %s is outside 1m..168h", time.Duration(c.Retention))
+	}
+	for _, d := range []struct {
+		key string
+		v   duration
+	}{
+		{"nova.interval", c.Nova.Interval}, {"nova.timeout", c.Nova.Timeout},
+		{"rabbitmq.interval", c.RabbitMQ.Interval}, {"rabbitmq.timeout", c.RabbitMQ.Timeout},
+	} {
+		if d.v != 0 && (time.Duration(d.v) < 100*time.Millisecond || time.Duration(d.v) > time.Hour) {
+			return fmt.Errorf("%s: %s is outside 100ms..1h", d.key, time.Duration(d.v))
+		}
+	}
+	r := c.RabbitMQ
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("rabbitmq.url: want http(s)://host:port of the management API, got %q", redactURL(r.URL))
+		}
+		if u.User != nil {
+			return errors.New("rabbitmq.url: credentials do not belong in the URL; use rabbitmq.user and rabbitmq.password_file")
+		}
+	}
+	if r.Password != "" && r.PasswordFile != "" {
+		return errors.New("rabbitmq.password and rabbitmq.password_file are both set; keep one")
+	}
+	if r.Queues != "" {
+		if _, err := regexp.Compile(r.Queues); err != nil {
+			return fmt.Errorf("rabbitmq.queues: %v", err)
+		}
+	}
+	switch r.Mode {
+	case "", "auto", "management", "prometheus":
+	default:
+		return fmt.Errorf("rabbitmq.mode: %q is not one of auto, management, prometheus", r.Mode)
+	}
+	for i, p := range r.Prometheus {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("rabbitmq.prometheus_urls[%d]: want http(s)://host:15692, got %q", i, redactURL(p))
+		}
+	}
+	return nil
+}
+
+// redactURL drops any userinfo from a URL-ish string before it is shown.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if i := strings.LastIndex(s, "@"); i >= 0 {
+			return "…@" + s[i+1:]
+		}
+		return s
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
+}
