@@ -6,6 +6,29 @@
 // One goroutine (the Store's owner) applies batches; each Apply returns a new
 // *Snapshot that is never written again, so the UI may hold and read it
 // without locks while the next batch is folded.
+//
+// # Memory
+//
+// Memory is bounded by the retention window (Config.Retention, default 1h)
+// and per-item caps, whatever the cloud's size; it grows only with the
+// number of live items, never with running time:
+//
+//   - per service: at most Config.MaxTransitions transitions (default 256)
+//     and Config.RPCHistory RPC pings (16), none older than Retention, plus
+//     a fixed-size folding state (flap bits, 16 report gaps);
+//   - per queue: at most Config.QueueSamples samples (default 120), none
+//     older than Retention;
+//   - per broker node: at most 64 restart times within Retention;
+//   - per host: its last process list (≤ 256, the heartbeat decoder's limit)
+//     and at most 256 vanished processes; a host silent for longer than
+//     Retention is dropped;
+//   - the canary: at most Config.ProbeHistory probes (360);
+//   - restarts: at most Config.MaxRestarts (2000), none older than Retention.
+//
+// Services, queues and nodes missing from a complete list are dropped with
+// their history. History backing arrays hold up to a quarter more than their
+// cap (or 8 elements) of slack, see appendBounded. Snapshots the caller no
+// longer references are garbage; a held snapshot pins only its own view.
 package state
 
 import (
@@ -86,8 +109,9 @@ type Service struct {
 	Since          time.Time    // when Cond last changed (FirstSeen if never)
 	History        []Transition // oldest first, within Retention
 	Flapping       bool
-	FlapPercent    float64        // weighted percent state change over the flap window, 0..100
-	RPC            *sources.Probe // last RPC ping of this service, nil if never pinged
+	FlapPercent    float64         // weighted percent state change over the flap window, 0..100
+	RPC            *sources.Probe  // last RPC ping of this service, nil if never pinged
+	RPCHistory     []sources.Probe // recent RPC pings of this service, oldest first, within Retention and Config.RPCHistory
 }
 
 // QueueKey identifies a broker queue.

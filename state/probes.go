@@ -1,0 +1,55 @@
+package state
+
+import (
+	"slices"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+func probeAt(p *sources.Probe) time.Time { return p.At }
+
+// probeSeries wraps a history, counting its failures.
+func probeSeries(h []sources.Probe) ProbeSeries {
+	ps := ProbeSeries{History: h}
+	for i := range h {
+		if h[i].Result != sources.ProbeOK {
+			ps.Failures++
+		}
+	}
+	return ps
+}
+
+// foldProbes appends canaries to next.Canary and attaches RPC pings to their
+// services. A ping of a service Nova has not listed is dropped.
+func (s *Store) foldProbes(f *fold, next *Snapshot) {
+	canary := next.Canary.History
+	canaryChanged, servicesCopied := false, false
+	for _, p := range f.b.Probes {
+		switch p.Kind {
+		case sources.ProbeCanary:
+			canary = appendBounded(canary, p, s.cfg.ProbeHistory)
+			canaryChanged = true
+		case sources.ProbeRPC:
+			i, ok := slices.BinarySearchFunc(next.Services, ServiceKey{Binary: p.Binary, Host: p.Host}, func(sv Service, k ServiceKey) int {
+				return cmpServiceKey(sv.Key, k)
+			})
+			if !ok {
+				continue
+			}
+			if !servicesCopied {
+				next.Services = slices.Clone(next.Services)
+				servicesCopied = true
+			}
+			sv := &next.Services[i]
+			if sv.RPC == nil || !p.At.Before(sv.RPC.At) {
+				latest := p
+				sv.RPC = &latest
+			}
+			sv.RPCHistory = trimBefore(appendBounded(sv.RPCHistory, p, s.cfg.RPCHistory), f.cutoff, probeAt)
+		}
+	}
+	if canaryChanged {
+		next.Canary = probeSeries(trimBefore(canary, f.cutoff, probeAt))
+	}
+}

@@ -1,0 +1,179 @@
+package state
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// maxReportSamples bounds Config.ReportSamples.
+const maxReportSamples = 16
+
+// svcState is what folding needs about a service beyond its Service.
+type svcState struct {
+	flap   flapWindow
+	downAt time.Time // when the current down episode began; zero when not in one
+	// deltas between successive distinct UpdatedAt values, a ring of the newest.
+	deltas [maxReportSamples]time.Duration
+	nd     uint8 // deltas held
+	nextD  uint8 // where the next delta goes
+}
+
+// pushDelta records a gap between two reports and returns the new estimate.
+//
+// ReportInterval is the minimum of the last Config.ReportSamples gaps (≥ 1 s)
+// between distinct UpdatedAt values. A sick service or broker only delays
+// reports, and polls can only miss reports (making gaps multiples of the
+// interval), so the shortest recent gap is the best estimate of the
+// configured report_interval, and it stays put during an incident where a
+// median would drift upwards. It cannot be shorter than the poll interval.
+func (st *svcState) pushDelta(d time.Duration, n int) time.Duration {
+	st.deltas[st.nextD] = d
+	st.nextD = uint8((int(st.nextD) + 1) % n)
+	if int(st.nd) < n {
+		st.nd++
+	}
+	best := st.deltas[0]
+	for _, x := range st.deltas[1:st.nd] {
+		best = min(best, x)
+	}
+	return best
+}
+
+// Cond derives a service's condition from Nova's fields.
+func condOf(in *sources.Service) Condition {
+	switch {
+	case in.ForcedDown:
+		return CondForcedDown
+	case in.State == sources.StateDown:
+		return CondDown
+	case in.State == sources.StateUnknown:
+		return CondUnknown
+	case in.Status == sources.StatusDisabled:
+		return CondDisabled
+	}
+	return CondUp
+}
+
+// reporting reports whether c means the service reports in.
+func reporting(c Condition) bool { return c == CondUp || c == CondDisabled }
+
+func cmpServiceKey(a, b ServiceKey) int {
+	if c := strings.Compare(a.Host, b.Host); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Binary, b.Binary)
+}
+
+// sortedOrder returns the indexes 0..n-1 ordered by cmp, ties by index, so
+// that the last of equal keys is the last in the order.
+func sortedOrder(n int, cmpIdx func(i, j int) int) []int32 {
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	f := func(a, b int32) int {
+		if c := cmpIdx(int(a), int(b)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	}
+	if !slices.IsSortedFunc(order, f) {
+		slices.SortFunc(order, f)
+	}
+	return order
+}
+
+// foldServices merges a complete Nova service list into next.Services.
+// Services missing from the list are dropped; a duplicate key keeps the last row.
+func (s *Store) foldServices(f *fold, next *Snapshot) {
+	in := f.b.Services
+	order := sortedOrder(len(in), func(i, j int) int {
+		return cmpServiceKey(ServiceKey{in[i].Binary, in[i].Host}, ServiceKey{in[j].Binary, in[j].Host})
+	})
+	prev, px := next.Services, s.svcx
+	out := make([]Service, 0, len(in))
+	ox := make([]svcState, 0, len(in))
+	j := 0
+	for n, i := range order {
+		row := &in[i]
+		key := ServiceKey{Binary: row.Binary, Host: row.Host}
+		if n+1 < len(order) {
+			if nx := &in[order[n+1]]; nx.Binary == row.Binary && nx.Host == row.Host {
+				continue
+			}
+		}
+		for j < len(prev) && cmpServiceKey(prev[j].Key, key) < 0 {
+			j++
+		}
+		var sv Service
+		var st svcState
+		if j < len(prev) && prev[j].Key == key {
+			sv, st = prev[j], px[j]
+			j++
+		} else {
+			sv = Service{Key: key, FirstSeen: f.at, Since: f.at, Cond: condOf(row)}
+		}
+		s.observeService(f, &sv, &st, row)
+		out = append(out, sv)
+		ox = append(ox, st)
+	}
+	next.Services, s.svcx = out, ox
+}
+
+// observeService folds one Nova row into sv and st.
+func (s *Store) observeService(f *fold, sv *Service, st *svcState, row *sources.Service) {
+	prevUpdated := sv.UpdatedAt
+	sv.ID = row.ID
+	sv.Zone = row.Zone
+	sv.Status = row.Status
+	sv.State = row.State
+	sv.ForcedDown = row.ForcedDown
+	sv.DisabledReason = row.DisabledReason
+	sv.UpdatedAt = row.UpdatedAt
+
+	if d := row.UpdatedAt.Sub(prevUpdated); !prevUpdated.IsZero() && d >= time.Second {
+		sv.ReportInterval = st.pushDelta(d, s.cfg.ReportSamples)
+	}
+
+	cond := condOf(row)
+	if cond != sv.Cond {
+		sv.History = appendBounded(sv.History, Transition{At: f.at, From: sv.Cond, To: cond}, s.cfg.MaxTransitions)
+		sv.Cond = cond
+		sv.Since = f.at
+	}
+	sv.History = trimBefore(sv.History, f.cutoff, transitionAt)
+
+	switch {
+	case cond == CondDown && st.downAt.IsZero():
+		st.downAt = f.at
+	case reporting(cond) && !st.downAt.IsZero():
+		f.restarts = append(f.restarts, Restart{
+			At:       f.at,
+			Kind:     RestartRecovered,
+			Where:    sv.Key.Host,
+			What:     sv.Key.Binary,
+			Evidence: fmt.Sprintf("%s on %s up again after %s down", sv.Key.Binary, sv.Key.Host, f.at.Sub(st.downAt).Round(time.Second)),
+			Source:   f.b.Source,
+		})
+		st.downAt = time.Time{}
+	}
+
+	// One flap observation per poll: up when Nova says it reports in, down
+	// when it does not and nobody forced it; UNKNOWN and forced down say nothing.
+	switch {
+	case row.ForcedDown:
+	case row.State == sources.StateDown:
+		st.flap.push(false)
+	case row.State == sources.StateUp:
+		st.flap.push(true)
+	}
+	sv.FlapPercent = st.flap.percent(s.cfg.FlapWindow)
+	sv.Flapping = NextFlapping(sv.Flapping, sv.FlapPercent, s.cfg.FlapLow, s.cfg.FlapHigh)
+}
+
+func transitionAt(t *Transition) time.Time { return t.At }

@@ -1,0 +1,124 @@
+package state
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// Store folds batches into snapshots. Apply must be called from one
+// goroutine at a time; Snapshot may be called from any goroutine.
+type Store struct {
+	cfg Config
+	cur atomic.Pointer[Snapshot]
+
+	// Owned by the Apply goroutine.
+	svcx     []svcState                            // per-service folding state, aligned with cur.Services
+	nodes    map[string]*nodeState                 // per broker node folding state
+	departed map[string]map[string]sources.Process // per host: processes last seen before they vanished
+}
+
+// NewStore returns a Store whose Snapshot is empty until the first Apply.
+func NewStore(cfg Config) *Store {
+	cfg = cfg.withDefaults()
+	s := &Store{
+		cfg:      cfg,
+		nodes:    make(map[string]*nodeState),
+		departed: make(map[string]map[string]sources.Process),
+	}
+	s.cur.Store(&Snapshot{Retention: cfg.Retention})
+	return s
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (s *Store) Config() Config { return s.cfg }
+
+// Snapshot returns the latest snapshot; it is never nil and never modified.
+func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
+
+// fold carries what one Apply needs besides the Store.
+type fold struct {
+	b        sources.Batch
+	at       time.Time // the batch's time: stamps transitions, samples, restarts
+	cutoff   time.Time // histories keep nothing older than this
+	restarts []Restart // found while folding this batch
+}
+
+// Apply folds one batch and returns the new snapshot, which it also publishes.
+//
+// Time comes from b.At only (a zero At counts as the previous snapshot's
+// time); the snapshot's At never goes backwards. Slices that the batch says
+// nothing about (nil) are shared with the previous snapshot, not rebuilt.
+// Apply does not keep references to the batch's slices.
+func (s *Store) Apply(b sources.Batch) *Snapshot {
+	prev := s.cur.Load()
+	next := *prev
+	next.Seq = prev.Seq + 1
+	next.Retention = s.cfg.Retention
+	at := b.At
+	if at.IsZero() {
+		at = prev.At
+	}
+	if at.After(prev.At) {
+		next.At = at
+	}
+	f := &fold{b: b, at: at, cutoff: next.At.Add(-s.cfg.Retention)}
+
+	if b.Source != "" {
+		next.Sources = foldHealth(prev.Sources, b, at)
+	}
+	if b.Services != nil {
+		s.foldServices(f, &next)
+	}
+	if b.Overview != nil {
+		ov := *b.Overview
+		next.Overview = &ov
+	}
+	if b.Nodes != nil {
+		next.Nodes = s.foldNodes(f, b.Nodes)
+	}
+	if b.Queues != nil {
+		next.Queues = s.foldQueues(f, prev.Queues, b.Queues)
+	}
+	if len(b.Heartbeats) > 0 {
+		next.Hosts = s.foldHeartbeats(f, prev.Hosts)
+	}
+	if len(b.Probes) > 0 {
+		s.foldProbes(f, &next)
+	}
+	s.age(f, &next)
+	next.Restarts = mergeRestarts(next.Restarts, f.restarts, f.cutoff, s.cfg.MaxRestarts)
+	next.Verdict = Verdict{} // correlation rules come later
+
+	snap := &next
+	s.cur.Store(snap)
+	return snap
+}
+
+// age drops what fell out of the retention window from histories that do
+// not depend on one source polling: the canary and hosts silent for longer
+// than Retention. Both checks are O(1) or a read-only scan unless something expires.
+func (s *Store) age(f *fold, next *Snapshot) {
+	if h := next.Canary.History; len(h) > 0 && h[0].At.Before(f.cutoff) {
+		next.Canary = probeSeries(trimBefore(h, f.cutoff, probeAt))
+	}
+	expired := 0
+	for i := range next.Hosts {
+		if next.Hosts[i].LastSeen.Before(f.cutoff) {
+			expired++
+		}
+	}
+	if expired == 0 {
+		return
+	}
+	hosts := make([]Host, 0, len(next.Hosts)-expired)
+	for _, h := range next.Hosts {
+		if h.LastSeen.Before(f.cutoff) {
+			delete(s.departed, h.Name)
+			continue
+		}
+		hosts = append(hosts, h)
+	}
+	next.Hosts = hosts
+}
