@@ -1,0 +1,213 @@
+package nova
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+// maxMessage bounds the part of a server's error body quoted in an error.
+const maxMessage = 160
+
+// safeError carries a message that has been made safe to show (no
+// credentials, no URL userinfo, one short line) while still unwrapping to the
+// original error for errors.Is/As.
+type safeError struct {
+	msg string
+	err error
+}
+
+func (e *safeError) Error() string { return e.msg }
+func (e *safeError) Unwrap() error { return e.err }
+
+// sanitize returns err with a message fit for Health.Err: gophercloud's
+// wordy errors condensed, URLs without userinfo, secrets replaced. auth says
+// whether err came from Keystone, so that 401 reads "credentials refused".
+func sanitize(err error, auth bool, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	return &safeError{msg: scrub(describe(err, auth), secrets), err: err}
+}
+
+// describe is a short, single-line account of err.
+func describe(err error, auth bool) string {
+	var reauth *gophercloud.ErrUnableToReauthenticate
+	if errors.As(err, &reauth) {
+		return "token rejected and re-authentication failed: " + describe(reauth.ErrReauth, true)
+	}
+	var after *gophercloud.ErrErrorAfterReauthentication
+	if errors.As(err, &after) {
+		return "after re-authenticating: " + describe(after.ErrOriginal, false)
+	}
+	var code gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &code) {
+		return describeStatus(code.Actual, code.Method, code.URL, code.Body, auth)
+	}
+	var codeP *gophercloud.ErrUnexpectedResponseCode
+	if errors.As(err, &codeP) {
+		return describeStatus(codeP.Actual, codeP.Method, codeP.URL, codeP.Body, auth)
+	}
+	var notFound *gophercloud.ErrEndpointNotFound
+	if errors.As(err, &notFound) {
+		return "no compute endpoint in the service catalog for that region and interface"
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timed out"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "cancelled"
+	}
+	var unknownAuthority x509.UnknownAuthorityError
+	if errors.As(err, &unknownAuthority) {
+		return "TLS: certificate signed by an unknown authority (give the CA file, or turn verification off)"
+	}
+	var hostname x509.HostnameError
+	if errors.As(err, &hostname) {
+		return "TLS: " + hostname.Error()
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "truncated response (unexpected EOF)"
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Sprintf("unexpected JSON: %s is a %s", typeErr.Field, typeErr.Value)
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return "malformed JSON: " + syntax.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		var op *net.OpError
+		if errors.As(ue.Err, &op) {
+			return fmt.Sprintf("%s %s: %s", ue.Op, redactURL(ue.URL), op.Err)
+		}
+		return fmt.Sprintf("%s %s: %s", ue.Op, redactURL(ue.URL), describe(ue.Err, auth))
+	}
+	return oneLine(err.Error(), 300)
+}
+
+// describeStatus explains an unexpected HTTP status and quotes the server's own message.
+func describeStatus(status int, method, rawURL string, body []byte, auth bool) string {
+	var what string
+	switch {
+	case status == 401 && auth:
+		return "credentials refused (401)"
+	case status == 401:
+		what = "token refused (401)"
+	case status == 403 && auth:
+		what = "forbidden (403)"
+	case status == 403:
+		what = "forbidden (403): listing compute services needs the admin role (or a reader role the policy allows)"
+	case status == 404:
+		what = "not found (404)"
+	case status == 406:
+		what = "microversion not acceptable (406)"
+	default:
+		what = fmt.Sprintf("HTTP %d", status)
+	}
+	s := fmt.Sprintf("%s from %s %s", what, method, redactURL(rawURL))
+	if m := serverMessage(body); m != "" {
+		s += ": " + m
+	}
+	return s
+}
+
+var titleRE = regexp.MustCompile(`(?is)<title>(.*?)</title>`)
+var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)
+
+// serverMessage extracts the human part of an error body: OpenStack's
+// {"<kind>": {"message": ...}}, an HTML page's title, or the start of the text.
+func serverMessage(body []byte) string {
+	b := strings.TrimSpace(string(body))
+	if b == "" {
+		return ""
+	}
+	var doc map[string]json.RawMessage
+	if json.Unmarshal([]byte(b), &doc) == nil {
+		for _, v := range doc {
+			var inner struct {
+				Message string `json:"message"`
+			}
+			if json.Unmarshal(v, &inner) == nil && inner.Message != "" {
+				return oneLine(inner.Message, maxMessage)
+			}
+		}
+		var flat struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal([]byte(b), &flat) == nil && flat.Message != "" {
+			return oneLine(flat.Message, maxMessage)
+		}
+	}
+	if strings.HasPrefix(b, "<") {
+		if m := titleRE.FindStringSubmatch(b); m != nil {
+			return "HTML page " + strconvQuote(oneLine(m[1], maxMessage))
+		}
+		return "HTML page " + strconvQuote(oneLine(tagRE.ReplaceAllString(b, " "), maxMessage))
+	}
+	return strconvQuote(oneLine(b, maxMessage))
+}
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+// oneLine collapses whitespace and control characters and cuts s to n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || r == ' ' || (r >= 0x80 && r < 0xa0)
+	}), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
+	}
+	return s
+}
+
+// redactURL drops userinfo from a URL-ish string; a string that does not
+// parse is reduced to its scheme and host as best it can.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		if i := strings.LastIndex(s, "@"); i >= 0 {
+			if j := strings.Index(s, "://"); j >= 0 && j < i {
+				return s[:j+3] + "REDACTED@" + s[i+1:]
+			}
+			return "REDACTED@" + s[i+1:]
+		}
+		return s
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	return u.String()
+}
+
+// secretsOf lists the credential strings of ao that must never be shown.
+func secretsOf(ao gophercloud.AuthOptions) []string {
+	var s []string
+	for _, v := range []string{ao.Password, ao.Passcode, ao.TokenID, ao.ApplicationCredentialSecret} {
+		if v != "" {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// scrub replaces every secret in msg, and any URL userinfo, with REDACTED.
+func scrub(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "REDACTED")
+	}
+	return userinfoRE.ReplaceAllString(msg, "${1}REDACTED@")
+}
+
+var userinfoRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
