@@ -166,3 +166,9 @@ func New(isDark, noColor bool) Styles {
 	}
 	return s
 }
+
+// Open returns the codes that start the ink, for painting a span built piecemeal.
+func (i Ink) Open() string { return i.pre }
+
+// Close returns the codes that end the ink.
+func (i Ink) Close() string { return i.post }

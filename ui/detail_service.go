@@ -1,0 +1,207 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/state"
+)
+
+// defaultRetention is the strip's span when the snapshot does not say.
+const defaultRetention = time.Hour
+
+// serviceDetail is the drill-down of one Nova service.
+type serviceDetail struct {
+	scroller
+	key state.ServiceKey
+}
+
+func newServiceDetail(e *env, k state.ServiceKey) *serviceDetail {
+	return &serviceDetail{scroller: scroller{e: e}, key: k}
+}
+
+func (d *serviceDetail) Update(msg tea.Msg) (pane, tea.Cmd) {
+	d.scroll(msg, len(d.lines()))
+	return d, nil
+}
+
+func (d *serviceDetail) View() string { return d.show(d.lines()) }
+
+func (d *serviceDetail) lines() []string {
+	e := d.e
+	st := &e.st
+	now := e.now
+	o := &doc{width: d.width}
+	s := findService(e.snap, d.key)
+	title := o.clean(d.key.Binary + " on " + d.key.Host)
+	if s == nil {
+		o.add(o.paint(st.Detail.Title, title) + "  (gone from the latest snapshot)")
+		return o.lines
+	}
+	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, "  id "+o.clean(s.ID)+" · zone "+o.clean(s.Zone)))
+	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + ageSince(now, s.Since)
+	if s.Flapping {
+		line += "  " + o.paint(st.Status.Flapping, "↯ FLAPPING "+fmtPercent(s.FlapPercent))
+	} else {
+		line += "  flap " + fmtPercent(s.FlapPercent)
+	}
+	o.add(line)
+	rep := "report " + ageSince(now, s.UpdatedAt) + " ago"
+	if s.ReportInterval > 0 {
+		rep += " · interval ~" + fmtAge(s.ReportInterval)
+		if !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > 2*s.ReportInterval {
+			rep += " " + o.paint(st.Table.Warn, "(overdue)")
+		}
+	} else {
+		rep += " · interval not yet known"
+	}
+	o.add(rep)
+	if s.RPC != nil {
+		t, ink := rpcCell(s.RPC, st)
+		l := "rpc ping " + o.paint(ink, t) + " " + ageSince(now, s.RPC.At) + " ago"
+		if s.RPC.Detail != "" {
+			l += " · " + o.clean(s.RPC.Detail)
+		}
+		o.add(l)
+	}
+	if s.DisabledReason != "" {
+		o.add("disabled reason: " + o.clean(s.DisabledReason))
+	}
+
+	ret := e.snap.Retention
+	if ret <= 0 {
+		ret = defaultRetention
+	}
+	o.add("")
+	o.add(o.paint(st.Detail.Section, "up/down over the last "+fmtAge(ret)) + o.paint(st.Detail.Label, "  █ up  _ down  ░ disabled  F forced  ? unknown  ▚ changed  · not seen"))
+	o.add(strip(s, now, ret, max(1, d.width-2)))
+
+	o.add("")
+	o.add(o.paint(st.Detail.Section, "transitions (newest first): "+strconv.Itoa(len(s.History))))
+	for i := len(s.History) - 1; i >= 0; i-- {
+		t := s.History[i]
+		o.add("  " + t.At.Format("15:04:05") + "  " + padLeft(ageSince(now, t.At), 7) + " ago  " +
+			strings.TrimSpace(condWord(t.From)) + " → " + o.paint(condInk(st, t.To), condWord(t.To)))
+	}
+	if len(s.History) == 0 {
+		o.add("  none since " + s.FirstSeen.Format("15:04:05"))
+	}
+
+	o.add("")
+	hostLines(o, e, d.key.Host)
+	o.add("")
+	o.add(o.paint(st.Detail.Section, "services on "+o.clean(d.key.Host)))
+	for _, other := range servicesOnHost(e.snap, d.key.Host) {
+		mark := "  "
+		if other.Key == d.key {
+			mark = "▸ "
+		}
+		l := mark + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), padRight(condWord(other.Cond), 10)) +
+			" for " + ageSince(now, other.Since)
+		if other.Flapping {
+			l += " " + o.paint(st.Status.Flapping, "↯"+fmtPercent(other.FlapPercent))
+		}
+		o.add(l)
+	}
+	for i := range e.snap.Queues {
+		q := &e.snap.Queues[i]
+		if q.Role == "compute" && q.Host == d.key.Host {
+			o.add("")
+			o.add(o.paint(st.Detail.Section, "queue "+o.clean(q.Key.Name)) + " messages " + fmtCount(q.Messages) +
+				" · unacked " + fmtCount(q.Unacked) + " · consumers " + consumersText(q.Consumers) + " · growth " + fmtGrowth(q.GrowthPerMin) + "/min")
+		}
+	}
+	return o.lines
+}
+
+// hostLines describes a host's heartbeat agent.
+func hostLines(o *doc, e *env, host string) {
+	st := &e.st
+	h := findHost(e.snap, host)
+	if h == nil {
+		o.add(o.paint(st.Detail.Section, "heartbeat") + " no agent heard from " + o.clean(host))
+		return
+	}
+	t, ink := heartbeatCell(e.snap, host, e.now, st)
+	o.add(o.paint(st.Detail.Section, "heartbeat") + " last " + o.paint(ink, t) + " ago · interval " + fmtAge(h.Interval) +
+		" · gaps " + strconv.Itoa(h.Gaps) + " · uptime " + fmtAge(h.Uptime) + " · skew " + h.Skew.Round(time.Millisecond).String() +
+		" · agent " + o.clean(h.AgentVersion))
+	for _, pr := range h.Processes {
+		o.add("  " + padRight(o.clean(pr.Name), 20) + " pid " + padLeft(strconv.Itoa(pr.PID), 7) + "  started " + ageSince(e.now, pr.StartedAt) + " ago")
+	}
+}
+
+// strip draws a service's condition across the retention window, one cell
+// per slice of time: a cell where the condition changed shows ▚.
+func strip(s *state.Service, now time.Time, ret time.Duration, width int) string {
+	var b strings.Builder
+	start := now.Add(-ret)
+	step := ret / time.Duration(width)
+	if step <= 0 {
+		step = time.Nanosecond
+	}
+	at := func(t time.Time) (state.Condition, bool) {
+		if t.Before(s.FirstSeen) {
+			return 0, false
+		}
+		c := s.Cond
+		if len(s.History) > 0 {
+			c = s.History[0].From
+		}
+		for _, tr := range s.History {
+			if tr.At.After(t) {
+				break
+			}
+			c = tr.To
+		}
+		return c, true
+	}
+	for i := range width {
+		t0 := start.Add(time.Duration(i) * step)
+		t1 := t0.Add(step)
+		c, seen := at(t1)
+		if !seen {
+			b.WriteRune('·')
+			continue
+		}
+		changed := false
+		for _, tr := range s.History {
+			if tr.At.After(t0) && !tr.At.After(t1) {
+				changed = true
+				break
+			}
+		}
+		switch {
+		case changed:
+			b.WriteRune('▚')
+		case c == state.CondUp:
+			b.WriteRune('█')
+		case c == state.CondDown:
+			b.WriteRune('_')
+		case c == state.CondDisabled:
+			b.WriteRune('░')
+		case c == state.CondForcedDown:
+			b.WriteRune('F')
+		default:
+			b.WriteRune('?')
+		}
+	}
+	return b.String()
+}
+
+func padRight(s string, w int) string {
+	if n := textWidth(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+func padLeft(s string, w int) string {
+	if n := textWidth(s); n < w {
+		return strings.Repeat(" ", w-n) + s
+	}
+	return s
+}

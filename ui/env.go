@@ -1,0 +1,84 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
+)
+
+// env is what every pane reads: the snapshot on screen, the clock, styles and keys.
+// The root model owns it; panes hold a pointer and never change it.
+type env struct {
+	snap *state.Snapshot
+	now  time.Time
+	st   theme.Styles
+	keys *KeyMap
+}
+
+// emptySnapshot stands in until the first snapshot arrives.
+var emptySnapshot = &state.Snapshot{}
+
+func findHost(s *state.Snapshot, name string) *state.Host {
+	i, ok := slices.BinarySearchFunc(s.Hosts, name, func(h state.Host, n string) int { return cmp.Compare(h.Name, n) })
+	if !ok {
+		return nil
+	}
+	return &s.Hosts[i]
+}
+
+func findService(s *state.Snapshot, k state.ServiceKey) *state.Service {
+	i, ok := slices.BinarySearchFunc(s.Services, k, func(v state.Service, k state.ServiceKey) int {
+		return cmp.Or(cmp.Compare(v.Key.Host, k.Host), cmp.Compare(v.Key.Binary, k.Binary))
+	})
+	if !ok {
+		return nil
+	}
+	return &s.Services[i]
+}
+
+func findQueue(s *state.Snapshot, k state.QueueKey) *state.Queue {
+	i, ok := slices.BinarySearchFunc(s.Queues, k, func(v state.Queue, k state.QueueKey) int {
+		return cmp.Or(cmp.Compare(v.Key.VHost, k.VHost), cmp.Compare(v.Key.Name, k.Name))
+	})
+	if !ok {
+		return nil
+	}
+	return &s.Queues[i]
+}
+
+// servicesOnHost returns the index range of host's services (Services is sorted by host).
+func servicesOnHost(s *state.Snapshot, host string) []state.Service {
+	lo, _ := slices.BinarySearchFunc(s.Services, host, func(v state.Service, h string) int { return cmp.Compare(v.Key.Host, h) })
+	hi := lo
+	for hi < len(s.Services) && s.Services[hi].Key.Host == host {
+		hi++
+	}
+	return s.Services[lo:hi]
+}
+
+// liveness says how recently a host's agent was heard from: late after 2.5
+// intervals without a heartbeat, lost after 5.
+func liveness(h *state.Host, now time.Time) state.Liveness {
+	if h.Interval <= 0 || h.LastSeen.IsZero() {
+		return state.LiveFresh
+	}
+	age := now.Sub(h.LastSeen)
+	switch {
+	case age > 5*h.Interval:
+		return state.LiveLost
+	case age*2 > 5*h.Interval:
+		return state.LiveLate
+	}
+	return state.LiveFresh
+}
+
+// stale reports whether a source's data is older than twice its interval.
+func stale(h state.SourceHealth, now time.Time) bool {
+	if h.LastSuccess.IsZero() {
+		return true
+	}
+	return h.Interval > 0 && now.Sub(h.LastSuccess) > 2*h.Interval
+}

@@ -1,0 +1,139 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fmtAge renders a duration compactly: 42s, 3m04s, 2h03m, 3d02h.
+func fmtAge(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	switch {
+	case s < 60:
+		return strconv.FormatInt(s, 10) + "s"
+	case s < 3600:
+		return strconv.FormatInt(s/60, 10) + "m" + pad2(s%60) + "s"
+	case s < 86400:
+		return strconv.FormatInt(s/3600, 10) + "h" + pad2(s/60%60) + "m"
+	default:
+		return strconv.FormatInt(s/86400, 10) + "d" + pad2(s/3600%24) + "h"
+	}
+}
+
+// ageSince is fmtAge(now-t), or "—" when t is zero.
+func ageSince(now, t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return fmtAge(now.Sub(t))
+}
+
+func pad2(n int64) string {
+	if n < 10 {
+		return "0" + strconv.FormatInt(n, 10)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// fmtRTT renders a round trip: 850µs, 12ms, 1.2s.
+func fmtRTT(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return strconv.FormatInt(int64(d/time.Microsecond), 10) + "µs"
+	case d < time.Second:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	default:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + "s"
+	}
+}
+
+// fmtCount renders a count, abbreviated above ten million.
+func fmtCount(n int64) string {
+	switch {
+	case n >= 10_000_000_000:
+		return strconv.FormatInt(n/1_000_000_000, 10) + "G"
+	case n >= 10_000_000:
+		return strconv.FormatInt(n/1_000_000, 10) + "M"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// fmtGrowth renders a per-minute change with its sign.
+func fmtGrowth(g float64) string {
+	if g == 0 {
+		return "0"
+	}
+	sign := "+"
+	if g < 0 {
+		sign, g = "-", -g
+	}
+	if g < 10 {
+		return sign + strconv.FormatFloat(g, 'f', 1, 64)
+	}
+	return sign + fmtCount(int64(g+0.5))
+}
+
+// fmtPercent renders 0..100 as "43%".
+func fmtPercent(p float64) string {
+	return strconv.FormatInt(int64(p+0.5), 10) + "%"
+}
+
+var sparkBlocks = [...]rune{'▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'}
+
+// sparkline writes at most width cells for the last values of n samples,
+// scaled between their min and max; value(i) reads sample i.
+func sparkline(b *strings.Builder, n, width int, value func(i int) int64) {
+	if width <= 0 || n == 0 {
+		return
+	}
+	start := 0
+	if n > width {
+		start = n - width
+	}
+	lo, hi := value(start), value(start)
+	for i := start + 1; i < n; i++ {
+		v := value(i)
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if lo > 0 && hi > lo {
+		lo = 0 // anchor at zero so a small wobble on a big backlog does not look like a cliff
+	}
+	for i := start; i < n; i++ {
+		idx := 0
+		if hi > lo {
+			idx = int((value(i) - lo) * int64(len(sparkBlocks)-1) / (hi - lo))
+		} else if hi > 0 {
+			idx = len(sparkBlocks) - 1
+		}
+		b.WriteRune(sparkBlocks[idx])
+	}
+}
+
+// containsFold reports whether sub (already lower-case) occurs in s, ignoring
+// ASCII case, without allocating.
+func containsFold(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	n := len(sub)
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}

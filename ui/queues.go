@@ -1,0 +1,237 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
+)
+
+// Queue sort modes, cycled by the sort key.
+const (
+	qSortMessages = iota
+	qSortGrowth
+	qSortUnacked
+	qSortConsumers
+	qSortName
+	qSortModes
+)
+
+var qSortNames = [qSortModes]string{"messages", "growth", "unacked", "consumers", "name"}
+
+// backlogThreshold is how many messages make a queue a problem.
+const backlogThreshold = 10
+
+type qOrderKey struct {
+	snap     *state.Snapshot
+	sort     int
+	problems bool
+	filter   string
+}
+
+// queuesPane lists broker queues, biggest backlog first.
+type queuesPane struct {
+	e        *env
+	list     listState
+	width    int
+	sort     int
+	problems bool
+	filter   string
+
+	key    qOrderKey
+	order  []int32
+	sel    state.QueueKey
+	widths []int
+}
+
+var queueCols = []column{
+	{title: "vhost", width: 5, max: 14, flex: true},
+	{title: "queue", width: 20, flex: true},
+	{title: "messages", width: 8, right: true},
+	{title: "grow/min", width: 8, right: true},
+	{title: "unacked", width: 7, right: true},
+	{title: "cons", width: 4, right: true},
+	{title: "trend", width: 12},
+}
+
+func newQueuesPane(e *env) *queuesPane { return &queuesPane{e: e} }
+
+func (p *queuesPane) Title() string { return "Queues" }
+
+func (p *queuesPane) SetSize(w, h int) {
+	p.width = w
+	p.list.height = h - 1
+	p.list.clamp(len(p.order))
+}
+
+func (p *queuesPane) SetFilter(f string) { p.filter = f; p.sync() }
+
+func (p *queuesPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Queues) }
+
+func (p *queuesPane) Status() string {
+	s := "sort: " + qSortNames[p.sort]
+	if p.problems {
+		s += " · problems only"
+	}
+	return s
+}
+
+func (p *queuesPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
+func (p *queuesPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
+
+func (p *queuesPane) Update(msg tea.Msg) (pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refreshMsg:
+		p.sync()
+	case tea.KeyPressMsg:
+		k := p.e.keys
+		switch {
+		case p.list.nav(msg, k, len(p.order)):
+			p.remember()
+		case key.Matches(msg, k.Sort):
+			p.sort = (p.sort + 1) % qSortModes
+			p.sync()
+		case key.Matches(msg, k.Problems):
+			p.problems = !p.problems
+			p.sync()
+		case key.Matches(msg, k.Accept):
+			if q := p.current(); q != nil {
+				return p, openQueueDetail(p.e, q.Key)
+			}
+		}
+	}
+	return p, nil
+}
+
+func (p *queuesPane) current() *state.Queue {
+	if p.list.cursor < 0 || p.list.cursor >= len(p.order) {
+		return nil
+	}
+	return &p.e.snap.Queues[p.order[p.list.cursor]]
+}
+
+func (p *queuesPane) remember() {
+	if q := p.current(); q != nil {
+		p.sel = q.Key
+	}
+}
+
+// queueProblem: a backlog, no consumers, or growing.
+func queueProblem(q *state.Queue) bool {
+	return q.Messages >= backlogThreshold || q.Consumers == 0 || q.GrowthPerMin > 0
+}
+
+func (p *queuesPane) sync() {
+	k := qOrderKey{snap: p.e.snap, sort: p.sort, problems: p.problems, filter: p.filter}
+	if k == p.key && p.order != nil {
+		return
+	}
+	p.key = k
+	qs := p.e.snap.Queues
+	order := p.order[:0]
+	for i := range qs {
+		q := &qs[i]
+		if p.problems && !queueProblem(q) {
+			continue
+		}
+		if p.filter != "" && !containsFold(q.Key.Name, p.filter) && !containsFold(q.Key.VHost, p.filter) {
+			continue
+		}
+		order = append(order, int32(i))
+	}
+	if p.sort != qSortName { // queues arrive sorted by vhost, name
+		slices.SortStableFunc(order, func(x, y int32) int {
+			a, b := &qs[x], &qs[y]
+			switch p.sort {
+			case qSortGrowth:
+				return cmp.Compare(b.GrowthPerMin, a.GrowthPerMin)
+			case qSortUnacked:
+				return cmp.Compare(b.Unacked, a.Unacked)
+			case qSortConsumers:
+				return cmp.Compare(consumersRank(a), consumersRank(b))
+			}
+			return cmp.Compare(b.Messages, a.Messages)
+		})
+	}
+	p.order = order
+	p.follow()
+}
+
+// consumersRank sorts queues without consumers first and unknown counts last.
+func consumersRank(q *state.Queue) int {
+	if q.Consumers < 0 {
+		return 1 << 30
+	}
+	return q.Consumers
+}
+
+func (p *queuesPane) follow() {
+	qs := p.e.snap.Queues
+	if c := p.list.cursor; c < len(p.order) && qs[p.order[c]].Key == p.sel {
+		return
+	}
+	for i, idx := range p.order {
+		if qs[idx].Key == p.sel {
+			p.list.cursor = i
+			break
+		}
+	}
+	p.list.clamp(len(p.order))
+	p.remember()
+}
+
+func (p *queuesPane) View() string {
+	st := &p.e.st
+	p.widths = layoutColumns(queueCols, p.width, p.widths)
+	var b strings.Builder
+	b.Grow((p.width + 64) * (p.list.height + 1))
+	headerRow(&b, queueCols, p.widths, st)
+	qs := p.e.snap.Queues
+	if len(p.order) == 0 {
+		b.WriteString("\n  ")
+		b.WriteString(emptyText(len(qs), "queues"))
+		return b.String()
+	}
+	lo, hi := p.list.window(len(p.order))
+	var spark strings.Builder
+	for i := lo; i < hi; i++ {
+		idx := int(p.order[i])
+		if idx >= len(qs) {
+			break
+		}
+		q := &qs[idx]
+		b.WriteByte('\n')
+		r := startRow(&b, p.widths, i == p.list.cursor, st)
+		r.cell(q.Key.VHost, false, st.Table.Dim)
+		r.cell(q.Key.Name, false, theme.Ink{})
+		r.cell(fmtCount(q.Messages), true, inkIf(q.Messages >= backlogThreshold, st.Table.Warn))
+		r.cell(fmtGrowth(q.GrowthPerMin), true, inkIf(q.GrowthPerMin > 0, st.Table.Warn))
+		r.cell(fmtCount(q.Unacked), true, theme.Ink{})
+		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
+		spark.Reset()
+		sparkline(&spark, len(q.History), p.widths[len(p.widths)-1], func(i int) int64 { return q.History[i].Messages })
+		r.cell(spark.String(), false, st.Table.Dim)
+		r.end(st)
+	}
+	return b.String()
+}
+
+func consumersText(n int) string {
+	if n < 0 {
+		return "?"
+	}
+	return strconv.Itoa(n)
+}
+
+func inkIf(ok bool, ink theme.Ink) theme.Ink {
+	if ok {
+		return ink
+	}
+	return theme.Ink{}
+}

@@ -1,0 +1,164 @@
+package ui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
+)
+
+type rOrderKey struct {
+	snap     *state.Snapshot
+	problems bool
+	filter   string
+}
+
+// restartsPane is the restarts timeline, newest first.
+type restartsPane struct {
+	e        *env
+	list     listState
+	width    int
+	problems bool
+	filter   string
+
+	key    rOrderKey
+	order  []int32
+	widths []int
+}
+
+var restartCols = []column{
+	{title: "time", width: 8},
+	{title: "ago", width: 7, right: true},
+	{title: "kind", width: 9},
+	{title: "where", width: 12, max: 30, flex: true},
+	{title: "what", width: 14},
+	{title: "evidence", width: 10, flex: true},
+}
+
+func newRestartsPane(e *env) *restartsPane { return &restartsPane{e: e} }
+
+func (p *restartsPane) Title() string { return "Restarts" }
+
+func (p *restartsPane) SetSize(w, h int) {
+	p.width = w
+	p.list.height = h - 1
+	p.list.clamp(len(p.order))
+}
+
+func (p *restartsPane) SetFilter(f string) { p.filter = f; p.sync() }
+
+func (p *restartsPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Restarts) }
+
+func (p *restartsPane) Status() string {
+	if p.problems {
+		return "newest first · not recoveries"
+	}
+	return "newest first"
+}
+
+func (p *restartsPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
+func (p *restartsPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
+
+func (p *restartsPane) Update(msg tea.Msg) (pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refreshMsg:
+		p.sync()
+	case tea.KeyPressMsg:
+		k := p.e.keys
+		switch {
+		case p.list.nav(msg, k, len(p.order)):
+		case key.Matches(msg, k.Problems):
+			p.problems = !p.problems
+			p.sync()
+		case key.Matches(msg, k.Accept):
+			if p.list.cursor < len(p.order) {
+				r := p.e.snap.Restarts[p.order[p.list.cursor]]
+				d := newRestartDetail(p.e, r)
+				return p, func() tea.Msg { return openDetailMsg{p: d} }
+			}
+		}
+	}
+	return p, nil
+}
+
+func (p *restartsPane) sync() {
+	k := rOrderKey{snap: p.e.snap, problems: p.problems, filter: p.filter}
+	if k == p.key && p.order != nil {
+		return
+	}
+	p.key = k
+	rs := p.e.snap.Restarts
+	order := p.order[:0]
+	for i := range rs {
+		r := &rs[i]
+		if p.problems && r.Kind == state.RestartRecovered {
+			continue
+		}
+		if p.filter != "" && !containsFold(r.Where, p.filter) && !containsFold(r.What, p.filter) &&
+			!containsFold(r.Evidence, p.filter) && !containsFold(kindWord(r.Kind), p.filter) {
+			continue
+		}
+		order = append(order, int32(i))
+	}
+	p.order = order
+	p.list.clamp(len(order))
+}
+
+func kindWord(k state.RestartKind) string {
+	switch k {
+	case state.RestartProcess:
+		return "process"
+	case state.RestartHost:
+		return "reboot"
+	case state.RestartBrokerNode:
+		return "broker"
+	case state.RestartRecovered:
+		return "recovered"
+	}
+	return "?"
+}
+
+func kindInk(st *theme.Styles, k state.RestartKind) theme.Ink {
+	switch k {
+	case state.RestartBrokerNode, state.RestartHost:
+		return st.Table.Bad
+	case state.RestartProcess:
+		return st.Table.Warn
+	}
+	return st.Status.Up
+}
+
+func (p *restartsPane) View() string {
+	st := &p.e.st
+	p.widths = layoutColumns(restartCols, p.width, p.widths)
+	var b strings.Builder
+	b.Grow((p.width + 64) * (p.list.height + 1))
+	headerRow(&b, restartCols, p.widths, st)
+	rs := p.e.snap.Restarts
+	if len(p.order) == 0 {
+		b.WriteString("\n  ")
+		b.WriteString(emptyText(len(rs), "restarts"))
+		return b.String()
+	}
+	lo, hi := p.list.window(len(p.order))
+	for i := lo; i < hi; i++ {
+		idx := int(p.order[i])
+		if idx >= len(rs) {
+			break
+		}
+		x := &rs[idx]
+		b.WriteByte('\n')
+		r := startRow(&b, p.widths, i == p.list.cursor, st)
+		r.cell(x.At.Format("15:04:05"), false, theme.Ink{})
+		r.cell(ageSince(p.e.now, x.At), true, st.Table.Dim)
+		r.cell(kindWord(x.Kind), false, kindInk(st, x.Kind))
+		r.cell(x.Where, false, theme.Ink{})
+		r.cell(x.What, false, theme.Ink{})
+		r.cell(x.Evidence, false, st.Table.Dim)
+		r.end(st)
+	}
+	return b.String()
+}

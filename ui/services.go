@@ -1,0 +1,392 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
+)
+
+// Service sort modes, cycled by the sort key.
+const (
+	svcSortGroup = iota // by host (or binary when grouped by binary)
+	svcSortSeverity
+	svcSortChanged
+	svcSortFlap
+	svcSortModes
+)
+
+var svcSortNames = [svcSortModes]string{"host", "severity", "last change", "flap %"}
+
+type svcOrderKey struct {
+	snap     *state.Snapshot
+	sort     int
+	byBinary bool
+	problems bool
+	filter   string
+	nowSec   int64 // only when problems-only depends on the clock
+}
+
+// servicesPane lists Nova services.
+type servicesPane struct {
+	e        *env
+	list     listState
+	width    int
+	sort     int
+	byBinary bool
+	problems bool
+	filter   string
+
+	key     svcOrderKey
+	order   []int32
+	sev     []int32 // scratch: severity per service, by snapshot index
+	sel     state.ServiceKey
+	widths  []int
+	colsBuf []column
+}
+
+func newServicesPane(e *env) *servicesPane { return &servicesPane{e: e} }
+
+func (p *servicesPane) Title() string { return "Services" }
+
+func (p *servicesPane) SetSize(w, h int) {
+	p.width = w
+	p.list.height = h - 1 // column titles
+	p.list.clamp(len(p.order))
+}
+
+func (p *servicesPane) SetFilter(f string) { p.filter = f; p.sync() }
+
+func (p *servicesPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Services) }
+
+func (p *servicesPane) Status() string {
+	s := "sort: " + svcSortNames[p.sort]
+	if p.sort == svcSortGroup && p.byBinary {
+		s = "sort: binary"
+	}
+	if p.problems {
+		s += " · problems only"
+	}
+	return s
+}
+
+func (p *servicesPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
+func (p *servicesPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
+
+func (p *servicesPane) Update(msg tea.Msg) (pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refreshMsg:
+		p.sync()
+	case tea.KeyPressMsg:
+		k := p.e.keys
+		switch {
+		case p.list.nav(msg, k, len(p.order)):
+			p.remember()
+		case key.Matches(msg, k.Sort):
+			p.sort = (p.sort + 1) % svcSortModes
+			p.sync()
+		case key.Matches(msg, k.Group):
+			p.byBinary = !p.byBinary
+			p.sync()
+		case key.Matches(msg, k.Problems):
+			p.problems = !p.problems
+			p.sync()
+		case key.Matches(msg, k.Accept):
+			if s := p.current(); s != nil {
+				d := newServiceDetail(p.e, s.Key)
+				return p, func() tea.Msg { return openDetailMsg{p: d} }
+			}
+		}
+	}
+	return p, nil
+}
+
+func (p *servicesPane) current() *state.Service {
+	if p.list.cursor < 0 || p.list.cursor >= len(p.order) {
+		return nil
+	}
+	return &p.e.snap.Services[p.order[p.list.cursor]]
+}
+
+func (p *servicesPane) remember() {
+	if s := p.current(); s != nil {
+		p.sel = s.Key
+	}
+}
+
+// sync recomputes the row order when the snapshot, sort, grouping, filter or
+// (with problems only) the clock second changed.
+func (p *servicesPane) sync() {
+	k := svcOrderKey{snap: p.e.snap, sort: p.sort, byBinary: p.byBinary, problems: p.problems, filter: p.filter}
+	if p.problems || p.sort == svcSortSeverity {
+		k.nowSec = p.e.now.Unix()
+	}
+	if k == p.key && p.order != nil {
+		return
+	}
+	p.key = k
+	svcs := p.e.snap.Services
+	now := p.e.now
+	if cap(p.sev) < len(svcs) {
+		p.sev = make([]int32, len(svcs))
+	}
+	sev := p.sev[:len(svcs)]
+	order := p.order[:0]
+	for i := range svcs {
+		s := &svcs[i]
+		sev[i] = severity(p.e.snap, s, now)
+		if p.problems && sev[i] == 0 {
+			continue
+		}
+		if p.filter != "" && !serviceMatches(s, p.filter) {
+			continue
+		}
+		order = append(order, int32(i))
+	}
+	group := func(a, b *state.Service) int {
+		if p.byBinary {
+			return cmp.Or(cmp.Compare(a.Key.Binary, b.Key.Binary), cmp.Compare(a.Key.Host, b.Key.Host))
+		}
+		return cmp.Or(cmp.Compare(a.Key.Host, b.Key.Host), cmp.Compare(a.Key.Binary, b.Key.Binary))
+	}
+	switch {
+	case p.sort == svcSortGroup && !p.byBinary:
+		// Services are already sorted by host, then binary.
+	default:
+		slices.SortFunc(order, func(x, y int32) int {
+			a, b := &svcs[x], &svcs[y]
+			var c int
+			switch p.sort {
+			case svcSortSeverity:
+				c = cmp.Compare(sev[y], sev[x])
+			case svcSortChanged:
+				c = b.Since.Compare(a.Since)
+			case svcSortFlap:
+				c = cmp.Compare(b.FlapPercent, a.FlapPercent)
+			}
+			return cmp.Or(c, group(a, b))
+		})
+	}
+	p.order = order
+	p.follow()
+}
+
+// follow puts the cursor back on the service it was on.
+func (p *servicesPane) follow() {
+	svcs := p.e.snap.Services
+	if c := p.list.cursor; c < len(p.order) && svcs[p.order[c]].Key == p.sel {
+		return
+	}
+	for i, idx := range p.order {
+		if svcs[idx].Key == p.sel {
+			p.list.cursor = i
+			break
+		}
+	}
+	p.list.clamp(len(p.order))
+	p.remember()
+}
+
+// severity ranks how worrying a service looks; 0 means nothing to see.
+func severity(snap *state.Snapshot, s *state.Service, now time.Time) int32 {
+	var v int32
+	switch s.Cond {
+	case state.CondDown:
+		v += 400
+	case state.CondUnknown:
+		v += 300
+	case state.CondForcedDown:
+		v += 200
+	case state.CondDisabled:
+		v += 100
+	}
+	if s.Flapping {
+		v += 150
+	}
+	if h := findHost(snap, s.Key.Host); h != nil {
+		switch liveness(h, now) {
+		case state.LiveLost:
+			v += 60
+		case state.LiveLate:
+			v += 30
+		}
+	}
+	if s.RPC != nil && s.RPC.Result != sources.ProbeOK {
+		v += 20
+	}
+	return v
+}
+
+func serviceMatches(s *state.Service, f string) bool {
+	return containsFold(s.Key.Host, f) || containsFold(s.Key.Binary, f) || containsFold(s.Zone, f) ||
+		containsFold(condWord(s.Cond), f) || (s.Flapping && containsFold("flapping", f))
+}
+
+// condWord is the status text; it reads without colour.
+func condWord(c state.Condition) string {
+	switch c {
+	case state.CondUp:
+		return "● up"
+	case state.CondDown:
+		return "✖ DOWN"
+	case state.CondDisabled:
+		return "○ disabled"
+	case state.CondForcedDown:
+		return "⊘ FORCED"
+	case state.CondUnknown:
+		return "? UNKNOWN"
+	}
+	return "? " + strconv.Itoa(int(c))
+}
+
+func condInk(st *theme.Styles, c state.Condition) theme.Ink {
+	switch c {
+	case state.CondUp:
+		return st.Status.Up
+	case state.CondDown:
+		return st.Status.Down
+	case state.CondDisabled:
+		return st.Status.Disabled
+	case state.CondForcedDown:
+		return st.Status.ForcedDown
+	}
+	return st.Status.Unknown
+}
+
+func (p *servicesPane) columns() []column {
+	first, second := column{title: "host", width: 12, max: 40, flex: true}, column{title: "binary", width: 14}
+	if p.byBinary {
+		first, second = column{title: "binary", width: 14}, column{title: "host", width: 12, max: 40, flex: true}
+	}
+	p.colsBuf = append(p.colsBuf[:0], first, second,
+		column{title: "status", width: 10},
+		column{title: "flap", width: 6, right: true},
+		column{title: "changed", width: 7, right: true},
+		column{title: "report", width: 7, right: true},
+		column{title: "heartbeat", width: 10},
+		column{title: "rpc", width: 9},
+	)
+	return p.colsBuf
+}
+
+func (p *servicesPane) View() string {
+	st := &p.e.st
+	cols := p.columns()
+	p.widths = layoutColumns(cols, p.width, p.widths)
+	var b strings.Builder
+	b.Grow((p.width + 64) * (p.list.height + 1))
+	headerRow(&b, cols, p.widths, st)
+	svcs := p.e.snap.Services
+	if len(p.order) == 0 {
+		b.WriteString("\n  ")
+		b.WriteString(emptyText(len(svcs), "services"))
+		return b.String()
+	}
+	lo, hi := p.list.window(len(p.order))
+	prevGroup := ""
+	if lo > 0 && int(p.order[lo-1]) < len(svcs) {
+		prevGroup = p.groupOf(&svcs[p.order[lo-1]])
+	}
+	for i := lo; i < hi; i++ {
+		idx := int(p.order[i])
+		if idx >= len(svcs) {
+			break
+		}
+		s := &svcs[idx]
+		b.WriteByte('\n')
+		g := p.groupOf(s)
+		showGroup := p.sort != svcSortGroup || g != prevGroup
+		prevGroup = g
+		p.row(&b, s, i == p.list.cursor, showGroup)
+	}
+	return b.String()
+}
+
+func (p *servicesPane) groupOf(s *state.Service) string {
+	if p.byBinary {
+		return s.Key.Binary
+	}
+	return s.Key.Host
+}
+
+func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showGroup bool) {
+	st := &p.e.st
+	now := p.e.now
+	r := startRow(b, p.widths, selected, st)
+	first, second := s.Key.Host, s.Key.Binary
+	if p.byBinary {
+		first, second = second, first
+	}
+	if !showGroup {
+		first = "〃"
+	}
+	r.cell(first, false, st.Table.Group)
+	r.cell(second, false, theme.Ink{})
+	r.cell(condWord(s.Cond), false, condInk(st, s.Cond))
+	switch {
+	case s.Flapping:
+		r.cell("↯"+fmtPercent(s.FlapPercent), true, st.Status.Flapping)
+	case s.FlapPercent >= 0.5:
+		r.cell(fmtPercent(s.FlapPercent), true, st.Table.Dim)
+	default:
+		r.cell("", true, theme.Ink{})
+	}
+	r.cell(ageSince(now, s.Since), true, theme.Ink{})
+	reportInk := theme.Ink{}
+	if s.ReportInterval > 0 && !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > 2*s.ReportInterval {
+		reportInk = st.Table.Warn
+	}
+	r.cell(ageSince(now, s.UpdatedAt), true, reportInk)
+	hbText, hbInk := heartbeatCell(p.e.snap, s.Key.Host, now, st)
+	r.cell(hbText, false, hbInk)
+	rpcText, rpcInk := rpcCell(s.RPC, st)
+	r.cell(rpcText, false, rpcInk)
+	r.end(st)
+}
+
+// heartbeatCell is the age of a host's last heartbeat, marked late or lost.
+func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.Styles) (string, theme.Ink) {
+	h := findHost(snap, host)
+	if h == nil {
+		return "", theme.Ink{}
+	}
+	age := ageSince(now, h.LastSeen)
+	switch liveness(h, now) {
+	case state.LiveLost:
+		return "LOST " + age, st.Table.Bad
+	case state.LiveLate:
+		return "late " + age, st.Table.Warn
+	}
+	return age, theme.Ink{}
+}
+
+// rpcCell is the last RPC ping's result and round trip.
+func rpcCell(pr *sources.Probe, st *theme.Styles) (string, theme.Ink) {
+	if pr == nil {
+		return "", theme.Ink{}
+	}
+	switch pr.Result {
+	case sources.ProbeOK:
+		return "ok " + fmtRTT(pr.RTT), theme.Ink{}
+	case sources.ProbeTimeout:
+		return "TMO " + fmtRTT(pr.RTT), st.Table.Bad
+	case sources.ProbeBlocked:
+		return "BLOCKED", st.Table.Bad
+	}
+	return "ERR " + string(pr.Result), st.Table.Bad
+}
+
+func emptyText(total int, what string) string {
+	if total == 0 {
+		return "no " + what + " yet"
+	}
+	return "no " + what + " match (" + strconv.Itoa(total) + " hidden by filter)"
+}
