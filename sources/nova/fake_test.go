@@ -3,6 +3,8 @@ package nova
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -53,7 +55,9 @@ func newFakeCloud(t *testing.T, tlsServer bool) *fakeCloud {
 		return 200, "application/json", fixture(t, name)
 	}
 	if tlsServer {
-		f.srv = httptest.NewTLSServer(f)
+		f.srv = httptest.NewUnstartedServer(f)
+		f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+		f.srv.StartTLS()
 	} else {
 		f.srv = httptest.NewServer(f)
 	}
