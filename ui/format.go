@@ -85,7 +85,7 @@ func fmtPercent(p float64) string {
 var sparkBlocks = [...]rune{'▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'}
 
 // sparkline writes at most width cells for the last values of n samples,
-// scaled between their min and max; value(i) reads sample i.
+// scaled between their min and max (the numbers beside it give the size); value(i) reads sample i.
 func sparkline(b *strings.Builder, n, width int, value func(i int) int64) {
 	if width <= 0 || n == 0 {
 		return
@@ -98,9 +98,6 @@ func sparkline(b *strings.Builder, n, width int, value func(i int) int64) {
 	for i := start + 1; i < n; i++ {
 		v := value(i)
 		lo, hi = min(lo, v), max(hi, v)
-	}
-	if lo > 0 && hi > lo {
-		lo = 0 // anchor at zero so a small wobble on a big backlog does not look like a cliff
 	}
 	for i := start; i < n; i++ {
 		idx := 0

@@ -20,14 +20,14 @@ import (
 
 // Options configures the UI.
 type Options struct {
-	Updates    <-chan *state.Snapshot  // snapshots from the state store; nil when they are sent as SnapshotMsg
-	Initial    *state.Snapshot         // shown until the first update; nil for an empty screen
-	Now        func() time.Time        // the clock; time.Now when nil
-	KeyMap     *KeyMap                 // nil for DefaultKeyMap()
-	NoColor    bool                    // NO_COLOR: no escape codes at all, status told by text and symbol
-	Light      bool                    // assume a light background until the terminal answers
-	Cloud      string                  // cloud name for the header ("" → the nova source's target)
-	Broker     string                  // broker name for the header ("" → the cluster name)
+	Updates    <-chan *state.Snapshot // snapshots from the state store; nil when they are sent as SnapshotMsg
+	Initial    *state.Snapshot        // shown until the first update; nil for an empty screen
+	Now        func() time.Time       // the clock; time.Now when nil
+	KeyMap     *KeyMap                // nil for DefaultKeyMap()
+	NoColor    bool                   // NO_COLOR: no escape codes at all, status told by text and symbol
+	Light      bool                   // assume a light background until the terminal answers
+	Cloud      string                 // cloud name for the header ("" → the nova source's target)
+	Broker     string                 // broker name for the header ("" → the cluster name)
 	FocusQueue func(k state.QueueKey) // asks the broker source for one queue's rates; zero key to stop; may be nil
 }
 

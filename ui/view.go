@@ -28,9 +28,8 @@ func (m Model) Render() string {
 	out.Grow((m.width + 32) * m.height)
 	n := 0
 	emit := func(block string) {
-		for len(block) > 0 && n < m.height {
-			line, rest, _ := strings.Cut(block, "\n")
-			block = rest
+		for n < m.height {
+			line, rest, more := strings.Cut(block, "\n")
 			if n > 0 {
 				out.WriteByte('\n')
 			}
@@ -39,6 +38,10 @@ func (m Model) Render() string {
 			}
 			out.WriteString(line)
 			n++
+			if !more {
+				return
+			}
+			block = rest
 		}
 	}
 	emit(m.header())
@@ -77,7 +80,19 @@ func (m Model) header() string {
 	now := e.now
 	var b strings.Builder
 	h := &st.Header
-	h.Title.Paint(&b, "stacktop")
+	h.Dim.Paint(&b, now.Format("15:04:05"))
+	if m.paused {
+		b.WriteString(" ")
+		label := " PAUSED "
+		if m.latest != s {
+			label = " PAUSED · newer data waiting "
+		}
+		h.Paused.Paint(&b, label)
+	}
+	if m.closed {
+		b.WriteString(" ")
+		h.Error.Paint(&b, "updates stopped")
+	}
 	cloud, broker := m.opts.Cloud, m.opts.Broker
 	for _, src := range s.Sources {
 		if cloud == "" && src.Name == sources.NameNova {
@@ -90,59 +105,11 @@ func (m Model) header() string {
 	if s.Overview != nil && m.opts.Broker == "" && s.Overview.ClusterName != "" {
 		broker = s.Overview.ClusterName
 	}
-	b.WriteString(" │ cloud ")
-	h.Title.Paint(&b, sanitize.Line(orDash(cloud), 32))
-	b.WriteString(" │ broker ")
-	h.Title.Paint(&b, sanitize.Line(orDash(broker), 32))
-	alarms, parts := 0, 0
-	for _, n := range s.Nodes {
-		if n.MemAlarm || n.DiskAlarm {
-			alarms++
-		}
-		parts += len(n.Partitions)
-	}
-	if len(s.Nodes) > 0 || s.Overview != nil {
-		b.WriteString(" │ ")
-		if alarms > 0 {
-			h.Alarm.Paint(&b, "ALARMS "+strconv.Itoa(alarms))
-		} else {
-			b.WriteString("alarms 0")
-		}
-		b.WriteString(" · ")
-		if parts > 0 {
-			h.Alarm.Paint(&b, "PARTITIONS "+strconv.Itoa(parts))
-		} else {
-			b.WriteString("partitions 0")
-		}
-	}
-	if c := s.Canary.History; len(c) > 0 {
-		last := c[len(c)-1]
-		b.WriteString(" · canary ")
-		if last.Result == sources.ProbeOK {
-			h.OK.Paint(&b, "ok "+fmtRTT(last.RTT))
-		} else {
-			h.Alarm.Paint(&b, strings.ToUpper(string(last.Result))+" "+fmtRTT(last.RTT))
-		}
-		if s.Canary.Failures > 0 {
-			b.WriteString(" ")
-			h.Alarm.Paint(&b, strconv.Itoa(s.Canary.Failures)+" failed")
-		}
-	}
-	b.WriteString(" │ ")
-	h.Dim.Paint(&b, now.Format("15:04:05"))
-	if m.paused {
-		b.WriteString(" ")
-		label := " PAUSED "
-		if m.latest != s {
-			label = " PAUSED (newer data waiting) "
-		}
-		h.Paused.Paint(&b, label)
-	}
-	if m.closed {
-		b.WriteString(" ")
-		h.Error.Paint(&b, "updates stopped")
-	}
-
+	b.WriteByte(' ')
+	h.Title.Paint(&b, sanitize.Line(orDash(cloud), 24))
+	b.WriteString(" ⇄ ")
+	h.Title.Paint(&b, sanitize.Line(orDash(broker), 24))
+	m.brokerHealth(&b)
 	b.WriteByte('\n')
 	if len(s.Sources) == 0 {
 		h.Dim.Paint(&b, "waiting for the first poll…")
@@ -175,6 +142,50 @@ func (m Model) header() string {
 		h.Verdict.Paint(&b, "⚠ "+sanitize.Line(v, max(1, m.width-2)))
 	}
 	return b.String()
+}
+
+// brokerHealth writes alarms, partitions and the canary, trouble first.
+func (m Model) brokerHealth(b *strings.Builder) {
+	s := m.e.snap
+	h := &m.e.st.Header
+	alarms, parts := 0, 0
+	for _, n := range s.Nodes {
+		if n.MemAlarm || n.DiskAlarm {
+			alarms++
+		}
+		parts += len(n.Partitions)
+	}
+	var calm []string
+	sep := " │ "
+	item := func(bad bool, badText, okText string) {
+		if !bad {
+			calm = append(calm, okText)
+			return
+		}
+		b.WriteString(sep)
+		sep = " · "
+		h.Alarm.Paint(b, badText)
+	}
+	if len(s.Nodes) > 0 || s.Overview != nil {
+		item(alarms > 0, "ALARMS "+strconv.Itoa(alarms), "alarms 0")
+		item(parts > 0, "PARTITIONS "+strconv.Itoa(parts), "partitions 0")
+	}
+	if c := s.Canary.History; len(c) > 0 {
+		last := c[len(c)-1]
+		text := "canary " + string(last.Result) + " " + fmtRTT(last.RTT)
+		if last.Result != sources.ProbeOK {
+			text = "canary " + strings.ToUpper(string(last.Result)) + " " + fmtRTT(last.RTT)
+		}
+		if s.Canary.Failures > 0 {
+			text += " (" + strconv.Itoa(s.Canary.Failures) + " failed)"
+		}
+		item(last.Result != sources.ProbeOK || s.Canary.Failures > 0, text, text)
+	}
+	for _, c := range calm {
+		b.WriteString(sep)
+		sep = " · "
+		h.Dim.Paint(b, c)
+	}
 }
 
 func orDash(s string) string {

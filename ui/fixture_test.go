@@ -1,0 +1,214 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
+)
+
+// fixedNow is the clock of every test: 03:12 during the incident.
+var fixedNow = time.Date(2025, 3, 14, 3, 12, 0, 0, time.UTC)
+
+func ago(d time.Duration) time.Time { return fixedNow.Add(-d) }
+
+// incident builds the mini incident: 40 computes, six flapping, a backed-up
+// reply queue, a broker memory alarm, a failing canary and restarts.
+func incident() *state.Snapshot {
+	s := &state.Snapshot{At: ago(2 * time.Second), Seq: 412, Retention: time.Hour}
+	s.Sources = []state.SourceHealth{
+		{Name: "heartbeat", Target: "amqp://rabbit.prod-east:5672", Interval: 10 * time.Second, LastAttempt: ago(time.Second), LastSuccess: ago(time.Second), Polls: 360},
+		{Name: "nova", Target: "prod-east", Detail: "microversion 2.69", Interval: 10 * time.Second, LastAttempt: ago(4 * time.Second), LastSuccess: ago(4 * time.Second), Latency: 420 * time.Millisecond, Polls: 360},
+		{Name: "rabbitmq", Target: "https://rabbit.prod-east:15672", Detail: "management API", Interval: 15 * time.Second, LastAttempt: ago(5 * time.Second), LastSuccess: ago(95 * time.Second), LastErr: "GET /api/queues: context deadline exceeded", Polls: 240, Failures: 6},
+	}
+	s.Overview = &sources.Overview{ClusterName: "rabbit@prod-east", RabbitVersion: "3.12.13", Queues: 126, Connections: 812, Consumers: 640, MessagesReady: 48213}
+	s.Nodes = []state.Node{
+		{Node: sources.Node{Name: "rabbit@ctl-1", Running: true, MemUsed: 7 << 30, MemLimit: 6 << 30, MemAlarm: true, Uptime: 40 * 24 * time.Hour}},
+		{Node: sources.Node{Name: "rabbit@ctl-2", Running: true, MemUsed: 2 << 30, MemLimit: 6 << 30, Uptime: 31 * time.Minute}, Restarts: 1},
+		{Node: sources.Node{Name: "rabbit@ctl-3", Running: true, MemUsed: 2 << 30, MemLimit: 6 << 30, Uptime: 40 * 24 * time.Hour}},
+	}
+	flapping := map[int]bool{3: true, 7: true, 11: true, 15: true, 19: true, 23: true}
+	for i := 1; i <= 40; i++ {
+		host := fmt.Sprintf("compute-%03d", i)
+		svc := state.Service{
+			Key: state.ServiceKey{Binary: "nova-compute", Host: host}, ID: fmt.Sprint(100 + i), Zone: "nova",
+			Status: sources.StatusEnabled, State: sources.StateUp, Cond: state.CondUp,
+			UpdatedAt: ago(time.Duration(i%9+1) * time.Second), ReportInterval: 10 * time.Second,
+			FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute),
+			RPC: &sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host, At: ago(20 * time.Second), RTT: time.Duration(8+i) * time.Millisecond, Result: sources.ProbeOK},
+		}
+		if flapping[i] {
+			svc.Flapping, svc.FlapPercent = true, float64(30+i)
+			cond := state.CondUp
+			for k := 0; k < 8; k++ {
+				next := state.CondDown
+				if cond == state.CondDown {
+					next = state.CondUp
+				}
+				svc.History = append(svc.History, state.Transition{At: ago(time.Duration(50-6*k)*time.Minute - time.Duration(i)*time.Second), From: cond, To: next})
+				cond = next
+			}
+			if i%2 == 1 && i != 3 {
+				svc.History = append(svc.History, state.Transition{At: ago(time.Duration(i) * 5 * time.Second), From: cond, To: state.CondDown})
+				cond = state.CondDown
+				svc.State = sources.StateDown
+				svc.UpdatedAt = ago(75 * time.Second)
+				svc.RPC.Result, svc.RPC.RTT = sources.ProbeTimeout, 30*time.Second
+			}
+			svc.Cond = cond
+			svc.Since = svc.History[len(svc.History)-1].At
+		}
+		switch i {
+		case 30:
+			svc.Cond, svc.Status, svc.DisabledReason = state.CondDisabled, sources.StatusDisabled, "maintenance: RAM replacement (ticket OPS-4411)"
+		case 31:
+			svc.Cond, svc.ForcedDown, svc.State = state.CondForcedDown, true, sources.StateDown
+		case 32:
+			svc.Cond, svc.State, svc.RPC = state.CondUnknown, sources.StateUnknown, nil
+		}
+		s.Services = append(s.Services, svc)
+		hb := state.Host{Name: host, LastSeen: ago(time.Duration(i%7+1) * time.Second), Interval: 10 * time.Second, Seq: 2000 + uint64(i), BootID: "b00t", Uptime: 90 * 24 * time.Hour, AgentVersion: "0.3.1",
+			Processes: []sources.Process{{Name: "nova-compute", PID: 4000 + i, StartedAt: ago(3 * time.Hour)}}}
+		switch i {
+		case 7:
+			hb.LastSeen = ago(31 * time.Second)
+		case 11:
+			hb.LastSeen, hb.Gaps = ago(72*time.Second), 6
+		case 19:
+			hb.Uptime = 9 * time.Minute
+		}
+		s.Hosts = append(s.Hosts, hb)
+	}
+	for _, ctl := range []string{"ctl-1", "ctl-2", "ctl-3"} {
+		for _, bin := range []string{"nova-conductor", "nova-scheduler"} {
+			s.Services = append(s.Services, state.Service{
+				Key: state.ServiceKey{Binary: bin, Host: ctl}, ID: bin + "-" + ctl, Zone: "internal",
+				Status: sources.StatusEnabled, State: sources.StateUp, Cond: state.CondUp,
+				UpdatedAt: ago(3 * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute),
+			})
+		}
+	}
+	hist := func(base, step int64, cons int) []state.QueueSample {
+		var h []state.QueueSample
+		for k := 0; k < 30; k++ {
+			h = append(h, state.QueueSample{At: ago(time.Duration(29-k) * 15 * time.Second), Messages: max(0, base+step*int64(k)), Consumers: cons})
+		}
+		return h
+	}
+	add := func(q state.Queue) { s.Queues = append(s.Queues, q) }
+	add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "conductor"}, Role: "conductor", Messages: 1840, Ready: 1700, Unacked: 140, Consumers: 12, GrowthPerMin: 220, History: hist(800, 36, 12)})
+	add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "notifications.info"}, Messages: 9120, Ready: 9120, Consumers: 0, GrowthPerMin: 31, History: hist(8200, 31, 0)})
+	add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "reply_5d2f9c0e8a6b4e1f9d3c7a2b1e0f4d6c"}, Role: "reply", Messages: 48213, Ready: 48100, Unacked: 113, Consumers: 1, GrowthPerMin: 2310, History: hist(36000, 420, 1),
+		Rates: &sources.QueueRates{Publish: 41.5, Deliver: 3.2, Ack: 3.1}})
+	add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "scheduler"}, Role: "scheduler", Messages: 3, Consumers: 6, History: hist(2, 0, 6)})
+	add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "scheduler_fanout_8d1e"}, Role: "fanout", Messages: 0, Consumers: -1, History: hist(0, 0, 0)})
+	for i := 1; i <= 40; i++ {
+		host := fmt.Sprintf("compute-%03d", i)
+		msgs := int64(0)
+		if flapping[i] {
+			msgs = int64(40 + i*3)
+		}
+		add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "compute." + host}, Role: "compute", Host: host, Messages: msgs, Consumers: 1, History: hist(msgs/2, 1, 1)})
+	}
+	sortQueues(s.Queues)
+	s.Canary = state.ProbeSeries{Failures: 4, History: []sources.Probe{
+		{Kind: sources.ProbeCanary, At: ago(60 * time.Second), RTT: 2100 * time.Millisecond, Result: sources.ProbeOK},
+		{Kind: sources.ProbeCanary, At: ago(30 * time.Second), RTT: 5 * time.Second, Result: sources.ProbeTimeout},
+	}}
+	s.Restarts = []state.Restart{
+		{At: ago(45 * time.Second), Kind: state.RestartRecovered, Where: "compute-003", What: "nova-compute", Evidence: "state down → up after 2m10s", Source: "nova"},
+		{At: ago(70 * time.Second), Kind: state.RestartProcess, Where: "compute-015", What: "nova-compute", Evidence: "pid 4015 → 9915, started 03:10:50", Source: "heartbeat"},
+		{At: ago(95 * time.Second), Kind: state.RestartProcess, Where: "compute-023", What: "nova-compute", Evidence: "pid 4023 → 9923, started 03:10:25", Source: "heartbeat"},
+		{At: ago(9 * time.Minute), Kind: state.RestartHost, Where: "compute-019", What: "host", Evidence: "boot id b00t → 7e11; uptime 9m", Source: "heartbeat"},
+		{At: ago(31 * time.Minute), Kind: state.RestartBrokerNode, Where: "rabbit@ctl-2", What: "rabbitmq-server", Evidence: "uptime went from 40d02h to 12s", Source: "rabbitmq"},
+		{At: ago(31*time.Minute + 20*time.Second), Kind: state.RestartProcess, Where: "ctl-2", What: "nova-conductor", Evidence: "pid 2211 → 3120", Source: "heartbeat"},
+	}
+	s.Verdict = state.Verdict{
+		Summary:  "BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out",
+		Evidence: []string{"nova: 6 flapping", "rabbitmq: mem alarm on rabbit@ctl-1"},
+	}
+	return s
+}
+
+func sortQueues(qs []state.Queue) {
+	for i := 1; i < len(qs); i++ {
+		for j := i; j > 0 && (qs[j].Key.VHost < qs[j-1].Key.VHost || qs[j].Key.VHost == qs[j-1].Key.VHost && qs[j].Key.Name < qs[j-1].Key.Name); j-- {
+			qs[j], qs[j-1] = qs[j-1], qs[j]
+		}
+	}
+}
+
+// newTestModel builds a model at a size showing snap.
+func newTestModel(snap *state.Snapshot, w, h int, noColor bool) Model {
+	m := New(Options{Initial: snap, Now: func() time.Time { return fixedNow }, NoColor: noColor, Cloud: "prod-east"})
+	return update(m, tea.WindowSizeMsg{Width: w, Height: h})
+}
+
+// update applies msg and feeds back what its commands produce for the UI
+// (drill-down openings), without running timers.
+func update(m Model, msg tea.Msg) Model {
+	next, cmd := m.Update(msg)
+	m = next.(Model)
+	for _, out := range runCmd(cmd) {
+		m = update(m, out)
+	}
+	return m
+}
+
+func runCmd(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	switch msg := cmd().(type) {
+	case openDetailMsg:
+		return []tea.Msg{msg}
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range msg {
+			out = append(out, runCmd(c)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// keyMsg builds a key press from its string form.
+func keyMsg(s string) tea.KeyPressMsg {
+	switch s {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "pgdown":
+		return tea.KeyPressMsg{Code: tea.KeyPgDown}
+	case "pgup":
+		return tea.KeyPressMsg{Code: tea.KeyPgUp}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "ctrl+d":
+		return tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}
+	}
+	r := []rune(s)[0]
+	return tea.KeyPressMsg{Code: r, Text: s}
+}
+
+// press applies keys in order.
+func press(m Model, keys ...string) Model {
+	for _, k := range keys {
+		m = update(m, keyMsg(k))
+	}
+	return m
+}

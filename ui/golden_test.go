@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+var update_ = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+func TestGolden(t *testing.T) {
+	views := []struct {
+		name string
+		keys []string
+	}{
+		{"services", nil},
+		{"services-severity", []string{"s"}},
+		{"services-by-binary", []string{"b"}},
+		{"services-problems", []string{"f"}},
+		{"queues", []string{"2"}},
+		{"restarts", []string{"3"}},
+		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}}, // compute-007
+		{"detail-queue", []string{"2", "enter"}},                              // the reply queue
+		{"detail-restart", []string{"3", "j", "enter"}},
+		{"filter-typing", []string{"/", "0", "1"}},
+		{"help", []string{"?"}},
+		{"paused", []string{"p"}},
+	}
+	sizes := [][2]int{{80, 24}, {160, 48}}
+	for _, v := range views {
+		for _, sz := range sizes {
+			name := fmt.Sprintf("%s_%dx%d", v.name, sz[0], sz[1])
+			t.Run(name, func(t *testing.T) {
+				m := press(newTestModel(incident(), sz[0], sz[1], false), v.keys...)
+				got := ansi.Strip(m.Render())
+				checkGolden(t, name, got)
+				checkFrame(t, got, sz[0], sz[1])
+			})
+		}
+	}
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update_ {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./ui/ -run TestGolden -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from golden:\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
+	}
+}
+
+// checkFrame asserts the screen fits: exactly h lines, none wider than w.
+func checkFrame(t *testing.T, s string, w, h int) {
+	t.Helper()
+	lines := splitLines(s)
+	if len(lines) != h {
+		t.Errorf("%d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := ansi.StringWidth(l); n > w {
+			t.Errorf("line %d is %d wide (> %d): %q", i, n, w, l)
+		}
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
