@@ -1,0 +1,180 @@
+package state
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+func hbBatch(hbs ...sources.Heartbeat) sources.Batch {
+	last := hbs[len(hbs)-1].ReceivedAt
+	return sources.Batch{Source: sources.NameHeartbeat, At: last, Health: sources.Health{OK: true}, Heartbeats: hbs}
+}
+
+func hb(host string, seq uint64, recv time.Time, procs ...sources.Process) sources.Heartbeat {
+	return sources.Heartbeat{
+		Host: host, BootID: "boot-1111-aaaa", Uptime: time.Hour, Seq: seq,
+		SentAt: recv.Add(-2 * time.Second), ReceivedAt: recv, Interval: poll, AgentVersion: "1.0",
+		Processes: procs,
+	}
+}
+
+func proc(name string, pid int, startMin int) sources.Process {
+	return sources.Process{Name: name, PID: pid, StartedAt: t0.Add(time.Duration(startMin) * time.Minute)}
+}
+
+func TestHeartbeats(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	s.Apply(hbBatch(hb("n2", 1, at(0)), hb("n1", 5, at(0))))
+	snap := s.Apply(hbBatch(hb("n1", 6, at(1)), hb("n2", 4, at(1)), hb("n1", 6, at(1)))) // n2 missed 2; n1 duplicated
+	if len(snap.Hosts) != 2 || snap.Hosts[0].Name != "n1" || snap.Hosts[1].Name != "n2" {
+		t.Fatalf("hosts %+v", snap.Hosts)
+	}
+	n1, _ := snap.Host("n1")
+	n2, _ := snap.Host("n2")
+	if n1.Gaps != 0 || n1.Seq != 6 || n2.Gaps != 2 || n2.Seq != 4 {
+		t.Errorf("gaps n1=%d seq %d, n2=%d seq %d; want 0 6, 2 4", n1.Gaps, n1.Seq, n2.Gaps, n2.Seq)
+	}
+	if n1.Skew != -2*time.Second || !n1.LastSeen.Equal(at(1)) || n1.Interval != poll || n1.AgentVersion != "1.0" {
+		t.Errorf("n1 %+v", n1)
+	}
+	// The agent restarted (seq went down): not a gap.
+	snap = s.Apply(hbBatch(hb("n2", 1, at(2))))
+	if n2, _ = snap.Host("n2"); n2.Gaps != 2 || n2.Seq != 1 {
+		t.Errorf("after agent restart gaps %d seq %d, want 2 1", n2.Gaps, n2.Seq)
+	}
+	if len(snap.Restarts) != 0 {
+		t.Errorf("restarts %+v, want none", snap.Restarts)
+	}
+	// Reboot: boot id changes.
+	r := hb("n2", 1, at(3))
+	r.BootID, r.Uptime = "boot-2222-bbbb", 40*time.Second
+	snap = s.Apply(hbBatch(r))
+	if len(snap.Restarts) != 1 || snap.Restarts[0].Kind != RestartHost || snap.Restarts[0].Where != "n2" ||
+		snap.Restarts[0].Evidence != "boot id changed from boot-111 to boot-222, up 40s" {
+		t.Errorf("restarts %+v, want one host restart of n2", snap.Restarts)
+	}
+}
+
+func TestProcessRestarts(t *testing.T) {
+	cases := []struct {
+		name     string
+		polls    [][]sources.Process
+		evidence []string // newest first
+	}{
+		{"steady", [][]sources.Process{
+			{proc("nova-compute", 100, 0)},
+			{proc("nova-compute", 100, 0)},
+		}, nil},
+		{"new pid", [][]sources.Process{
+			{proc("nova-compute", 100, 0), proc("ovs-vswitchd", 50, 0)},
+			{proc("nova-compute", 200, 7), proc("ovs-vswitchd", 50, 0)},
+		}, []string{"pid 100 → 200, started 12:07:00Z"}},
+		{"pid reused with a new start time", [][]sources.Process{
+			{proc("nova-compute", 100, 0)},
+			{proc("nova-compute", 100, 3)},
+		}, []string{"pid 100 restarted: started 12:03:00Z, was 12:00:00Z"}},
+		{"gone then back with another pid", [][]sources.Process{
+			{proc("nova-compute", 100, 0)},
+			{},
+			{},
+			{proc("nova-compute", 300, 9)},
+		}, []string{"back after being gone: pid 100 → 300, started 12:09:00Z"}},
+		{"missing from one heartbeat, same pid back", [][]sources.Process{
+			{proc("nova-compute", 100, 0)},
+			{},
+			{proc("nova-compute", 100, 0)},
+		}, nil},
+		{"a newly installed process is not a restart", [][]sources.Process{
+			{proc("nova-compute", 100, 0)},
+			{proc("nova-compute", 100, 0), proc("neutron-ovs-agent", 400, 5)},
+		}, nil},
+		{"several workers of one name, one replaced", [][]sources.Process{
+			{proc("nova-api", 10, 0), proc("nova-api", 11, 0), proc("nova-api", 12, 0)},
+			{proc("nova-api", 10, 0), proc("nova-api", 13, 4), proc("nova-api", 12, 0)},
+		}, []string{"pid 11 → 13, started 12:04:00Z"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewStore(DefaultConfig())
+			var snap *Snapshot
+			for i, procs := range c.polls {
+				snap = s.Apply(hbBatch(hb("c1", uint64(i+1), at(i), procs...)))
+			}
+			var got []string
+			for _, r := range snap.Restarts {
+				if r.Kind != RestartProcess || r.Where != "c1" || r.Source != sources.NameHeartbeat {
+					t.Errorf("restart %+v", r)
+				}
+				got = append(got, r.Evidence)
+			}
+			if strings.Join(got, "\n") != strings.Join(c.evidence, "\n") {
+				t.Errorf("evidence %q, want %q", got, c.evidence)
+			}
+		})
+	}
+}
+
+func TestRebootSuppressesProcessRestarts(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	s.Apply(hbBatch(hb("c1", 9, at(0), proc("nova-compute", 100, 0))))
+	r := hb("c1", 1, at(1), proc("nova-compute", 200, 1))
+	r.BootID = "boot-new"
+	snap := s.Apply(hbBatch(r))
+	if len(snap.Restarts) != 1 || snap.Restarts[0].Kind != RestartHost {
+		t.Errorf("restarts %+v, want only the host restart", snap.Restarts)
+	}
+	if h, _ := snap.Host("c1"); len(h.Processes) != 1 || h.Processes[0].PID != 200 {
+		t.Errorf("processes %+v", h.Processes)
+	}
+}
+
+func TestHeartbeatBatchNotRetained(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	procs := []sources.Process{proc("nova-compute", 100, 0)}
+	snap := s.Apply(hbBatch(hb("c1", 1, at(0), procs...)))
+	procs[0].PID = 999
+	if h, _ := snap.Host("c1"); h.Processes[0].PID != 100 {
+		t.Errorf("snapshot shares the batch's process slice")
+	}
+}
+
+func TestLiveness(t *testing.T) {
+	cases := []struct {
+		interval, age time.Duration
+		want          Liveness
+	}{
+		{10 * time.Second, 0, LiveFresh},
+		{10 * time.Second, 25 * time.Second, LiveFresh},
+		{10 * time.Second, 26 * time.Second, LiveLate},
+		{10 * time.Second, 50 * time.Second, LiveLate},
+		{10 * time.Second, 51 * time.Second, LiveLost},
+		{time.Minute, 2 * time.Minute, LiveFresh},
+		{0, 30 * time.Second, LiveLate}, // unknown interval counts as 10 s
+	}
+	for _, c := range cases {
+		h := Host{LastSeen: t0, Interval: c.interval}
+		if got := h.Liveness(t0.Add(c.age)); got != c.want {
+			t.Errorf("interval %v age %v: %v, want %v", c.interval, c.age, got, c.want)
+		}
+		if got := h.Age(t0.Add(c.age)); got != c.age {
+			t.Errorf("Age = %v, want %v", got, c.age)
+		}
+	}
+}
+
+func TestSilentHostsExpire(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Retention = 5 * time.Minute
+	s := NewStore(cfg)
+	s.Apply(hbBatch(hb("quiet", 1, at(0)), hb("chatty", 1, at(0))))
+	var snap *Snapshot
+	for i := 1; i <= 40; i++ {
+		snap = s.Apply(hbBatch(hb("chatty", uint64(i+1), at(i))))
+	}
+	if _, ok := snap.Host("quiet"); ok || len(snap.Hosts) != 1 {
+		t.Errorf("host silent for 6m40s kept with 5m retention: %+v", snap.Hosts)
+	}
+}

@@ -1,0 +1,203 @@
+package state
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const poll = 10 * time.Second
+
+// at returns t0 plus n polls.
+func at(n int) time.Time { return t0.Add(time.Duration(n) * poll) }
+
+func novaBatch(when time.Time, svcs ...sources.Service) sources.Batch {
+	if svcs == nil {
+		svcs = []sources.Service{}
+	}
+	return sources.Batch{Source: sources.NameNova, At: when, Health: sources.Health{OK: true, Interval: poll}, Services: svcs}
+}
+
+func svc(binary, host string, state sources.ServiceState, updated time.Time) sources.Service {
+	return sources.Service{ID: binary + "@" + host, Binary: binary, Host: host, Status: sources.StatusEnabled, State: state, UpdatedAt: updated}
+}
+
+func TestCondition(t *testing.T) {
+	cases := []struct {
+		name   string
+		state  sources.ServiceState
+		status sources.ServiceStatus
+		forced bool
+		want   Condition
+	}{
+		{"up", sources.StateUp, sources.StatusEnabled, false, CondUp},
+		{"down", sources.StateDown, sources.StatusEnabled, false, CondDown},
+		{"down and disabled", sources.StateDown, sources.StatusDisabled, false, CondDown},
+		{"forced down wins over down", sources.StateDown, sources.StatusEnabled, true, CondForcedDown},
+		{"forced down wins over disabled", sources.StateUp, sources.StatusDisabled, true, CondForcedDown},
+		{"unknown cell", sources.StateUnknown, sources.StatusEnabled, false, CondUnknown},
+		{"unknown wins over disabled", sources.StateUnknown, sources.StatusDisabled, false, CondUnknown},
+		{"disabled", sources.StateUp, sources.StatusDisabled, false, CondDisabled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			row := svc("nova-compute", "c1", c.state, t0)
+			row.Status, row.ForcedDown = c.status, c.forced
+			s := NewStore(DefaultConfig())
+			snap := s.Apply(novaBatch(t0, row))
+			got, ok := snap.Service(ServiceKey{"nova-compute", "c1"})
+			if !ok || got.Cond != c.want {
+				t.Errorf("Cond = %v (found %v), want %v", got.Cond, ok, c.want)
+			}
+		})
+	}
+}
+
+func TestServicesSortedKeyedAndRemoved(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	s.Apply(novaBatch(at(0),
+		svc("nova-compute", "c2", sources.StateUp, at(0)),
+		svc("nova-scheduler", "ctl", sources.StateUp, at(0)),
+		svc("nova-compute", "c1", sources.StateUp, at(0)),
+		svc("nova-conductor", "ctl", sources.StateUp, at(0)),
+	))
+	snap := s.Apply(novaBatch(at(1),
+		svc("nova-compute", "c2", sources.StateUp, at(1)),
+		svc("nova-conductor", "ctl", sources.StateUp, at(1)),
+		svc("nova-compute", "c3", sources.StateUp, at(1)),
+		svc("nova-compute", "c3", sources.StateDown, at(1)), // duplicate: the last row wins
+	))
+	var keys []string
+	for _, sv := range snap.Services {
+		keys = append(keys, sv.Key.Host+"/"+sv.Key.Binary)
+	}
+	if got, want := strings.Join(keys, " "), "c2/nova-compute c3/nova-compute ctl/nova-conductor"; got != want {
+		t.Fatalf("services %q, want %q", got, want)
+	}
+	if sv, _ := snap.Service(ServiceKey{"nova-compute", "c3"}); sv.Cond != CondDown || !sv.FirstSeen.Equal(at(1)) {
+		t.Errorf("c3: cond %v first seen %v, want down at %v", sv.Cond, sv.FirstSeen, at(1))
+	}
+	if sv, _ := snap.Service(ServiceKey{"nova-compute", "c2"}); !sv.FirstSeen.Equal(at(0)) {
+		t.Errorf("c2 first seen %v, want %v", sv.FirstSeen, at(0))
+	}
+	// A nil list says nothing; an empty one says everything is gone.
+	snap = s.Apply(sources.Batch{Source: sources.NameNova, At: at(2), Health: sources.Health{OK: true}})
+	if len(snap.Services) != 3 {
+		t.Errorf("nil service list dropped services: %d left", len(snap.Services))
+	}
+	snap = s.Apply(novaBatch(at(3)))
+	if len(snap.Services) != 0 {
+		t.Errorf("empty complete list left %d services", len(snap.Services))
+	}
+}
+
+func TestTransitionsAndRecovery(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	k := ServiceKey{"nova-compute", "compute-07"}
+	states := []sources.ServiceState{"up", "up", "down", "down", "UNKNOWN", "down", "up", "up"}
+	var snap *Snapshot
+	for i, st := range states {
+		snap = s.Apply(novaBatch(at(i), svc(k.Binary, k.Host, st, at(i))))
+	}
+	sv, _ := snap.Service(k)
+	want := []Transition{
+		{at(2), CondUp, CondDown},
+		{at(4), CondDown, CondUnknown},
+		{at(5), CondUnknown, CondDown},
+		{at(6), CondDown, CondUp},
+	}
+	if len(sv.History) != len(want) {
+		t.Fatalf("history %+v, want %+v", sv.History, want)
+	}
+	for i := range want {
+		if !sv.History[i].At.Equal(want[i].At) || sv.History[i].From != want[i].From || sv.History[i].To != want[i].To {
+			t.Errorf("transition %d = %+v, want %+v", i, sv.History[i], want[i])
+		}
+	}
+	if !sv.Since.Equal(at(6)) || sv.Cond != CondUp {
+		t.Errorf("since %v cond %v, want %v up", sv.Since, sv.Cond, at(6))
+	}
+	var rec []Restart
+	for _, r := range snap.Restarts {
+		if r.Kind == RestartRecovered {
+			rec = append(rec, r)
+		}
+	}
+	if len(rec) != 1 {
+		t.Fatalf("recoveries %+v, want exactly one", rec)
+	}
+	r := rec[0]
+	if r.Where != "compute-07" || r.What != "nova-compute" || !r.At.Equal(at(6)) || r.Source != sources.NameNova ||
+		r.Evidence != "nova-compute on compute-07 up again after 40s down" {
+		t.Errorf("recovery %+v", r)
+	}
+}
+
+func TestNoRecoveryWithoutDown(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	row := svc("nova-compute", "c1", sources.StateUp, t0)
+	s.Apply(novaBatch(at(0), row))
+	row.ForcedDown = true
+	s.Apply(novaBatch(at(1), row))
+	row.ForcedDown = false
+	snap := s.Apply(novaBatch(at(2), row))
+	if len(snap.Restarts) != 0 {
+		t.Errorf("forced down and back is not a recovery: %+v", snap.Restarts)
+	}
+}
+
+func TestReportInterval(t *testing.T) {
+	cases := []struct {
+		name    string
+		updates []int // UpdatedAt in seconds after t0, one per poll
+		want    time.Duration
+	}{
+		{"unknown with one report", []int{0}, 0},
+		{"unchanged reports say nothing", []int{0, 0, 0}, 0},
+		{"steady 10 s", []int{0, 10, 20, 30}, 10 * time.Second},
+		{"missed polls do not lengthen it", []int{0, 10, 30, 40, 60}, 10 * time.Second},
+		{"a sick stretch does not lengthen it", []int{0, 10, 20, 90, 170, 250}, 10 * time.Second},
+		{"sub-second jitter ignored", []int{0, 0, 10, 10}, 10 * time.Second},
+		{"old gaps age out", []int{0, 10, 40, 70, 100, 130, 160, 190, 220, 250}, 30 * time.Second},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewStore(DefaultConfig())
+			var snap *Snapshot
+			for i, u := range c.updates {
+				snap = s.Apply(novaBatch(at(i), svc("nova-compute", "c1", sources.StateUp, t0.Add(time.Duration(u)*time.Second))))
+			}
+			if sv := snap.Services[0]; sv.ReportInterval != c.want {
+				t.Errorf("ReportInterval = %v, want %v", sv.ReportInterval, c.want)
+			}
+		})
+	}
+}
+
+func TestStoreFlapping(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	k := ServiceKey{"nova-compute", "c1"}
+	pattern := strings.Repeat("U", 10) + strings.Repeat("UUDDDD", 6)
+	var snap *Snapshot
+	n := 0
+	for _, c := range pattern {
+		st := sources.StateUp
+		if c == 'D' {
+			st = sources.StateDown
+		}
+		snap = s.Apply(novaBatch(at(n), svc(k.Binary, k.Host, st, at(n))))
+		n++
+		// Unknown and forced-down polls contribute no observation.
+		snap = s.Apply(novaBatch(at(n), svc(k.Binary, k.Host, sources.StateUnknown, at(n))))
+		n++
+	}
+	sv, _ := snap.Service(k)
+	want := FlapPercent(timeline(pattern), 21)
+	if !sv.Flapping || sv.FlapPercent != want {
+		t.Errorf("flapping %v at %.1f%%, want true at %.1f%%", sv.Flapping, sv.FlapPercent, want)
+	}
+}
