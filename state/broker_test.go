@@ -35,7 +35,7 @@ func TestNodesRestarts(t *testing.T) {
 		{2, 2*time.Hour + 2*poll, 3 * time.Second, 0, 1, 1}, // b restarted
 		{3, -1, 13 * time.Second, 0, 1, 1},                  // a unknown: not a restart
 		{4, 2*time.Hour + 4*poll, 23 * time.Second, 0, 1, 1},
-		{5, 2*time.Hour + 5*poll, 2 * time.Second, 0, 2, 2}, // b again
+		{5, 2*time.Hour + 5*poll, 2 * time.Second, 0, 2, 2},           // b again
 		{70, 2*time.Hour + 70*poll, 2*time.Second + 65*poll, 0, 0, 0}, // both out of the 10 min retention
 	}
 	var snap *Snapshot

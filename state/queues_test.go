@@ -62,7 +62,7 @@ func TestQueuesFold(t *testing.T) {
 	q.Rates = rates
 	other := sources.Queue{VHost: "/other", Name: "conductor", Messages: 1, Consumers: -1}
 	snap := s.Apply(rabbitBatch(6, queue("compute.c1", 0), q, other)) // one minute later
-	rates.Publish = 99 // the batch's memory is not the snapshot's
+	rates.Publish = 99                                                // the batch's memory is not the snapshot's
 
 	var keys []string
 	for _, q := range snap.Queues {
