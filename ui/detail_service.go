@@ -80,17 +80,6 @@ func (d *serviceDetail) lines() []string {
 	o.add(strip(s, now, ret, max(1, d.width-2)))
 
 	o.add("")
-	o.add(o.paint(st.Detail.Section, "transitions (newest first): "+strconv.Itoa(len(s.History))))
-	for i := len(s.History) - 1; i >= 0; i-- {
-		t := s.History[i]
-		o.add("  " + t.At.Format("15:04:05") + "  " + padLeft(ageSince(now, t.At), 7) + " ago  " +
-			strings.TrimSpace(condWord(t.From)) + " → " + o.paint(condInk(st, t.To), condWord(t.To)))
-	}
-	if len(s.History) == 0 {
-		o.add("  none since " + s.FirstSeen.Format("15:04:05"))
-	}
-
-	o.add("")
 	hostLines(o, e, d.key.Host)
 	o.add("")
 	o.add(o.paint(st.Detail.Section, "services on "+o.clean(d.key.Host)))
@@ -114,6 +103,17 @@ func (d *serviceDetail) lines() []string {
 				" · unacked " + fmtCount(q.Unacked) + " · consumers " + consumersText(q.Consumers) + " · growth " + fmtGrowth(q.GrowthPerMin) + "/min")
 		}
 	}
+	o.add("")
+	o.add(o.paint(st.Detail.Section, "transitions (newest first): "+strconv.Itoa(len(s.History))))
+	for i := len(s.History) - 1; i >= 0; i-- {
+		t := s.History[i]
+		o.add("  " + t.At.Format("15:04:05") + "  " + padLeft(ageSince(now, t.At), 7) + " ago  " +
+			strings.TrimSpace(condWord(t.From)) + " → " + o.paint(condInk(st, t.To), condWord(t.To)))
+	}
+	if len(s.History) == 0 {
+		o.add("  none since " + s.FirstSeen.Format("15:04:05"))
+	}
+
 	return o.lines
 }
 
@@ -126,7 +126,7 @@ func hostLines(o *doc, e *env, host string) {
 		return
 	}
 	t, ink := heartbeatCell(e.snap, host, e.now, st)
-	o.add(o.paint(st.Detail.Section, "heartbeat") + " last " + o.paint(ink, t) + " ago · interval " + fmtAge(h.Interval) +
+	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last · interval " + fmtAge(h.Interval) +
 		" · gaps " + strconv.Itoa(h.Gaps) + " · uptime " + fmtAge(h.Uptime) + " · skew " + h.Skew.Round(time.Millisecond).String() +
 		" · agent " + o.clean(h.AgentVersion))
 	for _, pr := range h.Processes {

@@ -24,7 +24,7 @@ func TestGolden(t *testing.T) {
 		{"queues", []string{"2"}},
 		{"restarts", []string{"3"}},
 		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}}, // compute-007
-		{"detail-queue", []string{"2", "enter"}},                              // the reply queue
+		{"detail-queue", []string{"2", "enter"}},                            // the reply queue
 		{"detail-restart", []string{"3", "j", "enter"}},
 		{"filter-typing", []string{"/", "0", "1"}},
 		{"help", []string{"?"}},

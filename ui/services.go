@@ -291,10 +291,7 @@ func (p *servicesPane) View() string {
 		return b.String()
 	}
 	lo, hi := p.list.window(len(p.order))
-	prevGroup := ""
-	if lo > 0 && int(p.order[lo-1]) < len(svcs) {
-		prevGroup = p.groupOf(&svcs[p.order[lo-1]])
-	}
+	prevGroup := "" // the top row always names its group
 	for i := lo; i < hi; i++ {
 		idx := int(p.order[i])
 		if idx >= len(svcs) {
@@ -303,7 +300,7 @@ func (p *servicesPane) View() string {
 		s := &svcs[idx]
 		b.WriteByte('\n')
 		g := p.groupOf(s)
-		showGroup := p.sort != svcSortGroup || g != prevGroup
+		showGroup := p.sort != svcSortGroup || g != prevGroup || i == p.list.cursor
 		prevGroup = g
 		p.row(&b, s, i == p.list.cursor, showGroup)
 	}
