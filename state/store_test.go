@@ -211,3 +211,41 @@ func TestLookups(t *testing.T) {
 		t.Errorf("Source lookup %+v %v", h, ok)
 	}
 }
+
+// TestConcurrentReaders reads snapshots and walks their histories while
+// batches are folded; run with -race to check that snapshots are never written.
+func TestConcurrentReaders(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QueueSamples = 8
+	cfg.MaxTransitions = 4
+	s := NewStore(cfg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var sum int64
+		for {
+			snap := s.Snapshot()
+			for _, q := range snap.Queues {
+				for _, smp := range q.History {
+					sum += smp.Messages
+				}
+			}
+			for _, sv := range snap.Services {
+				sum += int64(len(sv.History))
+			}
+			if snap.Seq >= 400 {
+				_ = sum
+				return
+			}
+		}
+	}()
+	for i := range 200 {
+		st := sources.StateUp
+		if i%3 == 0 {
+			st = sources.StateDown
+		}
+		s.Apply(novaBatch(at(i), svc("nova-compute", "c1", st, at(i))))
+		s.Apply(rabbitBatch(i, queue("conductor", int64(i)), queue("compute", int64(i))))
+	}
+	<-done
+}
