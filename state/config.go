@@ -22,7 +22,8 @@ type Config struct {
 	RPCHistory int
 	// MaxRestarts bounds the restarts timeline.
 	MaxRestarts int
-	// ReportSamples is how many UpdatedAt deltas the ReportInterval estimate looks at; 1..16.
+	// ReportSamples is how many gaps between distinct UpdatedAt values the
+	// ReportInterval estimate (their minimum, see svcState.pushDelta) looks at; 1..16.
 	ReportSamples int
 }
 

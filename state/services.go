@@ -30,7 +30,8 @@ type svcState struct {
 // reports, and polls can only miss reports (making gaps multiples of the
 // interval), so the shortest recent gap is the best estimate of the
 // configured report_interval, and it stays put during an incident where a
-// median would drift upwards. It cannot be shorter than the poll interval.
+// median would drift upwards. Polls slower than the report interval can only
+// measure a multiple of it.
 func (st *svcState) pushDelta(d time.Duration, n int) time.Duration {
 	st.deltas[st.nextD] = d
 	st.nextD = uint8((int(st.nextD) + 1) % n)
