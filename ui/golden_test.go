@@ -10,7 +10,13 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-var update_ = flag.Bool("update", false, "rewrite golden files under testdata/")
+// updateGolden reports whether -update was given: the flag is registered by
+// github.com/charmbracelet/x/exp/golden (linked in through teatest), so this
+// package reads it rather than defining a second one.
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestGolden(t *testing.T) {
 	views := []struct {
@@ -47,7 +53,7 @@ func TestGolden(t *testing.T) {
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update_ {
+	if updateGolden() {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
