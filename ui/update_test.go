@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image/color"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,24 @@ func TestResizeStorm(t *testing.T) {
 				checkFrame(t, ansi.Strip(out), sz[0], sz[1])
 			}
 		}
+	}
+}
+
+func TestBackgroundColourRebuildsStyles(t *testing.T) {
+	tests := []struct {
+		name     string
+		bg       color.Color
+		wantDark bool
+	}{
+		{"light terminal", color.White, false},
+		{"dark terminal", color.Black, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := update(newTestModel(incident(), 80, 24, false), tea.BackgroundColorMsg{Color: tt.bg})
+			if m.e.st.Dark != tt.wantDark || m.e.st.NoColor {
+				t.Fatalf("dark %v noColor %v", m.e.st.Dark, m.e.st.NoColor)
+			}
+		})
 	}
 }
