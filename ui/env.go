@@ -59,26 +59,9 @@ func servicesOnHost(s *state.Snapshot, host string) []state.Service {
 	return s.Services[lo:hi]
 }
 
-// liveness says how recently a host's agent was heard from: late after 2.5
-// intervals without a heartbeat, lost after 5.
-func liveness(h *state.Host, now time.Time) state.Liveness {
-	if h.Interval <= 0 || h.LastSeen.IsZero() {
-		return state.LiveFresh
-	}
-	age := now.Sub(h.LastSeen)
-	switch {
-	case age > 5*h.Interval:
-		return state.LiveLost
-	case age*2 > 5*h.Interval:
-		return state.LiveLate
-	}
-	return state.LiveFresh
-}
+// liveness is the state package's verdict on a host's agent (late after 2.5
+// intervals without a heartbeat, lost after 5).
+func liveness(h *state.Host, now time.Time) state.Liveness { return h.Liveness(now) }
 
-// stale reports whether a source's data is older than twice its interval.
-func stale(h state.SourceHealth, now time.Time) bool {
-	if h.LastSuccess.IsZero() {
-		return true
-	}
-	return h.Interval > 0 && now.Sub(h.LastSuccess) > 2*h.Interval
-}
+// stale reports whether a source's data is older than twice its interval (or it never succeeded).
+func stale(h state.SourceHealth, now time.Time) bool { return h.Stale(now) }
