@@ -1,0 +1,92 @@
+package rabbitmq
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// managementQueuesJSON is /api/queues?columns=… for n queues in vhost "nova",
+// in the broker's shape (names like Nova's reply queues are as long).
+func managementQueuesJSON(n int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"consumers":%d,"messages":%d,"messages_ready":%d,"messages_unacknowledged":%d,"name":"q-%05d","vhost":"nova"}`,
+			i%3, i%100, i%90, i%10, i)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// prometheusDetailedText is /metrics/detailed?family=queue_coarse_metrics&
+// family=queue_consumer_count for n queues, as rabbitmq_prometheus 3.10 writes it.
+func prometheusDetailedText(n int) []byte {
+	var b bytes.Buffer
+	ready := func(i int) int { return i % 100 }
+	unacked := func(i int) int { return i % 7 }
+	fams := []struct {
+		name, typ, help string
+		v               func(i int) int
+	}{
+		{famReady, "gauge", "Messages ready to be delivered to consumers", ready},
+		{famUnacked, "gauge", "Messages delivered to consumers but not yet acknowledged", unacked},
+		{"rabbitmq_detailed_queue_messages", "gauge", "Sum of ready and unacknowledged messages - total queue depth",
+			func(i int) int { return ready(i) + unacked(i) }},
+		{"rabbitmq_detailed_queue_process_reductions_total", "counter", "Total number of queue process reductions",
+			func(i int) int { return 1000003 * i }},
+		{famConsumers, "gauge", "Consumers on a queue", func(i int) int { return i % 3 }},
+	}
+	for _, fam := range fams {
+		fmt.Fprintf(&b, "# TYPE %s %s\n# HELP %s %s\n", fam.name, fam.typ, fam.name, fam.help)
+		for i := range n {
+			fmt.Fprintf(&b, "%s{vhost=\"nova\",queue=\"q-%05d\"} %d\n", fam.name, i, fam.v(i))
+		}
+	}
+	return b.Bytes()
+}
+
+func TestGeneratedBodiesDecode(t *testing.T) {
+	qs, err := decodeQueues(bytes.NewReader(managementQueuesJSON(1000)), nil)
+	if err != nil || len(qs) != 1000 || qs[7] != (sources.Queue{VHost: "nova", Name: "q-00007", Messages: 7, Ready: 7, Unacked: 7, Consumers: 1}) {
+		t.Fatalf("management: %v %d %+v", err, len(qs), qs[7])
+	}
+	m := map[queueKey]*sources.Queue{}
+	if err := parseDetailedQueues(bytes.NewReader(prometheusDetailedText(1000)), nil, m); err != nil || len(m) != 1000 {
+		t.Fatalf("prometheus: %v %d", err, len(m))
+	}
+	if q := *m[queueKey{"nova", "q-00007"}]; q != (sources.Queue{VHost: "nova", Name: "q-00007", Messages: 7, Ready: 7, Unacked: 0, Consumers: 1}) {
+		t.Fatalf("prometheus: %+v", q)
+	}
+}
+
+// BenchmarkDecodeQueues20000 decodes a 20,000-queue /api/queues?columns=… response.
+func BenchmarkDecodeQueues20000(b *testing.B) {
+	body := managementQueuesJSON(20000)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		qs, err := decodeQueues(bytes.NewReader(body), nil)
+		if err != nil || len(qs) != 20000 {
+			b.Fatal(err, len(qs))
+		}
+	}
+}
+
+// BenchmarkDecodePrometheusQueues20000 decodes a 20,000-queue /metrics/detailed response.
+func BenchmarkDecodePrometheusQueues20000(b *testing.B) {
+	body := prometheusDetailedText(20000)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		m := make(map[queueKey]*sources.Queue, 20000)
+		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil || len(m) != 20000 {
+			b.Fatal(err, len(m))
+		}
+	}
+}

@@ -1,0 +1,408 @@
+package rabbitmq
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/poll"
+)
+
+// prometheusRetryAfter is how long a prometheus endpoint that failed
+// entirely is left alone, so that a firewalled port 15692 does not cost a
+// request timeout on every poll.
+const prometheusRetryAfter = time.Minute
+
+// Source polls one RabbitMQ cluster. It is safe to call SetFocus from any
+// goroutine while Run is running; Run and Poll must not run concurrently.
+type Source struct {
+	cfg     Config
+	mgmt    *url.URL // without userinfo
+	prom    []*url.URL
+	queueRE *regexp.Regexp
+	client  *http.Client
+	user    string
+	pass    string
+	focus   atomic.Pointer[queueKey]
+	now     func() time.Time
+
+	// Owned by the polling goroutine.
+	promRetryAt time.Time
+	promLastErr string
+}
+
+// New validates cfg and returns a Source; it makes no request.
+func New(cfg Config) (*Source, error) {
+	cfg = cfg.withDefaults()
+	mgmt, user, pass, prom, re, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	client, err := cfg.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Password = "" // kept once, in s.pass
+	return &Source{cfg: cfg, mgmt: mgmt, prom: prom, queueRE: re, client: client, user: user, pass: pass, now: time.Now}, nil
+}
+
+// Name is sources.NameRabbitMQ.
+func (s *Source) Name() string { return sources.NameRabbitMQ }
+
+// Target is the management URL without userinfo, as shown in Health.Target.
+func (s *Source) Target() string { return s.mgmt.String() }
+
+// Run polls every Config.Interval until ctx is cancelled.
+func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
+	return poll.Run(ctx, poll.Options{Name: s.Name(), Interval: s.cfg.Interval}, s.Poll, emit)
+}
+
+// SetFocus names the queue open in a drill-down: each poll then also fetches
+// its message rates (one more request) into Queue.Rates. An empty name clears
+// it; an empty vhost means "/". Safe to call from any goroutine.
+func (s *Source) SetFocus(vhost, name string) {
+	if name == "" {
+		s.focus.Store(nil)
+		return
+	}
+	if vhost == "" {
+		vhost = "/"
+	}
+	s.focus.Store(&queueKey{vhost: vhost, name: name})
+}
+
+// Poll makes one poll cycle; Run calls it on schedule, a test may call it once.
+//
+// Requests, in order, all GET:
+//   - /api/nodes and /api/overview; a running node without mem_used means the
+//     management metrics collector is off;
+//   - queues, one request for all of them: /api/queues?columns=… when the
+//     collector is on (or in management mode); with it off, in auto or
+//     prometheus mode, /metrics on each prometheus endpoint and then, if those
+//     cover every running node, /metrics/detailed?family=queue_coarse_metrics&
+//     family=queue_consumer_count on each; otherwise /api/queues with
+//     enable_queue_totals, which has depths but no consumers;
+//   - /api/queues/{vhost}/{name} for the focused queue, if it is listed and the
+//     collector is on (with it off the broker keeps no rates).
+func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
+	f := &fetcher{client: s.client, user: s.user, pass: s.pass, timeout: s.cfg.Timeout, limit: s.cfg.MaxResponseBytes}
+	b.Health.Target = s.Target()
+	defer func() {
+		b.Health.Requests = f.n
+		if err != nil {
+			err = s.redact(err)
+		}
+		b.Health.Detail = s.redactString(b.Health.Detail)
+	}()
+
+	var (
+		nodes   []sources.Node
+		metrics bool
+		ov      sources.Overview
+	)
+	err = f.get(ctx, s.api("/api/nodes", "columns="+nodeColumns), true, "application/json", func(r io.Reader) error {
+		var err error
+		nodes, metrics, err = decodeNodes(r)
+		return err
+	})
+	if err != nil {
+		return b, wrap("list nodes", err)
+	}
+	err = f.get(ctx, s.api("/api/overview", ""), true, "application/json", func(r io.Reader) error {
+		var err error
+		ov, err = decodeOverview(r)
+		return err
+	})
+	if err != nil {
+		return b, wrap("overview", err)
+	}
+
+	var (
+		queues []sources.Queue
+		detail []string
+	)
+	usePrometheus := s.cfg.Mode == ModePrometheus || (s.cfg.Mode == ModeAuto && !metrics)
+	if usePrometheus {
+		queues, detail = s.pollPrometheus(ctx, f, nodes, &ov)
+	} else if !metrics {
+		detail = append(detail, "management API, metrics collector off: node gauges and consumers unknown")
+	} else {
+		detail = append(detail, "management API")
+	}
+	if queues == nil {
+		queues, err = s.managementQueues(ctx, f, metrics)
+		if err != nil {
+			return b, wrap("list queues", err)
+		}
+		if ov.MessagesReady < 0 && s.cfg.VHost == "" && s.queueRE == nil {
+			ov.MessagesReady, ov.MessagesUnacked = totals(queues)
+		}
+	}
+	slices.SortFunc(queues, func(a, b sources.Queue) int {
+		return cmp.Or(strings.Compare(a.VHost, b.VHost), strings.Compare(a.Name, b.Name))
+	})
+
+	if fk := s.focus.Load(); fk != nil {
+		if d := s.pollFocus(ctx, f, *fk, queues, metrics); d != "" {
+			detail = append(detail, d)
+		}
+	}
+
+	b.Overview = &ov
+	b.Nodes = nodes
+	b.Queues = queues
+	b.Health.Detail = strings.Join(detail, "; ")
+	return b, nil
+}
+
+// pollPrometheus fills node gauges and, when it can, the queue list from the
+// prometheus endpoints. It returns nil queues when the management API must
+// list them, and the notes for Health.Detail. It never fails the poll.
+func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources.Node, ov *sources.Overview) ([]sources.Queue, []string) {
+	why := "prometheus"
+	if s.cfg.Mode == ModeAuto {
+		why = "prometheus (management metrics collector off)"
+	}
+	if now := s.now(); now.Before(s.promRetryAt) {
+		return nil, []string{fmt.Sprintf("management API; %s unreachable, retry in %v: %s; node gauges and consumers unknown",
+			s.promList(), s.promRetryAt.Sub(now).Round(time.Second), s.promLastErr)}
+	}
+
+	var (
+		answered []promNode
+		urls     []*url.URL // of the endpoints that answered
+		errs     []string
+	)
+	for _, pu := range s.prom {
+		var pn promNode
+		err := f.get(ctx, pu.JoinPath("/metrics").String(), false, promAccept, func(r io.Reader) error {
+			var err error
+			pn, err = parseNodeMetrics(r)
+			return err
+		})
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		answered = append(answered, pn)
+		urls = append(urls, pu)
+	}
+	if len(answered) == 0 {
+		s.promRetryAt = s.now().Add(prometheusRetryAfter)
+		s.promLastErr = strings.Join(errs, "; ")
+		return nil, []string{fmt.Sprintf("management API; %s unreachable: %s; node gauges and consumers unknown", s.promList(), s.promLastErr)}
+	}
+	s.promRetryAt, s.promLastErr = time.Time{}, ""
+	ov.Via = "prometheus"
+
+	// Match each answer to its node; a single node needs no identity.
+	covered := 0
+	running := 0
+	for i := range nodes {
+		if nodes[i].Running {
+			running++
+		}
+		for _, pn := range answered {
+			if pn.Name == nodes[i].Name || (pn.Name == "" && len(nodes) == 1 && len(answered) == 1) {
+				mergeNode(&nodes[i], pn.Node)
+				if nodes[i].Running {
+					covered++
+				}
+				break
+			}
+		}
+	}
+	notes := []string{why}
+	if len(errs) > 0 {
+		notes = append(notes, "some prometheus endpoints failed: "+strings.Join(errs, "; "))
+	}
+	if covered < running {
+		notes = append(notes, fmt.Sprintf("prometheus covers %d of %d running nodes (set a prometheus URL for each node); queues from management API, consumers unknown", covered, running))
+		return nil, notes
+	}
+
+	// Every running node answered: the node-local totals add up to the cluster's.
+	var conns, chans, cons int
+	var ready, unacked int64
+	for _, pn := range answered {
+		conns, chans, cons = addKnown(conns, pn.Connections), addKnown(chans, pn.Channels), addKnown(cons, pn.Consumers)
+		ready, unacked = addKnown(ready, pn.Ready), addKnown(unacked, pn.Unacked)
+	}
+	ov.Connections, ov.Channels, ov.Consumers = conns, chans, cons
+	ov.MessagesReady, ov.MessagesUnacked = ready, unacked
+
+	// Queue metrics are node-local: ask every node that answered (a node
+	// down has no live queues to report).
+	byKey := make(map[queueKey]*sources.Queue)
+	q := detailedQuery
+	if s.cfg.VHost != "" {
+		q += "&vhost=" + url.QueryEscape(s.cfg.VHost)
+	}
+	for _, pu := range urls {
+		u := pu.JoinPath("/metrics/detailed")
+		u.RawQuery = q
+		err := f.get(ctx, u.String(), false, promAccept, func(r io.Reader) error {
+			return parseDetailedQueues(r, s.keep, byKey)
+		})
+		if err != nil {
+			notes = append(notes, "prometheus queue metrics failed, queues from management API, consumers unknown: "+err.Error())
+			return nil, notes
+		}
+	}
+	queues := make([]sources.Queue, 0, len(byKey))
+	for _, q := range byKey {
+		queues = append(queues, *q)
+	}
+	return queues, notes
+}
+
+// managementQueues lists queues from the management API in one request.
+// With the metrics collector off, the plain listing has no depths, so it asks
+// for the queue totals the broker still keeps; consumers are then unknown.
+func (s *Source) managementQueues(ctx context.Context, f *fetcher, metrics bool) ([]sources.Queue, error) {
+	path := "/api/queues"
+	if s.cfg.VHost != "" {
+		path += "/" + url.PathEscape(s.cfg.VHost)
+	}
+	query := "columns=" + queueColumns
+	if !metrics {
+		query = "disable_stats=true&enable_queue_totals=true&" + query
+	}
+	var queues []sources.Queue
+	err := f.get(ctx, s.api(path, query), true, "application/json", func(r io.Reader) error {
+		var err error
+		queues, err = decodeQueues(r, s.keep)
+		return err
+	})
+	return queues, err
+}
+
+// pollFocus fetches the focused queue's rates into its row. It returns a note
+// for Health.Detail when it could not; it never fails the poll.
+func (s *Source) pollFocus(ctx context.Context, f *fetcher, fk queueKey, queues []sources.Queue, metrics bool) string {
+	i := slices.IndexFunc(queues, func(q sources.Queue) bool { return q.VHost == fk.vhost && q.Name == fk.name })
+	if i < 0 {
+		return ""
+	}
+	if !metrics {
+		return "no rates for " + fk.vhost + "/" + fk.name + ": management metrics collector off"
+	}
+	path := "/api/queues/" + url.PathEscape(fk.vhost) + "/" + url.PathEscape(fk.name)
+	var rates *sources.QueueRates
+	err := f.get(ctx, s.api(path, "columns="+focusColumns), true, "application/json", func(r io.Reader) error {
+		var err error
+		rates, err = decodeQueueDetail(r)
+		return err
+	})
+	if err != nil {
+		return "rates for " + fk.vhost + "/" + fk.name + ": " + err.Error()
+	}
+	queues[i].Rates = rates
+	return ""
+}
+
+// keep applies the queue-name filter.
+func (s *Source) keep(name string) bool { return s.queueRE == nil || s.queueRE.MatchString(name) }
+
+// api is the management URL of an already-escaped path and query.
+func (s *Source) api(escapedPath, rawQuery string) string {
+	u := s.mgmt.String() + escapedPath
+	if rawQuery != "" {
+		u += "?" + rawQuery
+	}
+	return u
+}
+
+func (s *Source) promList() string {
+	parts := make([]string, len(s.prom))
+	for i, u := range s.prom {
+		parts[i] = u.String()
+	}
+	return "prometheus " + strings.Join(parts, ", ")
+}
+
+// redact removes the password from an error, should anything have echoed it.
+func (s *Source) redact(err error) error {
+	msg := err.Error()
+	if red := s.redactString(msg); red != msg {
+		return redactedError{msg: red, err: err}
+	}
+	return err
+}
+
+func (s *Source) redactString(msg string) string {
+	if s.pass != "" {
+		msg = strings.ReplaceAll(msg, s.pass, "xxxxx")
+		msg = strings.ReplaceAll(msg, base64.StdEncoding.EncodeToString([]byte(s.user+":"+s.pass)), "xxxxx")
+	}
+	return msg
+}
+
+// redactedError keeps errors.Is working on an error whose text was redacted.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// wrap adds what was being done, except to the credentials error, which is
+// already the whole story.
+func wrap(what string, err error) error {
+	if errors.Is(err, ErrCredentials) {
+		return ErrCredentials
+	}
+	return fmt.Errorf("rabbitmq: %s: %w", what, err)
+}
+
+// mergeNode overlays the gauges prometheus knows on a management node.
+func mergeNode(n *sources.Node, p sources.Node) {
+	set := func(dst *int64, v int64) {
+		if v >= 0 {
+			*dst = v
+		}
+	}
+	set(&n.MemUsed, p.MemUsed)
+	set(&n.MemLimit, p.MemLimit)
+	set(&n.DiskFree, p.DiskFree)
+	set(&n.DiskFreeLimit, p.DiskFreeLimit)
+	set(&n.FDUsed, p.FDUsed)
+	set(&n.FDTotal, p.FDTotal)
+	set(&n.SocketsUsed, p.SocketsUsed)
+	set(&n.SocketsTotal, p.SocketsTotal)
+	set(&n.ProcUsed, p.ProcUsed)
+	set(&n.ProcTotal, p.ProcTotal)
+	n.MemAlarm = n.MemAlarm || p.MemAlarm
+	n.DiskAlarm = n.DiskAlarm || p.DiskAlarm
+	if p.Uptime >= 0 {
+		n.Uptime = p.Uptime
+	}
+}
+
+// addKnown adds v to an accumulator, turning it unknown (-1) when v is.
+func addKnown[T int | int64](acc, v T) T {
+	if acc < 0 || v < 0 {
+		return -1
+	}
+	return acc + v
+}
+
+// totals adds the depths of a complete queue list; -1 if any is unknown.
+func totals(queues []sources.Queue) (ready, unacked int64) {
+	for _, q := range queues {
+		ready, unacked = addKnown(ready, q.Ready), addKnown(unacked, q.Unacked)
+	}
+	return ready, unacked
+}
