@@ -406,8 +406,9 @@ func (sc *scenario) updatedAt(s *service, now time.Time) time.Time {
 	k := floorDiv(now.Sub(base), ri)
 	var floor time.Time // a restart's first report
 	if r, _, ok := sc.lastRestart(s.proc, now); ok {
-		if first := r.Add(startDelay); !first.After(now) && !sc.tl.brokerDown(sc.offset(first)) {
-			floor = first.Add(commitDelay(s, -1))
+		first := r.Add(startDelay).Add(commitDelay(s, -1))
+		if !first.After(now) && !sc.tl.brokerDown(sc.offset(first)) {
+			floor = first
 		}
 	}
 	var tau time.Time
