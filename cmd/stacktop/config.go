@@ -37,8 +37,8 @@ type rabbitmqConfig struct {
 	PasswordFile string   `yaml:"password_file"`
 	CAFile       string   `yaml:"ca_file"`
 	Insecure     bool     `yaml:"insecure_skip_verify"`
-	VHosts       []string `yaml:"vhosts"`
-	Queues       string   `yaml:"queues"` // regular expression over queue names
+	VHost        string   `yaml:"vhost"`
+	Queues       string   `yaml:"queues"` // RE2 regular expression over queue names
 	Interval     duration `yaml:"interval"`
 	Timeout      duration `yaml:"timeout"`
 	Mode         string   `yaml:"mode"` // auto, management or prometheus

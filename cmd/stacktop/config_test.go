@@ -23,12 +23,12 @@ rabbitmq:
   url: https://mq1.example:15672
   user: stacktop
   password: s3cret
-  vhosts: [nova]
+  vhost: nova
   queues: '^(compute|conductor|reply_)'
   mode: auto
 `, check: func(t *testing.T, c *config) {
 			if time.Duration(c.Retention) != 2*time.Hour || c.Nova.Cloud != "prod" || time.Duration(c.Nova.Interval) != 15*time.Second ||
-				c.RabbitMQ.Password != "s3cret" || len(c.RabbitMQ.VHosts) != 1 {
+				c.RabbitMQ.Password != "s3cret" || c.RabbitMQ.VHost != "nova" {
 				t.Errorf("parsed %+v", c)
 			}
 		}},

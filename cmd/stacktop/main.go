@@ -1,0 +1,255 @@
+// Command stacktop shows the live state of an OpenStack cloud's compute
+// services and of the RabbitMQ that carries their RPC, for the on-call
+// engineer; see usage below or run stacktop --help.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/demo"
+	"github.com/stacktop/stacktop/sources/nova"
+	"github.com/stacktop/stacktop/sources/rabbitmq"
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/ui"
+)
+
+// Stamped at release time by goreleaser (-ldflags -X).
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+const usage = `NAME
+    stacktop - live state of an OpenStack cloud and its RabbitMQ, for on-call
+
+SYNOPSIS
+    stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--no-color]
+    stacktop --demo [--no-color]
+    stacktop --version | --help
+
+DESCRIPTION
+    Polls Nova's compute services (os-services) and the RabbitMQ management
+    API and shows, in one terminal: every nova-* service per host (up, down,
+    disabled, forced down, flapping), queue backlogs and their growth, and a
+    timeline of restarts. Enter on any row drills down to its history; ? in
+    the program lists every key. stacktop only reads: it sends GET requests
+    (and Keystone's token request), never a change.
+
+OPTIONS
+    --demo              run against the built-in simulated cloud: ~40 computes
+                        replaying a broker incident in a loop; no setup, no network
+    --os-cloud NAME     the clouds.yaml entry to use (default: $OS_CLOUD, then
+                        the nova.cloud key of the config file, then OS_* variables)
+    --config FILE       config file (default: $STACKTOP_CONFIG, then
+                        ~/.config/stacktop/config.yaml)
+    --retention DUR     how much history to keep, e.g. 30m or 2h (default 1h)
+    --no-color          no colour at all (also: NO_COLOR set to anything)
+    --version           print the version and exit
+    --help              print this text and exit
+
+ENVIRONMENT
+    OS_CLOUD, OS_CLIENT_CONFIG_FILE, OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, ...
+                        as for the openstack CLI
+    STACKTOP_RABBITMQ_URL, STACKTOP_RABBITMQ_USER, STACKTOP_RABBITMQ_PASSWORD
+                        the management API and its credentials (a password is
+                        never taken from the command line, where ps shows it)
+    STACKTOP_CONFIG     config file path
+    NO_COLOR            disable colour
+
+FILES
+    ~/.config/stacktop/config.yaml   see README.md, section Configuration
+    clouds.yaml, secure.yaml         the openstack CLI's search path
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// options are the parsed command line.
+type options struct {
+	demo       bool
+	cloud      string
+	configPath string
+	retention  time.Duration
+	noColor    bool
+}
+
+func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("stacktop", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o options
+	var showVersion bool
+	fs.BoolVar(&o.demo, "demo", false, "")
+	fs.StringVar(&o.cloud, "os-cloud", "", "")
+	fs.StringVar(&o.configPath, "config", "", "")
+	fs.DurationVar(&o.retention, "retention", 0, "")
+	fs.BoolVar(&o.noColor, "no-color", false, "")
+	fs.BoolVar(&showVersion, "version", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "stacktop: %v\nRun stacktop --help for usage.\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stacktop: unexpected argument %q\nRun stacktop --help for usage.\n", fs.Arg(0))
+		return 2
+	}
+	if showVersion {
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	}
+	if getenv("NO_COLOR") != "" {
+		o.noColor = true
+	}
+	if err := runTUI(o, getenv); err != nil {
+		fmt.Fprintf(stderr, "stacktop: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func versionString() string {
+	s := "stacktop " + version
+	if commit != "" {
+		s += " (" + commit
+		if date != "" {
+			s += ", " + date
+		}
+		s += ")"
+	}
+	return s
+}
+
+// runTUI builds the sources (from the config, or the demo), runs them into
+// the store and shows the UI until the user quits.
+func runTUI(o options, getenv func(string) string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
+	cfg := state.DefaultConfig()
+	var srcs []sources.Source
+	var uiOpts ui.Options
+	var focus func(state.QueueKey)
+	if o.demo {
+		cloud, err := demo.Start(ctx, demo.DefaultConfig())
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer cloud.Close()
+		s, f, err := demoSources(cloud)
+		if err != nil {
+			return err
+		}
+		srcs, focus = s, f
+		uiOpts.Cloud, uiOpts.Broker = "demo", "demo-rabbit"
+	} else {
+		path, explicit := o.configPath, o.configPath != ""
+		if path == "" {
+			path, explicit = getenv("STACKTOP_CONFIG"), getenv("STACKTOP_CONFIG") != ""
+		}
+		if path == "" {
+			path = defaultConfigPath()
+		}
+		c, err := loadConfig(path, explicit, getenv)
+		if err != nil {
+			return err
+		}
+		if c.Retention != 0 {
+			cfg.Retention = time.Duration(c.Retention)
+		}
+		s, f, err := configuredSources(c, o.cloud)
+		if err != nil {
+			return err
+		}
+		srcs, focus = s, f
+	}
+	if o.retention != 0 {
+		if o.retention < time.Minute {
+			return fmt.Errorf("--retention %s: want at least 1m", o.retention)
+		}
+		cfg.Retention = o.retention
+	}
+
+	p := newPipeline(state.NewStore(cfg), srcs)
+	go p.Run(ctx)
+
+	uiOpts.Updates = p.Snapshots()
+	uiOpts.NoColor = o.noColor
+	uiOpts.FocusQueue = focus
+	prog := tea.NewProgram(ui.New(uiOpts), tea.WithContext(ctx))
+	_, err := prog.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // SIGTERM or SIGHUP: a normal way to end
+	}
+	return err
+}
+
+// demoSources points the real Nova and RabbitMQ sources at the simulated
+// cloud; heartbeats and the canary come from the simulator's own source.
+func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), error) {
+	cr := cloud.Credentials()
+	n, err := nova.New(nova.Config{
+		Auth: &nova.Auth{URL: cr.AuthURL, Username: cr.Username, Password: cr.Password,
+			UserDomainName: cr.UserDomainName, ProjectName: cr.ProjectName, ProjectDomainName: cr.ProjectDomainName},
+		Region:   cr.Region,
+		Interval: 2 * time.Second,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 2 * time.Second})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	return []sources.Source{n, r, cloud.HeartbeatSource()}, focusFunc(r), nil
+}
+
+// configuredSources builds the sources a real cloud's configuration asks for.
+func configuredSources(c *config, cloudFlag string) ([]sources.Source, func(state.QueueKey), error) {
+	cloud := cloudFlag
+	if cloud == "" && c.Nova.Cloud != "" && getenvOSCloudUnset() {
+		cloud = c.Nova.Cloud
+	}
+	n, err := nova.New(nova.Config{Cloud: cloud, Interval: time.Duration(c.Nova.Interval), Timeout: time.Duration(c.Nova.Timeout)})
+	if err != nil {
+		return nil, nil, err
+	}
+	srcs := []sources.Source{n}
+	var focus func(state.QueueKey)
+	if c.RabbitMQ.URL != "" {
+		r, err := rabbitmq.New(rabbitmq.Config{
+			URL: c.RabbitMQ.URL, User: c.RabbitMQ.User, Password: c.RabbitMQ.Password,
+			CAFile: c.RabbitMQ.CAFile, Insecure: c.RabbitMQ.Insecure,
+			VHost: c.RabbitMQ.VHost, QueueFilter: c.RabbitMQ.Queues,
+			Interval: time.Duration(c.RabbitMQ.Interval), Timeout: time.Duration(c.RabbitMQ.Timeout),
+			PrometheusURLs: c.RabbitMQ.Prometheus, Mode: rabbitmq.Mode(c.RabbitMQ.Mode),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		srcs = append(srcs, r)
+		focus = focusFunc(r)
+	}
+	return srcs, focus, nil
+}
+
+func getenvOSCloudUnset() bool { return os.Getenv("OS_CLOUD") == "" }
+
+func focusFunc(r *rabbitmq.Source) func(state.QueueKey) {
+	return func(k state.QueueKey) { r.SetFocus(k.VHost, k.Name) }
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
+)
+
+// pipeline runs the sources, folds their batches into the store on one
+// goroutine, and offers each new snapshot to the UI. The UI always gets the
+// newest snapshot: if it has not taken the previous one yet, that one is
+// replaced, so a slow terminal never backs up the sources.
+type pipeline struct {
+	store   *state.Store
+	sources []sources.Source
+	out     chan *state.Snapshot
+	tap     func(sources.Batch) // sees every batch before it is folded (recording); may be nil
+}
+
+func newPipeline(store *state.Store, srcs []sources.Source) *pipeline {
+	return &pipeline{store: store, sources: srcs, out: make(chan *state.Snapshot, 1)}
+}
+
+// Snapshots is the channel the UI reads.
+func (p *pipeline) Snapshots() <-chan *state.Snapshot { return p.out }
+
+// Run blocks until ctx is cancelled and every source has returned.
+func (p *pipeline) Run(ctx context.Context) {
+	batches := make(chan sources.Batch, 16)
+	var wg sync.WaitGroup
+	for _, s := range p.sources {
+		wg.Add(1)
+		go func(s sources.Source) {
+			defer wg.Done()
+			emit := func(b sources.Batch) {
+				select {
+				case batches <- b:
+				case <-ctx.Done():
+				}
+			}
+			if err := s.Run(ctx, emit); err != nil && ctx.Err() == nil {
+				// A source that gives up says so through its health, like any failed poll.
+				emit(sources.Batch{Source: s.Name(), At: time.Now(),
+					Health: sources.Health{Err: fmt.Sprintf("%s: stopped: %v", s.Name(), err)}})
+			}
+		}(s)
+	}
+	go func() { wg.Wait(); close(batches) }()
+	for b := range batches {
+		if p.tap != nil {
+			p.tap(b)
+		}
+		p.offer(p.store.Apply(b))
+	}
+}
+
+// offer replaces any snapshot the UI has not taken yet with s.
+func (p *pipeline) offer(s *state.Snapshot) {
+	for {
+		select {
+		case p.out <- s:
+			return
+		default:
+		}
+		select {
+		case <-p.out:
+		default:
+		}
+	}
+}
