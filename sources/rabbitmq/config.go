@@ -73,8 +73,9 @@ type Config struct {
 	// A whole poll is further bounded by 80% of Interval.
 	Timeout time.Duration
 	// PrometheusURLs are the rabbitmq_prometheus endpoints, one per cluster
-	// node, e.g. "http://rabbit-1:15692". Empty means the management host on
-	// port 15692 (enough for a single node). No credentials are sent to them.
+	// node, e.g. "http://rabbit-1:15692". Empty means http on the management
+	// host, port 15692 (enough for a single node). No credentials are sent to
+	// them. Queue metrics are node-local, so a cluster needs one URL per node.
 	PrometheusURLs []string
 	// Mode is auto (default), management or prometheus.
 	Mode Mode
@@ -131,9 +132,10 @@ func redactedURL(u *url.URL) string {
 	return c.String()
 }
 
-// defaultPrometheusURL is the management URL's host on port 15692, path "/".
+// defaultPrometheusURL is http on the management URL's host, port 15692: the
+// plugin's plain listener (its TLS one, 15691, must be configured).
 func defaultPrometheusURL(mgmt *url.URL) *url.URL {
-	return &url.URL{Scheme: mgmt.Scheme, Host: joinHostPort(mgmt.Hostname(), DefaultPrometheusPort)}
+	return &url.URL{Scheme: "http", Host: joinHostPort(mgmt.Hostname(), DefaultPrometheusPort)}
 }
 
 func joinHostPort(host, port string) string {

@@ -175,8 +175,8 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 		why = "prometheus (management metrics collector off)"
 	}
 	if now := s.now(); now.Before(s.promRetryAt) {
-		return nil, []string{fmt.Sprintf("management API; %s unreachable, retry in %v: %s; node gauges and consumers unknown",
-			s.promList(), s.promRetryAt.Sub(now).Round(time.Second), s.promLastErr)}
+		return nil, []string{fmt.Sprintf("management API; prometheus failed, retry in %v: %s; node gauges and consumers unknown",
+			s.promRetryAt.Sub(now).Round(time.Second), s.promLastErr)}
 	}
 
 	var (
@@ -201,7 +201,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 	if len(answered) == 0 {
 		s.promRetryAt = s.now().Add(prometheusRetryAfter)
 		s.promLastErr = strings.Join(errs, "; ")
-		return nil, []string{fmt.Sprintf("management API; %s unreachable: %s; node gauges and consumers unknown", s.promList(), s.promLastErr)}
+		return nil, []string{fmt.Sprintf("management API; prometheus failed: %s; node gauges and consumers unknown", s.promLastErr)}
 	}
 	s.promRetryAt, s.promLastErr = time.Time{}, ""
 	ov.Via = "prometheus"
@@ -322,14 +322,6 @@ func (s *Source) api(escapedPath, rawQuery string) string {
 		u += "?" + rawQuery
 	}
 	return u
-}
-
-func (s *Source) promList() string {
-	parts := make([]string, len(s.prom))
-	for i, u := range s.prom {
-		parts[i] = u.String()
-	}
-	return "prometheus " + strings.Join(parts, ", ")
 }
 
 // redact removes the password from an error, should anything have echoed it.

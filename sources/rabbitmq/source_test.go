@@ -251,6 +251,7 @@ func TestPollMetricsOffPrometheusUnreachable(t *testing.T) {
 	if b.Health.Requests != 4 { // three above and the failed /metrics
 		t.Errorf("requests = %d, want 4", b.Health.Requests)
 	}
+	t.Log(b.Health.Detail)
 	if !strings.Contains(b.Health.Detail, "unreachable") || !strings.Contains(b.Health.Detail, "node gauges and consumers unknown") {
 		t.Errorf("detail %q", b.Health.Detail)
 	}
@@ -532,7 +533,7 @@ func TestNewDefaults(t *testing.T) {
 	if got := s.api("/api/nodes", ""); got != "https://[::1]:15671/rabbitmq/api/nodes" {
 		t.Errorf("api URL %q", got)
 	}
-	if len(s.prom) != 1 || s.prom[0].String() != "https://[::1]:15692" {
+	if len(s.prom) != 1 || s.prom[0].String() != "http://[::1]:15692" {
 		t.Errorf("default prometheus %v", s.prom)
 	}
 	if s.client.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify {
