@@ -212,7 +212,9 @@ func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), err
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
-	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 2 * time.Second})
+	// The simulated management API slows down as the broker sickens, as a real
+	// one does (about a second a request at worst): 4 s leaves room for three.
+	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 4 * time.Second})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
