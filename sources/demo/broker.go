@@ -205,15 +205,9 @@ func (sc *scenario) broker(now time.Time) *brokerState {
 	}
 
 	// Extra, mostly idle queues for scale.
-	topics := []string{"compute", "conductor", "scheduler", "cinder-volume", "neutron"}
-	for i := 0; i < sc.cfg.ExtraQueues; i++ {
+	for i, name := range sc.extraNames {
 		k := mix2(sc.cfg.Seed^0xe47a, int64(i))
-		q := queue{node: i % 3, key: k, expires: true, consumers: 1}
-		if i%3 == 0 {
-			q.name = "reply_" + hex32(k, mix(k))
-		} else {
-			q.name = topics[i%len(topics)] + "_fanout_" + hex32(k, mix(k))
-		}
+		q := queue{name: name, node: i % 3, key: k, expires: true, consumers: 1}
 		if i%50 == 0 {
 			q.ready = int64(4 * st.sick * unit(mix(k^1)))
 			q.publish, q.deliver, q.ack = 0.02, 0.02, 0.02

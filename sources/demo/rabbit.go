@@ -76,10 +76,10 @@ func (c *Cloud) rabbitHandler() http.Handler {
 					rabbitError(w, http.StatusNotFound, "Object Not Found", "Not Found")
 					return
 				}
-				c.writeQueueList(w, q, cols, nil)
+				c.writeQueueList(w, q, cols, c.sc.broker(c.now()), false)
 				return
 			}
-			c.writeQueueList(w, q, cols, c.sc.broker(c.now()).queues)
+			c.writeQueueList(w, q, cols, c.sc.broker(c.now()), true)
 		case route == "queues" && len(parts) == 3:
 			c.maybeSlow(r, 1.2)
 			st := c.sc.broker(c.now())
@@ -128,7 +128,13 @@ const (
 	queueDetail        // /api/queues/{vhost}/{name}
 )
 
-func (c *Cloud) writeQueueList(w http.ResponseWriter, q url.Values, cols columns, queues []queue) {
+// writeQueueList answers a queue listing of st's queues, or an empty one
+// when all is false (another vhost).
+func (c *Cloud) writeQueueList(w http.ResponseWriter, q url.Values, cols columns, st *brokerState, all bool) {
+	var queues []queue
+	if all {
+		queues = st.queues
+	}
 	mode := queueFull
 	totals := q.Get("enable_queue_totals") == "true"
 	if q.Get("disable_stats") == "true" || c.cfg.MetricsCollectorOff {
@@ -166,7 +172,6 @@ func (c *Cloud) writeQueueList(w http.ResponseWriter, q url.Values, cols columns
 			sort.SliceStable(queues, func(i, j int) bool { return less(&queues[i], &queues[j]) })
 		}
 	}
-	st := c.sc.broker(c.now())
 	render := func(qs []queue) []obj {
 		out := make([]obj, len(qs))
 		for i := range qs {

@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -119,7 +121,8 @@ type scenario struct {
 	hosts      []*host
 	services   []*service
 	procs      []*proc
-	brokerProc *proc // rabbitmq-server on the sick node
+	brokerProc *proc    // rabbitmq-server on the sick node
+	extraNames []string // names of Config.ExtraQueues
 }
 
 func newScenario(cfg Config) *scenario {
@@ -217,6 +220,15 @@ func newScenario(cfg Config) *scenario {
 			sc.brokerProc = p
 		}
 	}
+	topics := []string{"compute", "conductor", "scheduler", "cinder-volume", "neutron"}
+	for i := 0; i < cfg.ExtraQueues; i++ {
+		k := mix2(cfg.Seed^0xe47a, int64(i))
+		if i%3 == 0 {
+			sc.extraNames = append(sc.extraNames, "reply_"+hex32(k, mix(k)))
+		} else {
+			sc.extraNames = append(sc.extraNames, topics[i%len(topics)]+"_fanout_"+hex32(k, mix(k)))
+		}
+	}
 	return sc
 }
 
@@ -250,7 +262,13 @@ func uuidOf(a, b uint64) string {
 	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
 }
 
-func hex32(a, b uint64) string { return fmt.Sprintf("%016x%016x", a, b) }
+// hex32 is 32 lowercase hex digits, like oslo.messaging's uuid4().hex.
+func hex32(a, b uint64) string {
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], a)
+	binary.BigEndian.PutUint64(raw[8:], b)
+	return hex.EncodeToString(raw[:])
+}
 
 func floorDiv(a, b time.Duration) int64 {
 	q := int64(a / b)
