@@ -191,6 +191,8 @@ type Cloud struct {
 	servers                         []*http.Server
 	listeners                       []net.Listener
 	wg                              sync.WaitGroup
+	closeOnce                       sync.Once
+	closeErr                        error
 
 	mu      sync.Mutex
 	faults  map[API]Faults
@@ -250,17 +252,19 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 
 // Close stops the listeners and waits for them; it is safe to call twice.
 func (c *Cloud) Close() error {
-	var errs []error
-	for _, s := range c.servers {
-		if err := s.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs = append(errs, err)
+	c.closeOnce.Do(func() {
+		var errs []error
+		for _, s := range c.servers {
+			if err := s.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs = append(errs, err)
+			}
 		}
-	}
-	c.wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("demo: close: %w", err)
-	}
-	return nil
+		c.wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			c.closeErr = fmt.Errorf("demo: close: %w", err)
+		}
+	})
+	return c.closeErr
 }
 
 // KeystoneURL is the identity v3 endpoint, e.g. http://127.0.0.1:PORT/v3.
