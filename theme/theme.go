@@ -7,6 +7,8 @@ import (
 	"image/color"
 	"strings"
 
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 )
 
@@ -92,7 +94,8 @@ type Styles struct {
 	Table   Table
 	Status  Status
 	Detail  Detail
-	Filter  Ink // the filter prompt and match count
+	Filter  Ink              // the filter prompt and match count
+	Input   textinput.Styles // the filter's text field
 	Help    HelpStyles
 }
 
@@ -105,7 +108,7 @@ type HelpStyles struct {
 // that emit no escape codes at all.
 func New(isDark, noColor bool) Styles {
 	if noColor {
-		return Styles{NoColor: true, Dark: isDark}
+		return Styles{NoColor: true, Dark: isDark, Input: inputStyles(nil, nil)}
 	}
 	ld := lipgloss.LightDark(isDark)
 	c := func(light, dark string) color.Color { return ld(lipgloss.Color(light), lipgloss.Color(dark)) }
@@ -159,12 +162,29 @@ func New(isDark, noColor bool) Styles {
 		Section: InkOf(fg(blue).Bold(true)),
 	}
 	s.Filter = InkOf(fg(yellow))
+	s.Input = inputStyles(text, yellow)
 	s.Help = HelpStyles{
 		Key:  fg(c("#4A4A4A", "#B2B2B2")),
 		Desc: fg(dim),
 		Sep:  fg(c("#B2B2B2", "#4A4A4A")),
 	}
 	return s
+}
+
+// inputStyles styles the filter field: its text in the text colour and the
+// terminal's own cursor (a bar, blinking by itself, so no timer messages) in
+// the filter colour; nil colours leave the terminal's defaults.
+func inputStyles(text, cursor color.Color) textinput.Styles {
+	plain := lipgloss.NewStyle()
+	st := textinput.StyleState{Text: plain, Placeholder: plain, Suggestion: plain, Prompt: plain}
+	if text != nil {
+		st.Text = plain.Foreground(text)
+	}
+	return textinput.Styles{
+		Focused: st,
+		Blurred: st,
+		Cursor:  textinput.CursorStyle{Color: cursor, Shape: tea.CursorBar, Blink: true},
+	}
 }
 
 // Open returns the codes that start the ink, for painting a span built piecemeal.

@@ -41,7 +41,7 @@ func TestEndToEnd(t *testing.T) {
 	tm.Send(tea.KeyPressMsg{Code: 'q', Text: "q"})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	final := tm.FinalModel(t).(Model)
-	if final.active != tabQueues || final.detail != nil {
-		t.Fatalf("final state: tab %d detail %v", final.active, final.detail)
+	if final.active != tabQueues || len(final.details) != 0 {
+		t.Fatalf("final state: tab %d detail %v", final.active, final.details)
 	}
 }

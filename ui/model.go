@@ -9,13 +9,16 @@ package ui
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
+	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
 // Options configures the UI.
@@ -41,6 +44,15 @@ type updatesClosedMsg struct{}
 // tickMsg advances the clock once a second so ages move between snapshots.
 type tickMsg time.Time
 
+// detailView is one drill-down on the stack.
+type detailView struct {
+	p     pane
+	queue *state.QueueKey // for a queue's drill-down: the queue whose rates the broker source fetches
+}
+
+// maxFilter bounds the filter's length.
+const maxFilter = 128
+
 // Tab indices.
 const (
 	tabServices = iota
@@ -57,12 +69,12 @@ type Model struct {
 	paused bool
 	closed bool
 
-	tabs   [numTabs]listPane
-	active int
-	detail pane // open drill-down, nil when none
-	dQueue bool // the open drill-down is a queue's
+	tabs    [numTabs]listPane
+	active  int
+	details []detailView // open drill-downs, the last on top; esc pops one
 
-	filter    lineInput
+	filter    textinput.Model   // the / field, showing the active pane's filter
+	filters   [numTabs]string   // each pane's filter as typed; it stays with its pane
 	filtering bool
 	showHelp  bool
 	help      help.Model
@@ -89,6 +101,11 @@ func New(opts Options) Model {
 	m := Model{opts: opts, e: e, latest: snap, width: 80, height: 24}
 	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newRestartsPane(e)}
 	m.help = help.New()
+	m.filter = textinput.New()
+	m.filter.Prompt = ""
+	m.filter.CharLimit = maxFilter
+	m.filter.KeyMap.Paste.SetEnabled(false) // reading the clipboard is IO; bracketed paste still works
+	m.filter.SetVirtualCursor(false)        // the terminal's cursor: no blink timer, no escape codes in the text
 	m.setStyles(theme.New(!opts.Light, opts.NoColor))
 	m.refresh()
 	m.layout()
@@ -101,6 +118,7 @@ func (m *Model) setStyles(st theme.Styles) {
 		ShortKey: st.Help.Key, ShortDesc: st.Help.Desc, ShortSeparator: st.Help.Sep, Ellipsis: st.Help.Sep,
 		FullKey: st.Help.Key, FullDesc: st.Help.Desc, FullSeparator: st.Help.Sep,
 	}
+	m.filter.SetStyles(st.Input)
 }
 
 // Init starts listening for snapshots, starts the clock and asks the terminal for its background colour.
@@ -139,10 +157,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.wait()
 	case updatesClosedMsg:
 		m.closed = true
+		m.layout()
 		return m, nil
 	case tickMsg:
 		m.e.now = m.opts.Now()
 		m.refresh()
+		m.layout() // ages in the header may wrap it differently
 		return m, tick()
 	case tea.WindowSizeMsg:
 		m.width, m.height = max(0, msg.Width), max(0, msg.Height)
@@ -150,6 +170,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tea.BackgroundColorMsg:
 		m.setStyles(theme.New(msg.IsDark(), m.opts.NoColor))
+		m.layout()
 		return m, nil
 	case openDetailMsg:
 		return m.openDetail(msg)
@@ -157,11 +178,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	case tea.PasteMsg:
 		if m.filtering {
-			before := m.filter.Value()
-			m.filter.Update(msg)
-			if v := m.filter.Value(); v != before {
-				m.tabs[m.active].SetFilter(strings.ToLower(v))
-			}
+			return m.editFilter(msg)
 		}
 		return m, nil
 	}
@@ -210,6 +227,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if !m.paused && m.latest != m.e.snap {
 			m.show(m.latest)
 		}
+		m.layout()
 		return m, nil
 	case key.Matches(msg, k.NextTab):
 		return m.switchTab((m.active + 1) % numTabs)
@@ -222,84 +240,132 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Restart):
 		return m.switchTab(tabRestarts)
 	case key.Matches(msg, k.Back):
-		if m.detail != nil {
-			return m, m.closeDetail()
+		if len(m.details) > 0 {
+			return m, m.setDetails(m.details[:len(m.details)-1])
 		}
-		if m.filter.Value() != "" {
-			m.filter.SetValue("")
-			m.tabs[m.active].SetFilter("")
-		}
+		m.setFilter("")
 		return m, nil
-	case key.Matches(msg, k.Filter) && m.detail == nil:
+	case key.Matches(msg, k.Filter) && len(m.details) == 0:
 		m.filtering = true
-		m.filter.pos = len(m.filter.value)
-		return m, nil
+		m.filter.CursorEnd()
+		return m, m.filter.Focus()
 	}
 	var cmd tea.Cmd
-	if m.detail != nil {
-		m.detail, cmd = m.detail.Update(msg)
+	if top := len(m.details) - 1; top >= 0 {
+		m.details[top].p, cmd = m.details[top].p.Update(msg)
 	} else {
 		_, cmd = m.tabs[m.active].Update(msg)
 	}
 	return m, cmd
 }
 
+// filterKey handles a key while the filter field has the focus: esc clears
+// the filter, enter keeps it, anything else edits it (q is text here).
 func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.e.keys
 	switch {
 	case key.Matches(msg, k.Back):
 		m.filtering = false
-		m.filter.SetValue("")
-		m.tabs[m.active].SetFilter("")
+		m.filter.Blur()
+		m.setFilter("")
 		return m, nil
 	case key.Matches(msg, k.Accept):
 		m.filtering = false
+		m.filter.Blur()
 		return m, nil
 	}
-	before := m.filter.Value()
-	m.filter.Update(msg)
-	if v := m.filter.Value(); v != before {
+	return m.editFilter(msg)
+}
+
+// editFilter passes a key or paste to the field and refilters the pane when the text changed.
+func (m Model) editFilter(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	v := m.filter.Value()
+	if clean := sanitize.Line(v, 0); clean != v {
+		// Bidi overrides and invisible characters (textinput already drops
+		// controls) are shown by name; the cursor stays after what was typed.
+		pos := m.filter.Position() + utf8.RuneCountInString(clean) - utf8.RuneCountInString(v)
+		m.filter.SetValue(clean)
+		m.filter.SetCursor(pos)
+		v = clean
+	}
+	if v != m.filters[m.active] {
+		m.filters[m.active] = v
 		m.tabs[m.active].SetFilter(strings.ToLower(v))
 	}
-	return m, nil
+	m.fitField()
+	return m, cmd
 }
 
+// fitField sizes the field to its text (the cursor cell comes after), up to what the
+// footer has room for, so the match count follows the text; longer text scrolls.
+func (m *Model) fitField() {
+	w := min(filterFieldWidth(m.width), textWidth(m.filter.Value()))
+	if w != m.filter.Width() {
+		m.filter.SetWidth(w)
+		m.filter.SetValue(m.filter.Value()) // recomputes the visible part; the cursor stays
+	}
+}
+
+// setFilter sets the active pane's filter and the field showing it.
+func (m *Model) setFilter(v string) {
+	m.filter.SetValue(v)
+	m.filter.CursorEnd()
+	m.fitField()
+	if v != m.filters[m.active] {
+		m.filters[m.active] = v
+		m.tabs[m.active].SetFilter(strings.ToLower(v))
+	}
+}
+
+// switchTab shows pane i with its own filter; drill-downs close.
 func (m Model) switchTab(i int) (tea.Model, tea.Cmd) {
-	var cmd tea.Cmd
-	if m.detail != nil {
-		cmd = m.closeDetail()
-	}
-	if i != m.active {
-		// The filter belongs to the pane it was typed in.
-		m.tabs[m.active].SetFilter("")
-		m.filter.SetValue("")
-		m.active = i
-	}
+	cmd := m.setDetails(nil)
+	m.active = i
+	m.filter.SetValue(m.filters[i])
+	m.filter.CursorEnd()
+	m.fitField()
 	return m, cmd
 }
 
+// openDetail pushes a drill-down on the stack.
 func (m Model) openDetail(msg openDetailMsg) (tea.Model, tea.Cmd) {
-	var cmd tea.Cmd
-	if m.detail != nil {
-		cmd = m.closeDetail()
-	}
-	m.detail = msg.p
-	m.dQueue = msg.queue != nil
-	m.layout()
-	if msg.queue != nil {
-		cmd = tea.Batch(cmd, m.focus(*msg.queue))
-	}
-	return m, cmd
+	msg.p.SetSize(m.width, m.bodyH)
+	// A fresh array: earlier copies of the model keep their own stack.
+	ds := append(m.details[:len(m.details):len(m.details)], detailView{p: msg.p, queue: msg.queue})
+	return m, m.setDetails(ds)
 }
 
-// closeDetail leaves the drill-down; for a queue it tells the broker source to stop fetching rates.
-func (m *Model) closeDetail() tea.Cmd {
-	var cmd tea.Cmd
-	if m.dQueue {
-		cmd = m.focus(state.QueueKey{})
+// setDetails replaces the drill-down stack; when the queue on top changes it
+// tells the broker source which queue's rates to fetch (none: the zero key).
+func (m *Model) setDetails(ds []detailView) tea.Cmd {
+	before, hadBefore := m.focusedQueue()
+	m.details = ds
+	after, hasAfter := m.focusedQueue()
+	switch {
+	case hasAfter && (!hadBefore || after != before):
+		return m.focus(after)
+	case hadBefore && !hasAfter:
+		return m.focus(state.QueueKey{})
 	}
-	m.detail, m.dQueue = nil, false
-	return cmd
+	return nil
+}
+
+// focusedQueue is the queue of the drill-down on top, if it is a queue's.
+func (m *Model) focusedQueue() (state.QueueKey, bool) {
+	if n := len(m.details); n > 0 && m.details[n-1].queue != nil {
+		return *m.details[n-1].queue, true
+	}
+	return state.QueueKey{}, false
+}
+
+// detail is the drill-down on top of the stack, nil when none is open.
+func (m *Model) detail() pane {
+	if n := len(m.details); n > 0 {
+		return m.details[n-1].p
+	}
+	return nil
 }
 
 func (m *Model) focus(k state.QueueKey) tea.Cmd {
@@ -310,18 +376,19 @@ func (m *Model) focus(k state.QueueKey) tea.Cmd {
 	return func() tea.Msg { f(k); return nil }
 }
 
-// layout sizes the panes: header, tab line, body, footer.
+// layout sizes the panes: header (as many lines as it wraps to), tab line, body, footer.
 func (m *Model) layout() {
 	m.headerH = 2
-	if m.e.snap.Verdict.Summary != "" {
-		m.headerH = 3
+	if m.width > 0 {
+		m.headerH = strings.Count(m.header(), "\n") + 1
 	}
 	m.bodyH = max(0, m.height-m.headerH-2)
 	for _, p := range m.tabs {
 		p.SetSize(m.width, m.bodyH)
 	}
-	if m.detail != nil {
-		m.detail.SetSize(m.width, m.bodyH)
+	for _, d := range m.details {
+		d.p.SetSize(m.width, m.bodyH)
 	}
 	m.help.SetWidth(m.width)
+	m.fitField()
 }

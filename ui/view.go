@@ -8,27 +8,44 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/theme"
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
-// View draws the whole screen: header, tab line, the pane or drill-down, footer.
+// View draws the whole screen: header, tab line, the pane or drill-down,
+// footer; while the filter is being typed the terminal's cursor sits in it.
 func (m Model) View() tea.View {
-	v := tea.NewView(m.Render())
+	content, footerRow := m.render()
+	v := tea.NewView(content)
 	v.AltScreen = true
 	v.WindowTitle = "stacktop"
+	if m.filtering && footerRow >= 0 {
+		if c := m.filter.Cursor(); c != nil {
+			c.Position.X = min(c.Position.X+1, max(0, m.width-1)) // after the "/"
+			c.Position.Y = footerRow
+			v.Cursor = c
+		}
+	}
 	return v
 }
 
 // Render is the screen content as a string (what View puts in its tea.View).
 func (m Model) Render() string {
+	s, _ := m.render()
+	return s
+}
+
+// render draws the screen and says on which row the footer landed (-1: none).
+func (m Model) render() (string, int) {
 	if m.width <= 0 || m.height <= 0 {
-		return ""
+		return "", -1
 	}
 	var out strings.Builder
 	out.Grow((m.width + 32) * m.height)
 	n := 0
-	emit := func(block string) {
-		for n < m.height {
+	// emit writes block's lines while fewer than limit lines are on screen.
+	emit := func(block string, limit int) {
+		for n < limit {
 			line, rest, more := strings.Cut(block, "\n")
 			if n > 0 {
 				out.WriteByte('\n')
@@ -44,54 +61,112 @@ func (m Model) Render() string {
 			block = rest
 		}
 	}
-	emit(m.header())
-	emit(m.tabLine())
+	last := m.height - 1 // the footer's row
+	emit(m.header(), last)
+	emit(m.tabLine(), last)
 	body := ""
 	switch {
 	case m.showHelp:
 		body = m.help.FullHelpView(m.currentPane().FullHelp())
-	case m.detail != nil:
-		body = m.detail.View()
+	case m.detail() != nil:
+		body = m.detail().View()
 	default:
 		body = m.tabs[m.active].View()
 	}
-	lines := strings.Count(body, "\n") + 1
-	emit(body)
-	for i := lines; i < m.bodyH && n < m.height-1; i++ {
+	emit(body, last)
+	for n < last {
 		out.WriteByte('\n')
 		n++
 	}
-	emit(m.footer())
-	return out.String()
+	if n >= m.height {
+		return out.String(), -1
+	}
+	emit(m.footer(), m.height)
+	return out.String(), last
 }
 
 func (m Model) currentPane() pane {
-	if m.detail != nil {
-		return m.detail
+	if d := m.detail(); d != nil {
+		return d
 	}
 	return m.tabs[m.active]
 }
 
+// flow lays header items out on lines of a width, wrapping between items,
+// never inside one.
+type flow struct {
+	b     strings.Builder
+	tmp   strings.Builder
+	width int
+	x     int // cells used on the current line
+}
+
+// newline starts a line unless the current one is empty.
+func (f *flow) newline() {
+	if f.x > 0 {
+		f.b.WriteByte('\n')
+		f.x = 0
+	}
+}
+
+// room is what is left on the current line after sep.
+func (f *flow) room(sep string) int {
+	if f.x == 0 {
+		return f.width
+	}
+	return f.width - f.x - textWidth(sep)
+}
+
+// put writes a painted item w cells wide after sep, or at the start of a new
+// line when it does not fit on this one.
+func (f *flow) put(sep string, w int, painted string) {
+	if f.x > 0 {
+		if w > f.room(sep) {
+			f.b.WriteByte('\n')
+			f.x = 0
+		} else {
+			f.b.WriteString(sep)
+			f.x += textWidth(sep)
+		}
+	}
+	f.b.WriteString(painted)
+	f.x += w
+}
+
+// paint returns text in ink (text is already safe).
+func (f *flow) paint(ink theme.Ink, text string) string {
+	f.tmp.Reset()
+	ink.Paint(&f.tmp, text)
+	return f.tmp.String()
+}
+
+// minErrWidth is the least room a source's error text is given on its line.
+const minErrWidth = 16
+
+// maxVerdictLines bounds how many lines the verdict may wrap onto.
+const maxVerdictLines = 2
+
 // header is the top block: names and broker health, source health, verdict.
+// At any width nothing important is cut: items wrap onto further lines,
+// calm broker items are left out when they do not fit, and only a source's
+// error text is shortened.
 func (m Model) header() string {
 	e := m.e
 	st := &e.st
 	s := e.snap
 	now := e.now
-	var b strings.Builder
 	h := &st.Header
-	h.Dim.Paint(&b, now.Format("15:04:05"))
+	f := &flow{width: max(1, m.width)}
+	f.put("", 8, f.paint(h.Dim, now.Format("15:04:05")))
 	if m.paused {
-		b.WriteString(" ")
 		label := " PAUSED "
 		if m.latest != s {
 			label = " PAUSED · newer data waiting "
 		}
-		h.Paused.Paint(&b, label)
+		f.put(" ", textWidth(label), f.paint(h.Paused, label))
 	}
 	if m.closed {
-		b.WriteString(" ")
-		h.Error.Paint(&b, "updates stopped")
+		f.put(" ", 15, f.paint(h.Error, "updates stopped"))
 	}
 	cloud, broker := m.opts.Cloud, m.opts.Broker
 	for _, src := range s.Sources {
@@ -105,47 +180,71 @@ func (m Model) header() string {
 	if s.Overview != nil && m.opts.Broker == "" && s.Overview.ClusterName != "" {
 		broker = s.Overview.ClusterName
 	}
-	b.WriteByte(' ')
-	h.Title.Paint(&b, sanitize.Line(orDash(cloud), 24))
-	b.WriteString(" ⇄ ")
-	h.Title.Paint(&b, sanitize.Line(orDash(broker), 24))
-	m.brokerHealth(&b)
-	b.WriteByte('\n')
+	names := f.paint(h.Title, sanitize.Line(orDash(cloud), 24))
+	cl := textWidth(sanitize.Line(orDash(cloud), 24))
+	br := sanitize.Line(orDash(broker), 24)
+	names += " ⇄ " + f.paint(h.Title, br)
+	f.put(" ", cl+3+textWidth(br), names)
+	m.brokerHealth(f)
+
+	f.newline()
 	if len(s.Sources) == 0 {
-		h.Dim.Paint(&b, "waiting for the first poll…")
+		f.put("", 27, f.paint(h.Dim, "waiting for the first poll…"))
 	}
-	for i, src := range s.Sources {
-		if i > 0 {
-			b.WriteString(" │ ")
-		}
-		h.Label.Paint(&b, sanitize.Line(src.Name, 16))
-		b.WriteByte(' ')
+	for _, src := range s.Sources {
+		name := sanitize.Line(src.Name, 16)
+		var status string
+		var ink theme.Ink
 		switch {
 		case src.LastSuccess.IsZero():
-			h.Error.Paint(&b, "NO DATA")
+			status, ink = "NO DATA", h.Error
 		case stale(src, now):
-			h.Stale.Paint(&b, "STALE "+ageSince(now, src.LastSuccess))
+			status, ink = "STALE "+ageSince(now, src.LastSuccess), h.Stale
 		default:
-			h.OK.Paint(&b, "ok "+ageSince(now, src.LastSuccess))
+			status, ink = "ok "+ageSince(now, src.LastSuccess), h.OK
 		}
-		if src.LastErr != "" {
-			b.WriteByte(' ')
-			fails := ""
-			if src.Failures > 0 {
-				fails = strconv.Itoa(src.Failures) + "× "
-			}
-			h.Error.Paint(&b, sanitize.Line(fails+src.LastErr, 40))
+		w := textWidth(name) + 1 + textWidth(status)
+		item := f.paint(h.Label, name) + " " + f.paint(ink, status)
+		if src.LastErr == "" {
+			f.put(" │ ", w, item)
+			continue
 		}
+		fails := ""
+		if src.Failures > 0 {
+			fails = strconv.Itoa(src.Failures) + "× "
+		}
+		errText := sanitize.Line(fails+src.LastErr, 0)
+		need := w + 1 + min(textWidth(errText), minErrWidth)
+		if need > f.room(" │ ") {
+			f.newline() // the error needs some room beside its source
+		}
+		f.put(" │ ", w, item)
+		errText = sanitize.Line(errText, max(minErrWidth, f.width-f.x-1))
+		f.put(" ", textWidth(errText), f.paint(h.Error, errText))
 	}
+
 	if v := s.Verdict.Summary; v != "" {
-		b.WriteByte('\n')
-		h.Verdict.Paint(&b, "⚠ "+sanitize.Line(v, max(1, m.width-2)))
+		w := max(8, m.width-2)
+		lines := strings.Split(ansi.Wordwrap(sanitize.Line(v, 0), w, ""), "\n")
+		if len(lines) > maxVerdictLines {
+			lines[maxVerdictLines-1] = sanitize.Line(strings.Join(lines[maxVerdictLines-1:], " "), w)
+			lines = lines[:maxVerdictLines]
+		}
+		for i, l := range lines {
+			f.newline()
+			prefix := "⚠ "
+			if i > 0 {
+				prefix = "  "
+			}
+			f.put("", 2+textWidth(l), f.paint(h.Verdict, prefix+l))
+		}
 	}
-	return b.String()
+	return f.b.String()
 }
 
-// brokerHealth writes alarms, partitions and the canary, trouble first.
-func (m Model) brokerHealth(b *strings.Builder) {
+// brokerHealth writes alarms, partitions and the canary, trouble first;
+// trouble wraps onto the next line, calm items are left out when they do not fit.
+func (m Model) brokerHealth(f *flow) {
 	s := m.e.snap
 	h := &m.e.st.Header
 	alarms, parts := 0, 0
@@ -162,9 +261,8 @@ func (m Model) brokerHealth(b *strings.Builder) {
 			calm = append(calm, okText)
 			return
 		}
-		b.WriteString(sep)
+		f.put(sep, textWidth(badText), f.paint(h.Alarm, badText))
 		sep = " · "
-		h.Alarm.Paint(b, badText)
 	}
 	if len(s.Nodes) > 0 || s.Overview != nil {
 		item(alarms > 0, "ALARMS "+strconv.Itoa(alarms), "alarms 0")
@@ -182,9 +280,11 @@ func (m Model) brokerHealth(b *strings.Builder) {
 		item(last.Result != sources.ProbeOK || s.Canary.Failures > 0, text, text)
 	}
 	for _, c := range calm {
-		b.WriteString(sep)
+		if textWidth(c) > f.room(sep) {
+			continue
+		}
+		f.put(sep, textWidth(c), f.paint(h.Dim, c))
 		sep = " · "
-		h.Dim.Paint(b, c)
 	}
 }
 
@@ -199,9 +299,15 @@ func orDash(s string) string {
 func (m Model) tabLine() string {
 	st := &m.e.st
 	var b strings.Builder
-	counts := [numTabs]int{len(m.e.snap.Services), len(m.e.snap.Queues), len(m.e.snap.Restarts)}
 	for i, p := range m.tabs {
-		label := " " + strconv.Itoa(i+1) + " " + p.Title() + " " + strconv.Itoa(counts[i]) + " "
+		// A pane that hides rows says so even when it is not the one shown.
+		count := ""
+		if shown, total := p.Matches(); shown != total {
+			count = strconv.Itoa(shown) + "/" + strconv.Itoa(total)
+		} else {
+			count = strconv.Itoa(total)
+		}
+		label := " " + strconv.Itoa(i+1) + " " + p.Title() + " " + count + " "
 		if i == m.active {
 			if st.NoColor {
 				label = "[" + strings.TrimSpace(label) + "]"
@@ -213,12 +319,16 @@ func (m Model) tabLine() string {
 	}
 	p := m.tabs[m.active]
 	b.WriteString("  ")
-	if m.detail != nil {
-		st.Header.Dim.Paint(&b, "detail · esc back")
+	if n := len(m.details); n > 0 {
+		crumb := "detail · esc back"
+		if n > 1 {
+			crumb = "detail " + strconv.Itoa(n) + " deep · esc back"
+		}
+		st.Header.Dim.Paint(&b, crumb)
 		return b.String()
 	}
 	st.Header.Dim.Paint(&b, p.Status())
-	if f := m.filter.Value(); f != "" && !m.filtering {
+	if f := m.filters[m.active]; f != "" && !m.filtering {
 		shown, total := p.Matches()
 		b.WriteString(" · ")
 		st.Filter.Paint(&b, "filter \""+sanitize.Line(f, 24)+"\" "+strconv.Itoa(shown)+"/"+strconv.Itoa(total))
@@ -233,7 +343,7 @@ func (m Model) footer() string {
 		shown, total := m.tabs[m.active].Matches()
 		var b strings.Builder
 		st.Filter.Paint(&b, "/")
-		b.WriteString(m.filter.View(max(1, m.width-30)))
+		b.WriteString(m.filter.View())
 		b.WriteString("  ")
 		st.Filter.Paint(&b, strconv.Itoa(shown)+" of "+strconv.Itoa(total)+" match")
 		b.WriteString("  ")
@@ -241,4 +351,10 @@ func (m Model) footer() string {
 		return b.String()
 	}
 	return m.help.ShortHelpView(m.currentPane().ShortHelp())
+}
+
+// filterFieldWidth leaves room on the footer for the match count and the hint.
+func filterFieldWidth(width int) int {
+	const rest = 1 + 2 + len("99999 of 99999 match") + 2 + len("enter keep · esc clear")
+	return max(8, min(32, width-rest))
 }
