@@ -73,8 +73,8 @@ type Model struct {
 	active  int
 	details []detailView // open drill-downs, the last on top; esc pops one
 
-	filter    textinput.Model   // the / field, showing the active pane's filter
-	filters   [numTabs]string   // each pane's filter as typed; it stays with its pane
+	filter    textinput.Model // the / field, showing the active pane's filter
+	filters   [numTabs]string // each pane's filter as typed; it stays with its pane
 	filtering bool
 	showHelp  bool
 	help      help.Model
