@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/state"
@@ -13,24 +14,96 @@ import (
 // defaultRetention is the strip's span when the snapshot does not say.
 const defaultRetention = time.Hour
 
-// serviceDetail is the drill-down of one Nova service.
+// serviceDetail is the drill-down of one Nova service. Its "services on
+// <host>" list has a cursor: up/down move it while the list is on screen,
+// enter drills into the sibling (esc comes back here).
 type serviceDetail struct {
 	scroller
 	key state.ServiceKey
+	sib state.ServiceKey // the sibling under the cursor
 }
 
 func newServiceDetail(e *env, k state.ServiceKey) *serviceDetail {
-	return &serviceDetail{scroller: scroller{e: e}, key: k}
+	return &serviceDetail{scroller: scroller{e: e}, key: k, sib: k}
+}
+
+// ShortHelp adds enter when there are siblings to drill into.
+func (d *serviceDetail) ShortHelp() []key.Binding {
+	k := d.e.keys
+	if len(servicesOnHost(d.e.snap, d.key.Host)) > 1 {
+		return []key.Binding{k.Back, k.Down, k.Up, openSibling(k), k.PageDown, k.Pause, k.Help, k.Quit}
+	}
+	return d.scroller.ShortHelp()
+}
+
+// FullHelp is the short help in one column.
+func (d *serviceDetail) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+
+func openSibling(k *KeyMap) key.Binding {
+	b := k.Accept
+	b.SetHelp(k.Accept.Help().Key, "open sibling")
+	return b
 }
 
 func (d *serviceDetail) Update(msg tea.Msg) (pane, tea.Cmd) {
-	d.scroll(msg, len(d.lines()))
+	lines, first := d.layout()
+	sibs := servicesOnHost(d.e.snap, d.key.Host)
+	if km, ok := msg.(tea.KeyPressMsg); ok && len(sibs) > 1 {
+		k := d.e.keys
+		i := siblingIndex(sibs, d.sib, d.key)
+		visible := first+i >= d.offset && first+i < d.offset+d.height
+		switch {
+		case key.Matches(km, k.Accept):
+			if s := sibs[i].Key; s != d.key {
+				next := newServiceDetail(d.e, s)
+				return d, func() tea.Msg { return openDetailMsg{p: next} }
+			}
+			return d, nil
+		case visible && key.Matches(km, k.Down) && i+1 < len(sibs):
+			d.sib = sibs[i+1].Key
+			d.reveal(first + i + 1)
+			return d, nil
+		case visible && key.Matches(km, k.Up) && i > 0:
+			d.sib = sibs[i-1].Key
+			d.reveal(first + i - 1)
+			return d, nil
+		}
+	}
+	d.scroll(msg, len(lines))
 	return d, nil
 }
 
-func (d *serviceDetail) View() string { return d.show(d.lines()) }
+// reveal scrolls so that line is on screen.
+func (d *serviceDetail) reveal(line int) {
+	if line < d.offset {
+		d.offset = line
+	}
+	if h := max(1, d.height); line >= d.offset+h {
+		d.offset = line - h + 1
+	}
+}
 
-func (d *serviceDetail) lines() []string {
+// siblingIndex is where the cursor is in sibs: on sib, else on the service shown, else the first.
+func siblingIndex(sibs []state.Service, sib, self state.ServiceKey) int {
+	at := 0
+	for i := range sibs {
+		switch sibs[i].Key {
+		case sib:
+			return i
+		case self:
+			at = i
+		}
+	}
+	return at
+}
+
+func (d *serviceDetail) View() string {
+	lines, _ := d.layout()
+	return d.show(lines)
+}
+
+// layout builds the document and says on which line the sibling list starts.
+func (d *serviceDetail) layout() ([]string, int) {
 	e := d.e
 	st := &e.st
 	now := e.now
@@ -39,7 +112,7 @@ func (d *serviceDetail) lines() []string {
 	title := o.clean(d.key.Binary + " on " + d.key.Host)
 	if s == nil {
 		o.add(o.paint(st.Detail.Title, title) + "  (gone from the latest snapshot)")
-		return o.lines
+		return o.lines, len(o.lines)
 	}
 	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, "  id "+o.clean(s.ID)+" · zone "+o.clean(s.Zone)))
 	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + ageSince(now, s.Since)
@@ -82,16 +155,35 @@ func (d *serviceDetail) lines() []string {
 	o.add("")
 	hostLines(o, e, d.key.Host)
 	o.add("")
-	o.add(o.paint(st.Detail.Section, "services on "+o.clean(d.key.Host)))
-	for _, other := range servicesOnHost(e.snap, d.key.Host) {
-		mark := "  "
-		if other.Key == d.key {
-			mark = "▸ "
+	sibs := servicesOnHost(e.snap, d.key.Host)
+	section := o.paint(st.Detail.Section, "services on "+o.clean(d.key.Host))
+	if len(sibs) > 1 {
+		section += o.paint(st.Detail.Label, "  ↑↓ select · enter open")
+	}
+	o.add(section)
+	first := len(o.lines)
+	cur := siblingIndex(sibs, d.sib, d.key)
+	for i := range sibs {
+		other := &sibs[i]
+		cond := padRight(condWord(other.Cond), 10)
+		var l string
+		if i == cur {
+			// The cursor row is one reverse-video span; no inner colours.
+			l = "▸ " + padRight(o.clean(other.Key.Binary), 16) + " " + cond + " for " + ageSince(now, other.Since)
+			if other.Flapping {
+				l += " ↯" + fmtPercent(other.FlapPercent)
+			}
+		} else {
+			l = "  " + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), cond) + " for " + ageSince(now, other.Since)
+			if other.Flapping {
+				l += " " + o.paint(st.Status.Flapping, "↯"+fmtPercent(other.FlapPercent))
+			}
 		}
-		l := mark + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), padRight(condWord(other.Cond), 10)) +
-			" for " + ageSince(now, other.Since)
-		if other.Flapping {
-			l += " " + o.paint(st.Status.Flapping, "↯"+fmtPercent(other.FlapPercent))
+		if other.Key == d.key && len(sibs) > 1 {
+			l += "  · this one"
+		}
+		if i == cur && len(sibs) > 1 {
+			l = o.paint(st.Table.Selected, l)
 		}
 		o.add(l)
 	}
@@ -114,7 +206,7 @@ func (d *serviceDetail) lines() []string {
 		o.add("  none since " + s.FirstSeen.Format("15:04:05"))
 	}
 
-	return o.lines
+	return o.lines, first
 }
 
 // hostLines describes a host's heartbeat agent.

@@ -30,6 +30,7 @@ func TestGolden(t *testing.T) {
 		{"queues", []string{"2"}},
 		{"restarts", []string{"3"}},
 		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}}, // compute-007
+		{"detail-sibling", []string{"G", "k", "enter", "j"}},                // ctl-3: conductor, cursor on the scheduler
 		{"detail-queue", []string{"2", "enter"}},                            // the reply queue
 		{"detail-restart", []string{"3", "j", "enter"}},
 		{"filter-typing", []string{"/", "0", "1"}},
