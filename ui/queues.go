@@ -48,17 +48,31 @@ type queuesPane struct {
 	order  []int32
 	sel    state.QueueKey
 	widths []int
+	cols   []column
+	vhostW int // widest vhost among the rows in order
+	nameW  int // widest name
+	histN  int // longest history
 }
 
+// queueCols are sized to the vhosts and names listed; the trend takes what
+// is left, up to one cell per sample. Short of room, vhost, unacked, trend and
+// grow/min go in that order.
 var queueCols = []column{
-	{title: "vhost", width: 5, max: 14, flex: true},
-	{title: "queue", width: 20, flex: true},
+	{title: "vhost", width: 5, fit: true, max: 14, drop: 5},
+	{title: "queue", width: 20, fit: true, max: 64},
 	{title: "messages", width: 8, right: true},
-	{title: "grow/min", width: 8, right: true},
-	{title: "unacked", width: 7, right: true},
+	{title: "grow/min", width: 8, right: true, drop: 2},
+	{title: "unacked", width: 7, right: true, drop: 4},
 	{title: "cons", width: 4, right: true},
-	{title: "trend", width: 12},
+	{title: "trend", width: 12, grow: 1, drop: 3},
 }
+
+// Indices of queueCols.
+const (
+	qColVHost = 0
+	qColName  = 1
+	qColTrend = 6
+)
 
 func newQueuesPane(e *env) *queuesPane { return &queuesPane{e: e} }
 
@@ -160,6 +174,13 @@ func (p *queuesPane) sync() {
 		})
 	}
 	p.order = order
+	p.vhostW, p.nameW, p.histN = 0, 0, 0
+	for _, i := range order {
+		q := &qs[i]
+		p.vhostW = max(p.vhostW, textWidth(q.Key.VHost))
+		p.nameW = max(p.nameW, textWidth(q.Key.Name))
+		p.histN = max(p.histN, len(q.History))
+	}
 	p.follow()
 }
 
@@ -188,10 +209,14 @@ func (p *queuesPane) follow() {
 
 func (p *queuesPane) View() string {
 	st := &p.e.st
-	p.widths = layoutColumns(queueCols, p.width, p.widths)
+	p.cols = append(p.cols[:0], queueCols...)
+	p.cols[qColVHost].content = p.vhostW
+	p.cols[qColName].content = p.nameW
+	p.cols[qColTrend].max = max(p.cols[qColTrend].width, p.histN)
+	p.widths = layoutColumns(p.cols, p.width, p.widths)
 	var b strings.Builder
 	b.Grow((p.width + 64) * (p.list.height + 1))
-	headerRow(&b, queueCols, p.widths, st)
+	headerRow(&b, p.cols, p.widths, st)
 	qs := p.e.snap.Queues
 	if len(p.order) == 0 {
 		b.WriteString("\n  ")
@@ -215,7 +240,7 @@ func (p *queuesPane) View() string {
 		r.cell(fmtCount(q.Unacked), true, theme.Ink{})
 		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
 		spark.Reset()
-		sparkline(&spark, len(q.History), p.widths[len(p.widths)-1], func(i int) int64 { return q.History[i].Messages })
+		sparkline(&spark, len(q.History), p.widths[qColTrend], func(i int) int64 { return q.History[i].Messages })
 		r.cell(spark.String(), false, st.Table.Dim)
 		r.end(st)
 	}

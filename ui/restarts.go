@@ -27,16 +27,29 @@ type restartsPane struct {
 	key    rOrderKey
 	order  []int32
 	widths []int
+	cols   []column
+	whereW int // widest where among the rows in order
+	whatW  int // widest what
+	evW    int // widest evidence
 }
 
+// restartCols are sized to what is listed; the evidence takes what is left.
+// Short of room, time, evidence and what go in that order.
 var restartCols = []column{
-	{title: "time", width: 8},
+	{title: "time", width: 8, drop: 3},
 	{title: "ago", width: 7, right: true},
 	{title: "kind", width: 9},
-	{title: "where", width: 12, max: 30, flex: true},
-	{title: "what", width: 14},
-	{title: "evidence", width: 10, flex: true},
+	{title: "where", width: 12, fit: true, max: 30},
+	{title: "what", width: 8, fit: true, max: 24, drop: 1},
+	{title: "evidence", width: 10, grow: 1, drop: 2},
 }
+
+// Indices of restartCols.
+const (
+	rColWhere    = 3
+	rColWhat     = 4
+	rColEvidence = 5
+)
 
 func newRestartsPane(e *env) *restartsPane { return &restartsPane{e: e} }
 
@@ -104,6 +117,13 @@ func (p *restartsPane) sync() {
 		order = append(order, int32(i))
 	}
 	p.order = order
+	p.whereW, p.whatW, p.evW = 0, 0, 0
+	for _, i := range order {
+		r := &rs[i]
+		p.whereW = max(p.whereW, textWidth(r.Where))
+		p.whatW = max(p.whatW, textWidth(r.What))
+		p.evW = max(p.evW, textWidth(r.Evidence))
+	}
 	p.list.clamp(len(order))
 }
 
@@ -133,10 +153,14 @@ func kindInk(st *theme.Styles, k state.RestartKind) theme.Ink {
 
 func (p *restartsPane) View() string {
 	st := &p.e.st
-	p.widths = layoutColumns(restartCols, p.width, p.widths)
+	p.cols = append(p.cols[:0], restartCols...)
+	p.cols[rColWhere].content = p.whereW
+	p.cols[rColWhat].content = p.whatW
+	p.cols[rColEvidence].max = max(p.cols[rColEvidence].width, p.evW)
+	p.widths = layoutColumns(p.cols, p.width, p.widths)
 	var b strings.Builder
 	b.Grow((p.width + 64) * (p.list.height + 1))
-	headerRow(&b, restartCols, p.widths, st)
+	headerRow(&b, p.cols, p.widths, st)
 	rs := p.e.snap.Restarts
 	if len(p.order) == 0 {
 		b.WriteString("\n  ")

@@ -51,6 +51,8 @@ type servicesPane struct {
 	sel     state.ServiceKey
 	widths  []int
 	colsBuf []column
+	hostW   int // widest host among the rows in order
+	binW    int // widest binary among them
 }
 
 func newServicesPane(e *env) *servicesPane { return &servicesPane{e: e} }
@@ -176,6 +178,11 @@ func (p *servicesPane) sync() {
 		})
 	}
 	p.order = order
+	p.hostW, p.binW = 0, 0
+	for _, i := range order {
+		p.hostW = max(p.hostW, textWidth(svcs[i].Key.Host))
+		p.binW = max(p.binW, textWidth(svcs[i].Key.Binary))
+	}
 	p.follow()
 }
 
@@ -261,18 +268,26 @@ func condInk(st *theme.Styles, c state.Condition) theme.Ink {
 	return st.Status.Unknown
 }
 
+// columns are sized to the hosts and binaries listed; rpc takes some of what
+// is left to say how old the ping is. Short of room, report, since, rpc,
+// heartbeat and flap go in that order.
+// svcColRPC is the rpc column's index.
+const svcColRPC = 7
+
 func (p *servicesPane) columns() []column {
-	first, second := column{title: "host", width: 12, max: 40, flex: true}, column{title: "binary", width: 14}
+	host := column{title: "host", width: 12, fit: true, content: p.hostW, max: 40}
+	bin := column{title: "binary", width: 14, fit: true, content: p.binW, max: 24}
+	first, second := host, bin
 	if p.byBinary {
-		first, second = column{title: "binary", width: 14}, column{title: "host", width: 12, max: 40, flex: true}
+		first, second = bin, host
 	}
 	p.colsBuf = append(p.colsBuf[:0], first, second,
 		column{title: "status", width: 10},
-		column{title: "flap", width: 6, right: true},
-		column{title: "changed", width: 7, right: true},
-		column{title: "report", width: 7, right: true},
-		column{title: "heartbeat", width: 10},
-		column{title: "rpc", width: 9},
+		column{title: "flap", width: 5, right: true, drop: 1},
+		column{title: "since", width: 6, right: true, drop: 4},
+		column{title: "report", width: 6, right: true, drop: 5},
+		column{title: "heartbeat", width: 10, drop: 2},
+		column{title: "rpc", width: 9, grow: 1, max: 20, drop: 3},
 	)
 	return p.colsBuf
 }
@@ -345,6 +360,12 @@ func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showG
 	hbText, hbInk := heartbeatCell(p.e.snap, s.Key.Host, now, st)
 	r.cell(hbText, false, hbInk)
 	rpcText, rpcInk := rpcCell(s.RPC, st)
+	if s.RPC != nil && !s.RPC.At.IsZero() {
+		// With room, how old the ping is ("ok 9ms 20s ago").
+		if age := ageSince(now, s.RPC.At); textWidth(rpcText)+len(age)+5 <= p.widths[svcColRPC] {
+			rpcText += " " + age + " ago"
+		}
+	}
 	r.cell(rpcText, false, rpcInk)
 	r.end(st)
 }

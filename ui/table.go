@@ -9,53 +9,108 @@ import (
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
-// column describes one table column; flex columns share what is left.
+// column describes one table column. Widths are given in three steps: every
+// column gets its least width (columns are dropped when even those do not
+// fit), fit columns then grow to their widest value, and what is left goes to
+// grow columns by weight.
 type column struct {
-	title string
-	width int // fixed width, or the minimum for flex columns
-	max   int // flex only: the most it grows to (0: unbounded)
-	flex  bool
-	right bool
+	title   string
+	width   int  // fixed width; for fit columns the most of their least width
+	fit     bool // sized to content, the widest value in the rows (set by the pane when it orders them)
+	content int
+	grow    int // share of the width left over (0: none)
+	max     int // fit and grow columns: the most they take (0: no bound)
+	drop    int // when space is short, higher drops first; 0 last, from the right
+	right   bool
+}
+
+// target is what a fit column would like: its widest value or title, within max.
+func (c *column) target() int {
+	t := max(c.content, textWidth(c.title), 1)
+	if c.max > 0 {
+		t = min(t, c.max)
+	}
+	return t
+}
+
+// least is the width a column gets before any growing.
+func (c *column) least() int {
+	if c.fit {
+		return max(1, min(c.width, c.target()))
+	}
+	return max(1, c.width)
 }
 
 // markerWidth is the cursor marker in front of every row.
 const markerWidth = 2
 
-// layoutColumns assigns widths for a total width; columns that do not fit
-// are dropped from the right (width 0).
+// layoutColumns assigns widths for a total width; dropped columns get width 0.
+// It allocates nothing once widths has room for cols.
 func layoutColumns(cols []column, total int, widths []int) []int {
 	widths = widths[:0]
 	avail := total - markerWidth
-	used, nflex := 0, 0
-	for _, c := range cols {
-		need := c.width
-		if len(widths) > 0 {
-			need++ // separator
+	used := -1 // no separator before the first column
+	for i := range cols {
+		w := cols[i].least()
+		widths = append(widths, w)
+		used += w + 1
+	}
+	for used > avail {
+		i := nextToDrop(cols, widths)
+		if i < 0 {
+			break
 		}
-		if used+need > avail {
-			widths = append(widths, 0)
-			continue
-		}
-		used += need
-		widths = append(widths, c.width)
-		if c.flex {
-			nflex++
-		}
+		used -= widths[i] + 1
+		widths[i] = 0
 	}
 	spare := avail - used
-	for i, c := range cols {
-		if !c.flex || widths[i] == 0 || nflex == 0 {
-			continue
+	for i := range cols {
+		if c := &cols[i]; c.fit && widths[i] > 0 && spare > 0 {
+			add := min(spare, max(0, c.target()-widths[i]))
+			widths[i] += add
+			spare -= add
 		}
-		add := spare / nflex
-		if c.max > 0 && widths[i]+add > c.max {
-			add = max(0, c.max-widths[i])
+	}
+	for spare > 0 {
+		weight := 0
+		for i := range cols {
+			if c := &cols[i]; c.grow > 0 && widths[i] > 0 && (c.max == 0 || widths[i] < c.max) {
+				weight += c.grow
+			}
 		}
-		widths[i] += add
-		spare -= add
-		nflex--
+		if weight == 0 {
+			break
+		}
+		share := spare
+		for i := range cols {
+			c := &cols[i]
+			if c.grow == 0 || widths[i] == 0 || (c.max > 0 && widths[i] >= c.max) || spare == 0 {
+				continue
+			}
+			add := min(spare, max(1, share*c.grow/weight))
+			if c.max > 0 {
+				add = min(add, c.max-widths[i])
+			}
+			widths[i] += add
+			spare -= add
+		}
 	}
 	return widths
+}
+
+// nextToDrop picks the shown column to give up: the highest drop, the
+// rightmost among equals; the first column is never dropped.
+func nextToDrop(cols []column, widths []int) int {
+	best := -1
+	for i := len(cols) - 1; i > 0; i-- {
+		if widths[i] == 0 {
+			continue
+		}
+		if best < 0 || cols[i].drop > cols[best].drop {
+			best = i
+		}
+	}
+	return best
 }
 
 // rowWriter writes one table row. Every cell text passes sanitize.Line, so
