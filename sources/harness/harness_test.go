@@ -1,0 +1,96 @@
+package harness
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestLoadParsesEnvFile(t *testing.T) {
+	base := t.TempDir()
+	t.Setenv("STACKTOP_RUN_BASE", base)
+	if err := os.MkdirAll(filepath.Join(base, "rabbitmq"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content := "# comment\nSTACKTOP_TEST_RABBITMQ_URL=http://127.0.0.1:1\n\nA=b=c\n"
+	if err := os.WriteFile(filepath.Join(base, "rabbitmq", "env"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env, err := Load("rabbitmq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Get("STACKTOP_TEST_RABBITMQ_URL") != "http://127.0.0.1:1" || env.Get("A") != "b=c" || len(env) != 2 {
+		t.Errorf("Load = %v", env)
+	}
+	if _, err := Load("openstack"); err == nil || !strings.Contains(err.Error(), "scripts/dev-openstack up") {
+		t.Errorf("missing harness error = %v, want a hint to start it", err)
+	}
+}
+
+func TestProbe(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	tests := []struct {
+		url     string
+		wantErr string
+	}{
+		{"http://" + l.Addr().String(), ""},
+		{"amqp://u:secret@" + l.Addr().String() + "/", ""},
+		{"http://" + closedAddr, "does not answer"},
+		{"", "has no"},
+		{"::nope", "not a URL"},
+	}
+	for _, tt := range tests {
+		err := probe(tt.url, "KEY")
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("probe(%q) = %v, want %q", tt.url, err, tt.wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("probe error leaks a password: %v", err)
+		}
+	}
+}
+
+func TestDisruptExcludesShare(t *testing.T) {
+	base := t.TempDir()
+	t.Setenv("STACKTOP_RUN_BASE", base)
+	t.Run("holder", func(t *testing.T) {
+		Disrupt(t)
+		f, err := os.OpenFile(filepath.Join(base, "integration.lock"), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+			t.Error("a shared lock was granted while Disrupt held the environment")
+		}
+	})
+	// After the subtest's cleanup the lock is free again.
+	f, err := os.OpenFile(filepath.Join(base, "integration.lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Errorf("lock still held after the test ended: %v", err)
+	}
+}
