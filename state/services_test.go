@@ -189,7 +189,7 @@ func TestStoreFlapping(t *testing.T) {
 		if c == 'D' {
 			st = sources.StateDown
 		}
-		snap = s.Apply(novaBatch(at(n), svc(k.Binary, k.Host, st, at(n))))
+		s.Apply(novaBatch(at(n), svc(k.Binary, k.Host, st, at(n))))
 		n++
 		// Unknown and forced-down polls contribute no observation.
 		snap = s.Apply(novaBatch(at(n), svc(k.Binary, k.Host, sources.StateUnknown, at(n))))

@@ -22,16 +22,6 @@ type obj []field
 // MarshalJSON encodes o with its members in order.
 func (o obj) MarshalJSON() ([]byte, error) { return appendJSON(nil, o), nil }
 
-// get returns the value of member k.
-func (o obj) get(k string) (any, bool) {
-	for _, f := range o {
-		if f.k == k {
-			return f.v, true
-		}
-	}
-	return nil, false
-}
-
 // rate is RabbitMQ's {"rate": x} details object.
 func rate(x float64) obj { return obj{{"rate", round1(x)}} }
 
