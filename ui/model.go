@@ -333,7 +333,7 @@ func (m Model) switchTab(i int) (tea.Model, tea.Cmd) {
 func (m Model) openDetail(msg openDetailMsg) (tea.Model, tea.Cmd) {
 	msg.p.SetSize(m.width, m.bodyH)
 	// A fresh array: earlier copies of the model keep their own stack.
-	ds := append(m.details[:len(m.details):len(m.details)], detailView{p: msg.p, queue: msg.queue})
+	ds := append(m.details[:len(m.details):len(m.details)], detailView(msg))
 	return m, m.setDetails(ds)
 }
 

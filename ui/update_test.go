@@ -234,7 +234,7 @@ func TestQueueDrillDownFocuses(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0].Name, "reply_") {
 		t.Fatalf("focus calls %v", got)
 	}
-	m = press(m, "esc")
+	press(m, "esc")
 	if len(got) != 2 || got[1] != (state.QueueKey{}) {
 		t.Fatalf("focus calls %v", got)
 	}
