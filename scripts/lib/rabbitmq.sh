@@ -14,6 +14,9 @@
 #   STACKTOP_RABBITMQ_VHOSTS          extra vhosts, space separated (default "nova")
 #   STACKTOP_RABBITMQ_STATS_INTERVAL  collect_statistics_interval ms (default 5000, as in production)
 #   STACKTOP_RABBITMQ_START_TIMEOUT   seconds to wait for management (default 120)
+#   STACKTOP_RABBITMQ_ENV_PREFIX      prefix of the env file's keys (default STACKTOP_TEST_RABBITMQ;
+#                                     another prefix lets a second instance's env file be
+#                                     exported beside the first, see scripts/dev-rabbitmq-metrics-off)
 
 RMQ_RUN_DIR="${STACKTOP_RUN_DIR:-$STACKTOP_RUN_BASE/rabbitmq}"
 RMQ_NODE="${STACKTOP_RABBITMQ_NODENAME:-stacktop@localhost}"
@@ -28,6 +31,7 @@ RMQ_MON_PASS="${STACKTOP_RABBITMQ_MONITOR_PASSWORD:-monitor-secret}"
 RMQ_VHOSTS="${STACKTOP_RABBITMQ_VHOSTS:-nova}"
 RMQ_STATS_INTERVAL="${STACKTOP_RABBITMQ_STATS_INTERVAL:-5000}"
 RMQ_START_TIMEOUT="${STACKTOP_RABBITMQ_START_TIMEOUT:-120}"
+RMQ_ENV_PREFIX="${STACKTOP_RABBITMQ_ENV_PREFIX:-STACKTOP_TEST_RABBITMQ}"
 # Debian's /usr/sbin/rabbitmq* wrappers 'su' to the rabbitmq user when run as
 # root; the real scripts live here and run as whoever calls them.
 RMQ_BIN="${STACKTOP_RABBITMQ_BIN:-/usr/lib/rabbitmq/bin}"
