@@ -313,7 +313,7 @@ func replayOf(t *testing.T, bs []sources.Batch, opts ReplayOptions) (*Replay, *[
 }
 
 func TestReplayPacing(t *testing.T) {
-	bs := testBatches() // at t0, +2s, +4s, +6s
+	bs := testBatches()                // at t0, +2s, +4s, +6s
 	bs[3].At = t0.Add(3 * time.Second) // file order 0s, 2s, 4s, 3s: sources interleave; a late one plays at once
 	for _, tc := range []struct {
 		speed float64
