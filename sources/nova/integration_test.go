@@ -1,0 +1,578 @@
+package nova
+
+// Integration tests against the real Keystone, Placement and Nova that
+// scripts/dev-openstack runs on loopback (and the RabbitMQ of
+// scripts/dev-rabbitmq). They find the harness through the environment
+// (STACKTOP_TEST_CLOUDS_YAML and friends, as scripts/test exports them) or
+// its env file, <repo>/.run/openstack/env, and skip when it is absent,
+// unless STACKTOP_REQUIRE_INTEGRATION=1, which turns a missing harness into
+// a failure. Each test leaves the harness as it found it: whatever it stops
+// it starts again in t.Cleanup and waits until Nova reports it up. Tests
+// that stop something hold the integration lock exclusively
+// (harness.Disrupt), the others share it, so that other packages' tests
+// never see a broker or a Keystone that one of these stopped.
+//
+//	scripts/dev-rabbitmq up && scripts/dev-openstack up
+//	go test -run Integration -v ./sources/nova/
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/harness"
+)
+
+// devCloud is the harness as the tests see it.
+type devCloud struct {
+	cloudsFile     string
+	cloud          string
+	script         string // scripts/dev-openstack
+	rabbitmqctl    string // scripts/rabbitmqctl
+	keystoneURL    string // .../v3
+	reportInterval time.Duration
+	downTime       time.Duration
+	computes       []string
+	secrets        []string // what must never appear in an error: passwords from clouds.yaml and the transport URL
+}
+
+var (
+	devCloudOnce sync.Once
+	devCloudVal  *devCloud
+	devCloudErr  error
+)
+
+// useDevCloud returns the running dev cloud, or skips the test (fails it when
+// STACKTOP_REQUIRE_INTEGRATION=1) when there is none. disrupt says whether
+// the test stops or kills part of it (or the broker): it then holds the
+// integration lock exclusively, else shared.
+func useDevCloud(t *testing.T, disrupt bool) *devCloud {
+	t.Helper()
+	devCloudOnce.Do(func() { devCloudVal, devCloudErr = findDevCloud() })
+	if devCloudErr != nil {
+		harness.Absent(t, fmt.Sprintf("no dev cloud: %v (start it with scripts/dev-openstack up, or run scripts/test)", devCloudErr))
+	}
+	if disrupt {
+		harness.Disrupt(t)
+	} else {
+		harness.Share(t)
+	}
+	return devCloudVal
+}
+
+// findDevCloud reads the harness settings from the environment, else from
+// the env file, and checks that Keystone answers.
+func findDevCloud() (*devCloud, error) {
+	root, err := harness.Root()
+	if err != nil {
+		return nil, err
+	}
+	vars := harness.Env{}
+	if os.Getenv("STACKTOP_TEST_CLOUDS_YAML") == "" {
+		if vars, err = harness.Load("openstack"); err != nil {
+			return nil, fmt.Errorf("STACKTOP_TEST_CLOUDS_YAML is not set and %w", err)
+		}
+	}
+	get := func(k string) string { return firstOf(os.Getenv(k), vars[k]) }
+
+	c := &devCloud{
+		cloudsFile:  get("STACKTOP_TEST_CLOUDS_YAML"),
+		cloud:       firstOf(get("STACKTOP_TEST_OS_CLOUD"), "stacktop-dev"),
+		script:      firstOf(get("STACKTOP_TEST_DEV_OPENSTACK"), filepath.Join(root, "scripts", "dev-openstack")),
+		rabbitmqctl: get("STACKTOP_TEST_RABBITMQCTL"),
+		keystoneURL: firstOf(get("STACKTOP_TEST_KEYSTONE_URL"), "http://127.0.0.1:5000/v3"),
+	}
+	if c.rabbitmqctl == "" {
+		rv, _ := harness.Load("rabbitmq")
+		c.rabbitmqctl = firstOf(rv.Get("STACKTOP_TEST_RABBITMQCTL"), filepath.Join(root, "scripts", "rabbitmqctl"))
+	}
+	if c.reportInterval, err = envSeconds(get, "STACKTOP_TEST_NOVA_REPORT_INTERVAL", 2); err != nil {
+		return nil, err
+	}
+	if c.downTime, err = envSeconds(get, "STACKTOP_TEST_NOVA_SERVICE_DOWN_TIME", 6); err != nil {
+		return nil, err
+	}
+	for _, h := range strings.Split(firstOf(get("STACKTOP_TEST_NOVA_COMPUTES"), "compute-1,compute-2"), ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.computes = append(c.computes, h)
+		}
+	}
+	if _, err := os.Stat(c.cloudsFile); err != nil {
+		return nil, fmt.Errorf("clouds.yaml: %w", err)
+	}
+	if c.secrets, err = cloudsPasswords(c.cloudsFile); err != nil {
+		return nil, err
+	}
+	if u := get("STACKTOP_TEST_TRANSPORT_URL"); u != "" {
+		c.secrets = append(c.secrets, u)
+		if i, j := strings.Index(u, "://"), strings.LastIndex(u, "@"); i >= 0 && j > i {
+			if _, pw, ok := strings.Cut(u[i+3:j], ":"); ok && pw != "" {
+				c.secrets = append(c.secrets, pw)
+			}
+		}
+	}
+	resp, err := http.Get(c.keystoneURL)
+	if err != nil {
+		return nil, fmt.Errorf("Keystone at %s does not answer (%v): is the dev cloud up?", c.keystoneURL, err)
+	}
+	resp.Body.Close()
+	return c, nil
+}
+
+func envSeconds(get func(string) string, key string, def int) (time.Duration, error) {
+	v := get(key)
+	if v == "" {
+		return time.Duration(def) * time.Second, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive number of seconds", key, v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// cloudsPasswords returns the password values of a clouds.yaml.
+func cloudsPasswords(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var pw []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && k == "password" {
+			if v = strings.Trim(strings.TrimSpace(v), `"'`); v != "" {
+				pw = append(pw, v)
+			}
+		}
+	}
+	if len(pw) == 0 {
+		return nil, fmt.Errorf("%s holds no password", path)
+	}
+	return pw, nil
+}
+
+// run runs a harness command (scripts/dev-openstack, scripts/rabbitmqctl)
+// and fails the test when it fails.
+func (c *devCloud) run(t *testing.T, timeout time.Duration, name string, args ...string) {
+	t.Helper()
+	if err := c.try(timeout, name, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *devCloud) try(timeout time.Duration, name string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// watch runs a source against the dev cloud until the test ends.
+func (c *devCloud) watch(t *testing.T, interval time.Duration) (*Source, *watcher) {
+	t.Helper()
+	s, err := New(Config{CloudsFile: c.cloudsFile, Cloud: c.cloud, Interval: interval, Timeout: interval * 95 / 100})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	w := &watcher{c: c, batches: make(chan sources.Batch, 4096)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Run(ctx, func(b sources.Batch) {
+			select {
+			case w.batches <- b:
+			default: // never, at one batch a second; never block the source
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run returned %v, want context.Canceled", err)
+		}
+	})
+	return s, w
+}
+
+// watcher receives a source's batches.
+type watcher struct {
+	c       *devCloud
+	batches chan sources.Batch
+}
+
+// next waits up to timeout for a batch that satisfies ok; every batch seen on
+// the way is passed to ok too. It fails the test on timeout.
+func (w *watcher) next(t *testing.T, what string, timeout time.Duration, ok func(sources.Batch) bool) sources.Batch {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	var last sources.Batch
+	for {
+		select {
+		case b := <-w.batches:
+			w.c.checkNoSecrets(t, b)
+			last = b
+			if ok(b) {
+				return b
+			}
+		case <-deadline.C:
+			t.Fatalf("timed out after %s waiting for %s; last batch: ok=%v err=%q services: %s",
+				timeout, what, last.Health.OK, last.Health.Err, summary(last.Services))
+		}
+	}
+}
+
+// allUp waits until Nova lists every expected service up with a heartbeat,
+// and returns that batch.
+func (w *watcher) allUp(t *testing.T, timeout time.Duration) sources.Batch {
+	t.Helper()
+	return w.next(t, "all Nova services up", timeout, func(b sources.Batch) bool {
+		return b.Health.OK && w.c.missing(b.Services, func(s sources.Service) bool {
+			return s.State == sources.StateUp && !s.UpdatedAt.IsZero()
+		}) == ""
+	})
+}
+
+// missing names the expected services (conductor, scheduler, one compute per
+// host) that are absent from list or fail ok; "" when none.
+func (c *devCloud) missing(list []sources.Service, ok func(sources.Service) bool) string {
+	var miss []string
+	want := append([]string{"nova-conductor", "nova-scheduler"}, c.computeKeys()...)
+	for _, w := range want {
+		found := false
+		for _, s := range list {
+			if serviceKey(s) == w || (s.Binary == w && !strings.HasPrefix(w, "nova-compute")) {
+				found = found || ok(s)
+			}
+		}
+		if !found {
+			miss = append(miss, w)
+		}
+	}
+	return strings.Join(miss, ", ")
+}
+
+func (c *devCloud) computeKeys() []string {
+	var k []string
+	for _, h := range c.computes {
+		k = append(k, "nova-compute@"+h)
+	}
+	return k
+}
+
+func serviceKey(s sources.Service) string { return s.Binary + "@" + s.Host }
+
+func find(list []sources.Service, binary, host string) (sources.Service, bool) {
+	for _, s := range list {
+		if s.Binary == binary && s.Host == host {
+			return s, true
+		}
+	}
+	return sources.Service{}, false
+}
+
+func summary(list []sources.Service) string {
+	var parts []string
+	for _, s := range list {
+		parts = append(parts, fmt.Sprintf("%s=%s(%s ago)", serviceKey(s), s.State, age(s.UpdatedAt, time.Now())))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+func age(updated, now time.Time) string {
+	if updated.IsZero() {
+		return "never"
+	}
+	return now.Sub(updated).Round(100 * time.Millisecond).String()
+}
+
+// checkNoSecrets fails the test if a batch's error carries a password, the
+// broker URL or the source's token.
+func (c *devCloud) checkNoSecrets(t *testing.T, b sources.Batch) {
+	t.Helper()
+	for _, s := range c.secrets {
+		if s != "" && (strings.Contains(b.Health.Err, s) || strings.Contains(b.Health.Detail, s)) {
+			t.Fatalf("batch health leaks a credential: err=%q detail=%q", b.Health.Err, b.Health.Detail)
+		}
+	}
+}
+
+// token is the source's current Keystone token ("" before it authenticated).
+// Read it only after a batch was received: Run sets s.compute once, before
+// that batch was sent.
+func token(s *Source) string {
+	if s.compute == nil {
+		return ""
+	}
+	return s.compute.ProviderClient.Token()
+}
+
+// TestIntegrationServicesListed: every Nova service of the dev cloud is listed,
+// with the right binary and host, up and reporting.
+func TestIntegrationServicesListed(t *testing.T) {
+	c := useDevCloud(t, false)
+	_, w := c.watch(t, time.Second)
+	b := w.allUp(t, 90*time.Second)
+	if b.Health.Target != c.cloud {
+		t.Errorf("Health.Target = %q, want %q", b.Health.Target, c.cloud)
+	}
+	if !strings.HasPrefix(b.Health.Detail, "microversion 2.") {
+		t.Errorf("Health.Detail = %q, want the negotiated microversion", b.Health.Detail)
+	}
+	counts := map[string]int{}
+	for _, s := range b.Services {
+		counts[s.Binary]++
+		if s.ID == "" || s.Status != sources.StatusEnabled {
+			t.Errorf("service %s: id %q status %q", serviceKey(s), s.ID, s.Status)
+		}
+		if s.Binary == "nova-compute" && s.Zone != "nova" {
+			t.Errorf("service %s: zone %q, want nova", serviceKey(s), s.Zone)
+		}
+	}
+	if counts["nova-conductor"] != 1 || counts["nova-scheduler"] != 1 || counts["nova-compute"] != len(c.computes) {
+		t.Errorf("services by binary = %v, want 1 conductor, 1 scheduler, %d computes", counts, len(c.computes))
+	}
+	for _, h := range c.computes {
+		if _, ok := find(b.Services, "nova-compute", h); !ok {
+			t.Errorf("no nova-compute on host %s: %s", h, summary(b.Services))
+		}
+	}
+	// Heartbeats advance: a later poll sees a newer updated_at for every service.
+	first := map[string]time.Time{}
+	for _, s := range b.Services {
+		first[serviceKey(s)] = s.UpdatedAt
+	}
+	w.next(t, "every service's updated_at to advance", 4*c.reportInterval+10*time.Second, func(b sources.Batch) bool {
+		if !b.Health.OK {
+			return false
+		}
+		for k, at := range first {
+			s, ok := find(b.Services, strings.Split(k, "@")[0], strings.Split(k, "@")[1])
+			if !ok || !s.UpdatedAt.After(at) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestIntegrationComputeKilled: a nova-compute killed like a crash stops
+// reporting; the source sees its updated_at freeze (the dashboard's "late"
+// once the report is older than 2×report_interval) before Nova itself calls it
+// down after service_down_time; started again, it is up again.
+func TestIntegrationComputeKilled(t *testing.T) {
+	c := useDevCloud(t, true)
+	if len(c.computes) < 2 {
+		t.Skip("needs compute-2 (NUM_COMPUTES >= 2)")
+	}
+	const host = "compute-2"
+	_, w := c.watch(t, time.Second)
+	w.allUp(t, 90*time.Second)
+
+	t.Cleanup(func() { c.restore(t, "start-compute", host) })
+	killed := time.Now()
+	c.run(t, time.Minute, c.script, "kill-compute", host)
+
+	var lastBeat time.Time // compute-2's updated_at as last seen
+	var late, down time.Duration
+	lateAfter := 2 * c.reportInterval
+	w.next(t, host+" down in Nova", c.downTime+c.reportInterval+30*time.Second, func(b sources.Batch) bool {
+		if !b.Health.OK {
+			return false
+		}
+		s, ok := find(b.Services, "nova-compute", host)
+		if !ok {
+			t.Fatalf("%s vanished from the list: %s", host, summary(b.Services))
+		}
+		if !lastBeat.IsZero() && s.UpdatedAt.After(lastBeat) && s.UpdatedAt.After(killed.Add(c.reportInterval)) {
+			t.Errorf("%s updated_at advanced to %s after it was killed at %s", host, s.UpdatedAt, killed)
+		}
+		lastBeat = s.UpdatedAt
+		if late == 0 && b.At.Sub(s.UpdatedAt) > lateAfter {
+			late = b.At.Sub(killed)
+		}
+		if s.State == sources.StateDown {
+			down = b.At.Sub(killed)
+			return true
+		}
+		return false
+	})
+	if late == 0 || late > down {
+		t.Errorf("report age passed 2×report_interval at %v, Nova said down at %v: want late first", late, down)
+	}
+	// Nova says down service_down_time after the last heartbeat, which came
+	// at most report_interval before the kill; the margin covers our poll
+	// interval and its backoff should a poll fail on a loaded machine.
+	if max := c.downTime + c.reportInterval + 10*time.Second; down > max {
+		t.Errorf("Nova called %s down %v after the kill, want at most service_down_time+report_interval+10s = %v", host, down, max)
+	}
+	t.Logf("killed %s: report age > 2×report_interval (%v, the dashboard's late) after %v; Nova down after %v (service_down_time %v, report_interval %v)",
+		host, lateAfter, late.Round(100*time.Millisecond), down.Round(100*time.Millisecond), c.downTime, c.reportInterval)
+
+	started := time.Now()
+	c.run(t, 2*time.Minute, c.script, "start-compute", host)
+	w.next(t, host+" up again", 120*time.Second, func(b sources.Batch) bool {
+		s, ok := find(b.Services, "nova-compute", host)
+		return b.Health.OK && ok && s.State == sources.StateUp && s.UpdatedAt.After(started)
+	})
+	t.Logf("restarted %s: up with a fresh heartbeat after %v", host, time.Since(started).Round(100*time.Millisecond))
+}
+
+// restore runs a harness command that undoes a test's disruption (start a
+// service, start the broker app), then waits until every Nova service
+// reports up again, so that the next test finds the cloud as this one did.
+func (c *devCloud) restore(t *testing.T, name string, args ...string) {
+	t.Helper()
+	cmd := c.script
+	if name == "rabbitmqctl" {
+		cmd = c.rabbitmqctl
+	} else {
+		args = append([]string{name}, args...)
+	}
+	if err := c.try(3*time.Minute, cmd, args...); err != nil {
+		t.Errorf("restoring the dev cloud: %v", err)
+		return
+	}
+	_, w := c.watch(t, time.Second)
+	w.allUp(t, 3*time.Minute)
+}
+
+// TestIntegrationTokenRevoked: Keystone revokes the source's token mid-session;
+// the source gets a new one and keeps listing, without a failed poll.
+func TestIntegrationTokenRevoked(t *testing.T) {
+	c := useDevCloud(t, false)
+	s, w := c.watch(t, 3*time.Second)
+	w.next(t, "a first listing", 60*time.Second, func(b sources.Batch) bool { return b.Health.OK && len(b.Services) > 0 })
+	old := token(s)
+	if old == "" {
+		t.Fatal("no token after a successful poll")
+	}
+	c.secrets = append(c.secrets, old)
+	defer func() { c.secrets = c.secrets[:len(c.secrets)-1] }()
+
+	// DELETE /v3/auth/tokens: the token revokes itself (Keystone's token_subject rule).
+	req, _ := http.NewRequest(http.MethodDelete, strings.TrimSuffix(c.keystoneURL, "/")+"/auth/tokens", nil)
+	req.Header.Set("X-Auth-Token", old)
+	req.Header.Set("X-Subject-Token", old)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("revoking the token: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("revoking the token: HTTP %d, want 204", resp.StatusCode)
+	}
+	revoked := time.Now()
+
+	var failed []string
+	w.next(t, "a listing with a new token", 60*time.Second, func(b sources.Batch) bool {
+		if !b.Health.OK {
+			// A poll that merely ran out of time (a loaded machine) says
+			// nothing about re-authentication; any other failure does.
+			if strings.HasSuffix(b.Health.Err, "timed out") {
+				t.Logf("poll timed out: %s", b.Health.Err)
+			} else {
+				failed = append(failed, b.Health.Err)
+			}
+			return false
+		}
+		return len(b.Services) > 0 && token(s) != old
+	})
+	if len(failed) > 0 {
+		t.Errorf("polls failed across the revocation (want a transparent re-authentication): %q", failed)
+	}
+	w.next(t, "a second listing after re-authentication", 30*time.Second, func(b sources.Batch) bool { return b.Health.OK && len(b.Services) > 0 })
+	t.Logf("token revoked: the source re-authenticated and listed again within %v", time.Since(revoked).Round(100*time.Millisecond))
+}
+
+// TestIntegrationKeystoneDown: with Keystone stopped, the running source's
+// polls fail (nova-api cannot validate its token) and a new source cannot
+// authenticate; both say so clearly and without credentials, and both recover
+// once Keystone is back.
+func TestIntegrationKeystoneDown(t *testing.T) {
+	c := useDevCloud(t, true)
+	// 4 s, so that a poll outlasts keystonemiddleware's retries (nova-api
+	// answers 503 after about 3.5 s here) and the error is nova-api's.
+	_, w := c.watch(t, 4*time.Second)
+	w.allUp(t, 90*time.Second)
+
+	t.Cleanup(func() { c.restore(t, "start-keystone") })
+	stopped := time.Now()
+	c.run(t, time.Minute, c.script, "stop-keystone")
+
+	b := w.next(t, "a failed poll", 30*time.Second, func(b sources.Batch) bool { return !b.Health.OK })
+	t.Logf("running source, Keystone down after %v: %s", time.Since(stopped).Round(100*time.Millisecond), b.Health.Err)
+	if !strings.HasPrefix(b.Health.Err, "nova: ") || len(b.Services) != 0 {
+		t.Errorf("failed batch: err %q with %d services, want a nova: error and no data", b.Health.Err, len(b.Services))
+	}
+	if !strings.Contains(b.Health.Err, "503") && !strings.Contains(b.Health.Err, "timed out") {
+		t.Errorf("failed batch: err %q, want nova-api's 503 (Keystone unavailable) or a timeout", b.Health.Err)
+	}
+
+	_, fresh := c.watch(t, time.Second)
+	fb := fresh.next(t, "a new source's first poll", 30*time.Second, func(sources.Batch) bool { return true })
+	t.Logf("new source, Keystone down: %s", fb.Health.Err)
+	if fb.Health.OK || !strings.Contains(fb.Health.Err, "authenticate") || !strings.Contains(fb.Health.Err, "refused") {
+		t.Errorf("new source with Keystone down: ok=%v err=%q, want an authentication error saying the connection was refused", fb.Health.OK, fb.Health.Err)
+	}
+
+	started := time.Now()
+	c.run(t, 2*time.Minute, c.script, "start-keystone")
+	for name, ww := range map[string]*watcher{"running": w, "new": fresh} {
+		ww.next(t, "the "+name+" source to list again", 60*time.Second, func(b sources.Batch) bool { return b.Health.OK && len(b.Services) > 0 })
+		t.Logf("%s source listing again %v after Keystone was started", name, time.Since(started).Round(100*time.Millisecond))
+	}
+}
+
+// TestIntegrationRabbitMQStopApp: the broker's application stops under a
+// running cloud; the computes, which report through the conductor over RPC,
+// go down on every host; start_app and they come back.
+func TestIntegrationRabbitMQStopApp(t *testing.T) {
+	c := useDevCloud(t, true)
+	if _, err := os.Stat(c.rabbitmqctl); err != nil {
+		t.Skipf("no scripts/rabbitmqctl (%v)", err)
+	}
+	_, w := c.watch(t, time.Second)
+	w.allUp(t, 90*time.Second)
+
+	t.Cleanup(func() { c.restore(t, "rabbitmqctl", "start_app") })
+	stopped := time.Now()
+	c.run(t, time.Minute, c.rabbitmqctl, "stop_app")
+
+	b := w.next(t, "every nova-compute down", c.downTime+c.reportInterval+30*time.Second, func(b sources.Batch) bool {
+		if !b.Health.OK {
+			return false
+		}
+		for _, h := range c.computes {
+			if s, ok := find(b.Services, "nova-compute", h); !ok || s.State != sources.StateDown {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("broker stopped: every nova-compute down after %v; %s", time.Since(stopped).Round(100*time.Millisecond), summary(b.Services))
+
+	started := time.Now()
+	c.run(t, 2*time.Minute, c.rabbitmqctl, "start_app")
+	w.next(t, "every service up with a heartbeat after start_app", 90*time.Second, func(b sources.Batch) bool {
+		return b.Health.OK && c.missing(b.Services, func(s sources.Service) bool {
+			return s.State == sources.StateUp && s.UpdatedAt.After(started)
+		}) == ""
+	})
+	t.Logf("broker started: every service up again after %v", time.Since(started).Round(100*time.Millisecond))
+}
