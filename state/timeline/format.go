@@ -1,0 +1,148 @@
+package timeline
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/stacktop/stacktop/ui/sanitize"
+)
+
+// Options shape the formatted timeline.
+type Options struct {
+	// Since and Until, when set, are said in the heading as the period shown
+	// (filter the entries with Filter).
+	Since, Until time.Time
+	// MaxHosts bounds the hosts named in one entry; the rest are counted. 0 for 10.
+	MaxHosts int
+	// MaxEvidence bounds an entry's evidence, in characters. 0 for 300.
+	MaxEvidence int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxHosts == 0 {
+		o.MaxHosts = 10
+	}
+	if o.MaxEvidence == 0 {
+		o.MaxEvidence = 300
+	}
+	return o
+}
+
+// Markdown writes the entries as the Timeline section of an incident
+// report: a heading, a line saying where they come from, and one bullet per
+// entry, "- [15:04:05] what changed — evidence (source)". Times are UTC,
+// with the date when the input spans more than one day. Text from the
+// cloud is stripped of control characters and its Markdown is escaped.
+func Markdown(w io.Writer, entries []Entry, m Meta, o Options) error {
+	o = o.withDefaults()
+	bw := bufio.NewWriter(w)
+	stamp := stamper(m, entries)
+	fmt.Fprintf(bw, "## Timeline\n\n%s\n\n", md(intro(m, o)))
+	if len(entries) == 0 {
+		fmt.Fprintln(bw, "- no changes seen in this period")
+	}
+	for _, e := range entries {
+		fmt.Fprintf(bw, "- [%s] %s", stamp(e.At), md(sanitize.Line(e.What(o.MaxHosts), 0)))
+		if ev := sanitize.Line(e.Evidence, o.MaxEvidence); ev != "" {
+			fmt.Fprintf(bw, " — %s", md(ev))
+		}
+		if e.Source != "" {
+			fmt.Fprintf(bw, " (%s)", md(sanitize.Line(e.Source, 40)))
+		}
+		fmt.Fprintln(bw)
+	}
+	if len(m.Notes) > 0 {
+		fmt.Fprintln(bw)
+		for _, n := range m.Notes {
+			fmt.Fprintf(bw, "> Note: %s\n", md(sanitize.Line(n, o.MaxEvidence)))
+		}
+	}
+	return bw.Flush()
+}
+
+// Text writes the entries as plain lines, "15:04:05  what changed — evidence [source]".
+func Text(w io.Writer, entries []Entry, m Meta, o Options) error {
+	o = o.withDefaults()
+	bw := bufio.NewWriter(w)
+	stamp := stamper(m, entries)
+	fmt.Fprintf(bw, "%s\n", intro(m, o))
+	if len(entries) == 0 {
+		fmt.Fprintln(bw, "no changes seen in this period")
+	}
+	for _, e := range entries {
+		fmt.Fprintf(bw, "%s  %s", stamp(e.At), sanitize.Line(e.What(o.MaxHosts), 0))
+		if ev := sanitize.Line(e.Evidence, o.MaxEvidence); ev != "" {
+			fmt.Fprintf(bw, " — %s", ev)
+		}
+		if e.Source != "" {
+			fmt.Fprintf(bw, " [%s]", sanitize.Line(e.Source, 40))
+		}
+		fmt.Fprintln(bw)
+	}
+	for _, n := range m.Notes {
+		fmt.Fprintf(bw, "note: %s\n", sanitize.Line(n, o.MaxEvidence))
+	}
+	return bw.Flush()
+}
+
+// intro says what the timeline was built from.
+func intro(m Meta, o Options) string {
+	var b strings.Builder
+	b.WriteString("All times UTC.")
+	if !m.First.IsZero() {
+		f := "2006-01-02 15:04:05"
+		last := m.Last.UTC().Format(f)
+		if sameDay(m.First, m.Last) {
+			last = m.Last.UTC().Format("15:04:05")
+		}
+		fmt.Fprintf(&b, " Observed %s–%s (%s)", m.First.UTC().Format(f), last, m.Last.Sub(m.First).Round(time.Second))
+		fmt.Fprintf(&b, ", %d batch%s", m.Batches, map[bool]string{true: "", false: "es"}[m.Batches == 1])
+		if len(m.Sources) > 0 {
+			fmt.Fprintf(&b, " from %s", strings.Join(m.Sources, ", "))
+		}
+		if m.Recorder != "" {
+			fmt.Fprintf(&b, ", recorded by %s", m.Recorder)
+		}
+		b.WriteString(".")
+	}
+	if !o.Since.IsZero() || !o.Until.IsZero() {
+		since, until := "the start", "the end"
+		if !o.Since.IsZero() {
+			since = o.Since.UTC().Format("2006-01-02 15:04:05")
+		}
+		if !o.Until.IsZero() {
+			until = o.Until.UTC().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(&b, " Showing %s to %s.", since, until)
+	}
+	return b.String()
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.UTC().Date()
+	by, bm, bd := b.UTC().Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// stamper formats entry times: HH:MM:SS, or with the date when the input or
+// the entries span more than one day.
+func stamper(m Meta, entries []Entry) func(time.Time) string {
+	days := !m.First.IsZero() && !sameDay(m.First, m.Last)
+	if n := len(entries); n > 0 && !sameDay(entries[0].At, entries[n-1].At) {
+		days = true
+	}
+	if days {
+		return func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+	}
+	return func(t time.Time) string { return t.UTC().Format("15:04:05") }
+}
+
+// mdEscaper backslash-escapes what Markdown would otherwise read as markup.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`, `<`, `\<`, `>`, `\>`, `|`, `\|`, `#`, `\#`,
+)
+
+func md(s string) string { return mdEscaper.Replace(s) }
