@@ -2,6 +2,7 @@ package timeline
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -477,9 +478,13 @@ func (d *Differ) canaryDiff(out []Entry, s *state.Snapshot) []Entry {
 	return out
 }
 
+// verdictDiff reports a new verdict, or its clearing. The verdict is the
+// summary's cause phrase, before its first ": " (the rest lists counts and
+// times that change while the same verdict holds), numbers aside: a verdict
+// that only grows or ages is not a change.
 func verdictDiff(out []Entry, prev, s *state.Snapshot) []Entry {
 	was, is := prev.Verdict.Summary, s.Verdict.Summary
-	if was == is {
+	if verdictKey(was) == verdictKey(is) {
 		return out
 	}
 	e := Entry{At: s.At, Kind: KindVerdict, Subject: "verdict:", Source: "stacktop"}
@@ -489,6 +494,13 @@ func verdictDiff(out []Entry, prev, s *state.Snapshot) []Entry {
 		e.Change, e.Evidence = is, strings.Join(s.Verdict.Evidence, "; ")
 	}
 	return append(out, e)
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+func verdictKey(summary string) string {
+	cause, _, _ := strings.Cut(summary, ": ")
+	return digits.ReplaceAllString(cause, "#")
 }
 
 func clock(t time.Time) string { return t.UTC().Format("15:04:05") }

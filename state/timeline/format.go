@@ -45,7 +45,7 @@ func Markdown(w io.Writer, entries []Entry, m Meta, o Options) error {
 		fmt.Fprintln(bw, "- no changes seen in this period")
 	}
 	for _, e := range entries {
-		fmt.Fprintf(bw, "- [%s] %s", stamp(e.At), md(sanitize.Line(e.What(o.MaxHosts), 0)))
+		fmt.Fprintf(bw, "- [%s] %s", stamp(e.At), md(sanitize.Line(e.What(o.MaxHosts), o.MaxEvidence)))
 		if ev := sanitize.Line(e.Evidence, o.MaxEvidence); ev != "" {
 			fmt.Fprintf(bw, " — %s", md(ev))
 		}
@@ -73,7 +73,7 @@ func Text(w io.Writer, entries []Entry, m Meta, o Options) error {
 		fmt.Fprintln(bw, "no changes seen in this period")
 	}
 	for _, e := range entries {
-		fmt.Fprintf(bw, "%s  %s", stamp(e.At), sanitize.Line(e.What(o.MaxHosts), 0))
+		fmt.Fprintf(bw, "%s  %s", stamp(e.At), sanitize.Line(e.What(o.MaxHosts), o.MaxEvidence))
 		if ev := sanitize.Line(e.Evidence, o.MaxEvidence); ev != "" {
 			fmt.Fprintf(bw, " — %s", ev)
 		}
