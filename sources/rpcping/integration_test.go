@@ -1,0 +1,300 @@
+package rpcping
+
+// Integration tests against the real Nova services of scripts/dev-openstack
+// (on the RabbitMQ of scripts/dev-rabbitmq): compute-1 and the conductor run
+// with rpc_ping_enabled = true, compute-2 and the scheduler without. They
+// skip when the harness is absent (fail with STACKTOP_REQUIRE_INTEGRATION=1),
+// hold the cross-package harness lock (shared, or exclusive for the tests
+// that kill a compute or stop the broker), and leave the harness as they
+// found it: whatever they stop they start again in t.Cleanup and wait until
+// every service answers the ping again.
+//
+//	scripts/dev-openstack up
+//	go test -run Integration -v ./sources/rpcping/
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/harness"
+)
+
+type devCloud struct {
+	transportURL string
+	script       string // scripts/dev-openstack
+	rabbitmqctl  string // scripts/rabbitmqctl
+	targets      []Target
+	pingEnabled  map[string]bool // by Nova host for computes, by binary for the others
+}
+
+func devOpenStack(t *testing.T) *devCloud {
+	t.Helper()
+	env := harness.Require(t, "openstack", "STACKTOP_TEST_TRANSPORT_URL")
+	root, err := harness.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &devCloud{
+		transportURL: env.Get("STACKTOP_TEST_TRANSPORT_URL"),
+		script:       env.Get("STACKTOP_TEST_DEV_OPENSTACK"),
+		rabbitmqctl:  filepath.Join(root, "scripts", "rabbitmqctl"),
+		pingEnabled:  map[string]bool{},
+	}
+	if d.script == "" {
+		d.script = filepath.Join(root, "scripts", "dev-openstack")
+	}
+	if rmq, err := harness.Load("rabbitmq"); err == nil && rmq.Get("STACKTOP_TEST_RABBITMQCTL") != "" {
+		d.rabbitmqctl = rmq.Get("STACKTOP_TEST_RABBITMQCTL")
+	}
+	for _, s := range strings.Split(env.Get("STACKTOP_TEST_NOVA_RPC_PING"), ",") {
+		d.pingEnabled[strings.TrimSpace(s)] = true
+	}
+	computes := strings.Split(env.Get("STACKTOP_TEST_NOVA_COMPUTES"), ",")
+	if len(computes) < 2 {
+		t.Fatalf("harness lists computes %q; the tests need two", computes)
+	}
+	for _, c := range computes {
+		d.targets = append(d.targets, mustTarget(t, "nova-compute", c))
+	}
+	// The conductor and scheduler run with Nova's default host: this machine's name.
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.targets = append(d.targets, mustTarget(t, "nova-conductor", host), mustTarget(t, "nova-scheduler", host))
+	return d
+}
+
+func mustTarget(t *testing.T, binary, host string) Target {
+	t.Helper()
+	tg, ok := NewTarget(binary, host)
+	if !ok {
+		t.Fatalf("no target for %s on %s", binary, host)
+	}
+	return tg
+}
+
+// wantDetail is the reply detail a service's configuration should give.
+func (d *devCloud) wantDetail(tg Target) string {
+	if d.pingEnabled[tg.Host] || d.pingEnabled[tg.Binary] {
+		return "pong"
+	}
+	return "UnsupportedVersion (ping not enabled)"
+}
+
+func (d *devCloud) run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
+	}
+}
+
+// pinger runs a Source against the dev cloud and collects its batches.
+type pinger struct {
+	src     *Source
+	batches chan sources.Batch
+}
+
+func (d *devCloud) start(t *testing.T, interval, timeout time.Duration) *pinger {
+	t.Helper()
+	targets := d.targets
+	src, err := New(Config{TransportURL: d.transportURL, Targets: func() []Target { return targets }, Interval: interval, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pinger{src: src, batches: make(chan sources.Batch, 1024)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, func(b sources.Batch) { p.batches <- b }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of cancel")
+		}
+	})
+	return p
+}
+
+// until reads probes until done returns true or the deadline passes.
+func (p *pinger) until(t *testing.T, within time.Duration, what string, done func(sources.Probe, sources.Health) bool) {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case b := <-p.batches:
+			if len(b.Probes) == 0 && done(sources.Probe{}, b.Health) {
+				return
+			}
+			for _, pr := range b.Probes {
+				if done(pr, b.Health) {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatalf("%s: not within %s", what, within)
+		}
+	}
+}
+
+// allAnswer waits until every target has answered as configured once
+// (after since), and returns the probes.
+func (d *devCloud) allAnswer(t *testing.T, p *pinger, within time.Duration, since time.Time) map[Target]sources.Probe {
+	t.Helper()
+	got := map[Target]sources.Probe{}
+	p.until(t, within, "every service answers the ping", func(pr sources.Probe, _ sources.Health) bool {
+		if pr.Kind != sources.ProbeRPC || pr.At.Before(since) {
+			return false
+		}
+		tg, _ := NewTarget(pr.Binary, pr.Host)
+		if pr.Result == sources.ProbeOK && pr.Detail == d.wantDetail(tg) {
+			got[tg] = pr
+		} else {
+			delete(got, tg)
+		}
+		return len(got) == len(d.targets)
+	})
+	return got
+}
+
+func TestIntegrationEveryServiceAnswers(t *testing.T) {
+	d := devOpenStack(t)
+	harness.Share(t)
+	p := d.start(t, 2*time.Second, 5*time.Second)
+
+	rtts := map[Target][]time.Duration{}
+	p.until(t, 30*time.Second, "three answered pings of every service", func(pr sources.Probe, h sources.Health) bool {
+		if pr.Kind == "" {
+			return false
+		}
+		tg, ok := NewTarget(pr.Binary, pr.Host)
+		if !ok || !slices.Contains(d.targets, tg) {
+			t.Fatalf("probe of a service never asked for: %+v", pr)
+		}
+		if pr.Result != sources.ProbeOK || pr.Detail != d.wantDetail(tg) {
+			t.Fatalf("%s: %s %q, want ok %q (health %+v)", tg.RoutingKey(), pr.Result, pr.Detail, d.wantDetail(tg), h)
+		}
+		if !h.OK || !strings.HasPrefix(h.Target, "amqp://127.0.0.1:5672/") || strings.Contains(h.Target, "@") {
+			t.Fatalf("health %+v: want OK with the broker as target, no credentials", h)
+		}
+		rtts[tg] = append(rtts[tg], pr.RTT)
+		for _, tg := range d.targets {
+			if len(rtts[tg]) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, tg := range d.targets {
+		r := slices.Clone(rtts[tg])
+		slices.Sort(r)
+		t.Logf("RTT %-28s %-38s min %-10s median %-10s max %s", tg.RoutingKey(), d.wantDetail(tg), r[0], r[len(r)/2], r[len(r)-1])
+	}
+}
+
+func TestIntegrationKilledComputeStopsAnswering(t *testing.T) {
+	d := devOpenStack(t)
+	harness.Disrupt(t)
+	const interval, timeout = 3 * time.Second, 2 * time.Second
+	p := d.start(t, interval, timeout)
+	d.allAnswer(t, p, 20*time.Second, time.Time{})
+
+	victim := mustTarget(t, "nova-compute", "compute-2")
+	t.Cleanup(func() {
+		d.run(t, d.script, "start-compute", victim.Host)
+		// Leave the harness as found: the compute answers its pings again.
+		d.allAnswer(t, p, 120*time.Second, time.Now())
+	})
+	killed := time.Now()
+	d.run(t, d.script, "kill-compute", victim.Host)
+
+	// Within one interval (plus the timeout of the ping that finds it
+	// gone), the victim times out while every other service still answers.
+	var failedAt time.Time
+	others := map[Target]bool{}
+	p.until(t, interval+timeout+3*time.Second, "the killed compute times out, the others answer", func(pr sources.Probe, _ sources.Health) bool {
+		if pr.Kind == "" || pr.At.Before(killed) {
+			return false
+		}
+		tg, _ := NewTarget(pr.Binary, pr.Host)
+		switch {
+		case tg == victim && pr.Result == sources.ProbeTimeout:
+			if failedAt.IsZero() {
+				failedAt = pr.At.Add(pr.RTT)
+				if want := "no reply in " + timeout.String(); pr.Detail != want {
+					t.Errorf("detail %q, want %q", pr.Detail, want)
+				}
+			}
+		case tg == victim:
+			t.Fatalf("killed %s answered: %+v", victim.RoutingKey(), pr)
+		case pr.Result != sources.ProbeOK:
+			t.Fatalf("%s failed while only %s was killed: %+v", tg.RoutingKey(), victim.Host, pr)
+		default:
+			others[tg] = true
+		}
+		return !failedAt.IsZero() && len(others) == len(d.targets)-1
+	})
+	t.Logf("%s killed → its ping timed out after %s (interval %s, timeout %s); the %d other services kept answering",
+		victim.Host, failedAt.Sub(killed).Round(time.Millisecond), interval, timeout, len(others))
+}
+
+func TestIntegrationStopAppEveryPingFails(t *testing.T) {
+	d := devOpenStack(t)
+	harness.Disrupt(t)
+	const interval, timeout = 4 * time.Second, 2 * time.Second
+	p := d.start(t, interval, timeout)
+	d.allAnswer(t, p, 20*time.Second, time.Time{})
+
+	stopped := time.Now()
+	d.run(t, d.rabbitmqctl, "stop_app")
+	t.Cleanup(func() {
+		started := time.Now()
+		d.run(t, d.rabbitmqctl, "start_app")
+		// The source reconnects by itself, and Nova's services too: wait
+		// until every one answers again, as the harness was.
+		d.allAnswer(t, p, 120*time.Second, started)
+		t.Logf("start_app → every service answers again after %s", time.Since(started).Round(time.Millisecond))
+	})
+
+	failed := map[Target]time.Duration{}
+	results := map[string]int{}
+	var healthErr string
+	p.until(t, interval+timeout+5*time.Second, "every ping fails after stop_app", func(pr sources.Probe, h sources.Health) bool {
+		if !h.OK && healthErr == "" {
+			healthErr = h.Err
+		}
+		if pr.Kind == "" || pr.At.Add(pr.RTT).Before(stopped) {
+			return false
+		}
+		tg, _ := NewTarget(pr.Binary, pr.Host)
+		if pr.Result == sources.ProbeOK {
+			if pr.At.Before(stopped) {
+				return false // sent and answered just before the stop
+			}
+			t.Fatalf("%s answered after stop_app: %+v", tg.RoutingKey(), pr)
+		}
+		if _, seen := failed[tg]; !seen {
+			failed[tg] = pr.At.Add(pr.RTT).Sub(stopped)
+			results[string(pr.Result)+": "+pr.Detail]++
+		}
+		return len(failed) == len(d.targets)
+	})
+	var last time.Duration
+	for _, d := range failed {
+		last = max(last, d)
+	}
+	t.Logf("stop_app → every ping failed after %s (interval %s, timeout %s); results %v; health %q", last.Round(time.Millisecond), interval, timeout, results, healthErr)
+	if strings.Contains(healthErr, "@") || strings.Contains(fmt.Sprint(results), "@") {
+		t.Errorf("credentials in an error: %q %v", healthErr, results)
+	}
+}

@@ -1,0 +1,184 @@
+package rpcping
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Broker is one host of a transport URL.
+type Broker struct {
+	Host     string // host name or IP, without brackets
+	Port     int
+	Username string
+	Password string
+}
+
+// Transport is a parsed oslo.messaging transport URL.
+type Transport struct {
+	TLS     bool
+	VHost   string
+	Brokers []Broker // in the URL's order: the first that answers is used
+}
+
+// ParseTransportURL parses the transport_url of nova.conf:
+//
+//	rabbit://user:pass@host:5672,user:pass@host2:5672/vhost?ssl=1
+//
+// Schemes rabbit, amqp and amqps are accepted; ssl=1 (or true) in the query
+// selects TLS as in oslo.messaging. Each host may carry its own user and
+// password, as oslo allows; a host without them takes the previous host's.
+// An empty vhost is "/". Errors never contain the credentials.
+func ParseTransportURL(raw string) (Transport, error) {
+	var t Transport
+	raw = strings.TrimSpace(raw)
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return t, fmt.Errorf("transport URL %q: want rabbit://user:password@host:5672/vhost", RedactURL(raw))
+	}
+	switch strings.ToLower(scheme) {
+	case "rabbit", "amqp":
+	case "amqps":
+		t.TLS = true
+	default:
+		return t, fmt.Errorf("transport URL %q: scheme %q is not rabbit, amqp or amqps", RedactURL(raw), scheme)
+	}
+	// The authority ends at the first "/" after the last "@", so that a "/"
+	// in a password that should have been escaped still parses.
+	authEnd := len(rest)
+	if q := strings.IndexByte(rest, '?'); q >= 0 {
+		authEnd = q
+	}
+	from := strings.LastIndex(rest[:authEnd], "@") + 1
+	if sl := strings.IndexByte(rest[from:authEnd], '/'); sl >= 0 {
+		authEnd = from + sl
+	}
+	netloc, path := rest[:authEnd], strings.TrimPrefix(rest[authEnd:], "/")
+	path, query, _ := strings.Cut(path, "?")
+	if q, err := url.ParseQuery(query); err == nil {
+		switch strings.ToLower(q.Get("ssl")) {
+		case "1", "true", "yes", "on":
+			t.TLS = true
+		}
+	}
+	vhost, err := url.PathUnescape(path)
+	if err != nil {
+		return t, fmt.Errorf("transport URL %q: vhost: %v", RedactURL(raw), err)
+	}
+	if vhost == "" {
+		vhost = "/"
+	}
+	t.VHost = vhost
+	defPort := 5672
+	if t.TLS {
+		defPort = 5671
+	}
+	var user, pass string
+	for i, h := range strings.Split(netloc, ",") {
+		if h == "" {
+			continue
+		}
+		b := Broker{Username: user, Password: pass}
+		if at := strings.LastIndex(h, "@"); at >= 0 {
+			u, p, _ := strings.Cut(h[:at], ":")
+			if b.Username, err = url.PathUnescape(u); err != nil {
+				return t, fmt.Errorf("transport URL %q: host %d: bad user name escape", RedactURL(raw), i+1)
+			}
+			if b.Password, err = url.PathUnescape(p); err != nil {
+				return t, fmt.Errorf("transport URL %q: host %d: bad password escape", RedactURL(raw), i+1)
+			}
+			user, pass = b.Username, b.Password
+			h = h[at+1:]
+		}
+		host, port, err := splitHostPort(h, defPort)
+		if err != nil {
+			// Not quoted: with a "," in a password, h may be part of it.
+			return t, fmt.Errorf("transport URL %q: host %d is not host[:port] (escape , / @ in passwords as %%2C %%2F %%40)", RedactURL(raw), i+1)
+		}
+		b.Host, b.Port = host, port
+		t.Brokers = append(t.Brokers, b)
+	}
+	if len(t.Brokers) == 0 {
+		return t, fmt.Errorf("transport URL %q: no broker host", RedactURL(raw))
+	}
+	return t, nil
+}
+
+func splitHostPort(h string, defPort int) (string, int, error) {
+	if h == "" {
+		return "", 0, errors.New("empty host")
+	}
+	host, portStr, err := net.SplitHostPort(h)
+	if err != nil {
+		// No port: a bare name, IPv4 or bracketed IPv6 address.
+		bracketed := strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]")
+		host, portStr = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), ""
+		if host == "" || strings.ContainsAny(host, "[]@/") || (!bracketed && strings.Contains(host, ":")) {
+			return "", 0, errors.New("not host[:port]")
+		}
+	}
+	if portStr == "" {
+		return host, defPort, nil
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, errors.New("port is not 1..65535")
+	}
+	return host, port, nil
+}
+
+// Addr is host:port of a broker.
+func (b Broker) Addr() string { return net.JoinHostPort(b.Host, strconv.Itoa(b.Port)) }
+
+// String is the transport without credentials, for health and errors:
+// amqp://host:5672,host2:5672/vhost.
+func (t Transport) String() string {
+	hosts := make([]string, len(t.Brokers))
+	for i, b := range t.Brokers {
+		hosts[i] = b.Addr()
+	}
+	return t.url(strings.Join(hosts, ","))
+}
+
+// brokerURL is the URL amqp091 dials for broker i, without credentials
+// (they go in the SASL config, never in a string that could be printed).
+func (t Transport) brokerURL(i int) string { return t.url(t.Brokers[i].Addr()) }
+
+func (t Transport) url(hosts string) string {
+	scheme := "amqp"
+	if t.TLS {
+		scheme = "amqps"
+	}
+	return scheme + "://" + hosts + "/" + url.PathEscape(t.VHost)
+}
+
+// RedactURL drops everything up to the last "@" of a URL, the credentials
+// of every host with it, for messages about a URL that may not even parse:
+// rabbit://user:pass@h1,u2:p2@h2/v → rabbit://REDACTED@h2/v.
+func RedactURL(raw string) string {
+	at := strings.LastIndex(raw, "@")
+	if at < 0 {
+		return raw
+	}
+	scheme, _, ok := strings.Cut(raw[:at], "://")
+	if !ok {
+		return "REDACTED@" + raw[at+1:]
+	}
+	return scheme + "://REDACTED@" + raw[at+1:]
+}
+
+// redactor replaces every credential of a transport in a message, for
+// errors that come from libraries and might quote them.
+func (t Transport) redact(s string) string {
+	for _, b := range t.Brokers {
+		for _, secret := range []string{b.Password, url.QueryEscape(b.Password), url.PathEscape(b.Password)} {
+			if len(secret) >= 3 {
+				s = strings.ReplaceAll(s, secret, "REDACTED")
+			}
+		}
+	}
+	return s
+}
