@@ -176,7 +176,11 @@ func (c chart) lines(s series) []string {
 	lo, hi := scale(s)
 	maxGap := 5 * s.usualGap() / 2
 	vals := s.bin(2*c.cells, c.t0, c.t1, maxGap)
-	plot := brailleRows(vals, c.rows, lo, hi)
+	rows := c.rows
+	if hi <= lo {
+		rows = 1 // a flat series says all it has on one row
+	}
+	plot := brailleRows(vals, rows, lo, hi)
 	out := make([]string, len(plot))
 	for i, p := range plot {
 		var lab, mark string
@@ -188,7 +192,7 @@ func (c chart) lines(s series) []string {
 		default:
 			mark = " │"
 		}
-		if len(plot) == 1 {
+		if len(plot) == 1 && hi > lo {
 			lab = c.label(lo) + "…" + c.label(hi)
 		}
 		out[i] = padLeft(lab, c.labelW) + mark + p

@@ -71,6 +71,14 @@ type doc struct {
 // clean sanitises an outside string for a line of the document.
 func (d *doc) clean(s string) string { return sanitize.Line(s, max(1, d.width)) }
 
+// cleanAll sanitises an outside string without cutting it (for wrapping).
+func (d *doc) cleanAll(s string) string { return sanitize.Line(s, 0) }
+
+// wrapLines wraps safe text at w cells, between words where it can.
+func wrapLines(s string, w int) []string {
+	return strings.Split(ansi.Wrap(s, max(1, w), ""), "\n")
+}
+
 // add appends one line (already safe).
 func (d *doc) add(s string) { d.lines = append(d.lines, s) }
 

@@ -2,11 +2,12 @@ package ui
 
 import (
 	"strconv"
-	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
 )
 
 // queueDetail is the drill-down of one broker queue.
@@ -45,7 +46,8 @@ func (d *queueDetail) lines() []string {
 	}
 	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, " · role "+o.clean(role)))
 	o.add("messages " + fmtCount(q.Messages) + " (ready " + fmtCount(q.Ready) + ", unacked " + fmtCount(q.Unacked) + ")" +
-		" · consumers " + consumersText(q.Consumers) + " · growth " + fmtGrowth(q.GrowthPerMin) + "/min")
+		" · growth " + fmtGrowth(q.GrowthPerMin) + "/min")
+	o.add("consumers " + consumersText(q.Consumers) + consumersNote(q))
 	if q.Rates != nil {
 		r := q.Rates
 		o.add("rates publish " + strconv.FormatFloat(r.Publish, 'f', 1, 64) + "/s · deliver " +
@@ -54,28 +56,11 @@ func (d *queueDetail) lines() []string {
 		o.add(o.paint(st.Detail.Label, "rates: asked the broker, waiting for the next poll"))
 	}
 	o.add("")
-	w := max(4, d.width-40)
-	series := []struct {
-		name string
-		v    func(i int) int64
-	}{
-		{"depth", func(i int) int64 { return q.History[i].Messages }},
-		{"unacked", func(i int) int64 { return q.History[i].Unacked }},
-		{"consumers", func(i int) int64 { return int64(q.History[i].Consumers) }},
-	}
-	o.add(o.paint(st.Detail.Section, "history ("+strconv.Itoa(len(q.History))+" samples"+historySpan(q)+")"))
-	for _, s := range series {
-		var b strings.Builder
-		b.WriteString(padRight(s.name, 10))
-		sparkline(&b, len(q.History), w, s.v)
-		if n := len(q.History); n > 0 {
-			lo, hi := s.v(0), s.v(0)
-			for i := 1; i < n; i++ {
-				lo, hi = min(lo, s.v(i)), max(hi, s.v(i))
-			}
-			b.WriteString("  min " + fmtCount(lo) + " max " + fmtCount(hi) + " now " + fmtCount(s.v(n-1)))
-		}
-		o.add(b.String())
+	o.add(o.paint(st.Detail.Section, "history") + o.paint(st.Detail.Label, " "+strconv.Itoa(len(q.History))+" samples"+historySpan(q)+", one per poll; blank where polls failed"))
+	if len(q.History) == 0 {
+		o.add("  no samples yet")
+	} else {
+		o.lines = append(o.lines, queueCharts(o, st, q, e.now, d.width, d.height)...)
 	}
 	if q.Host != "" {
 		o.add("")
@@ -92,4 +77,49 @@ func historySpan(q *state.Queue) string {
 		return ""
 	}
 	return " over " + fmtAge(q.History[len(q.History)-1].At.Sub(q.History[0].At))
+}
+
+// consumersNote says what the consumer count means for a queue.
+func consumersNote(q *state.Queue) string {
+	switch {
+	case q.Consumers < 0:
+		return " (the broker did not say)"
+	case q.Consumers == 0 && q.Messages > 0:
+		return " · nobody is reading: the backlog can only grow"
+	case q.Consumers == 0:
+		return " · nobody is reading"
+	}
+	return ""
+}
+
+// queueCharts draws depth, unacked and consumers as braille charts over the
+// same span, with their y labels aligned and one time axis under the last.
+func queueCharts(o *doc, st *theme.Styles, q *state.Queue, now time.Time, width, height int) []string {
+	h := q.History
+	at := func(i int) time.Time { return h[i].At }
+	all := []struct {
+		name string
+		s    series
+	}{
+		{"depth", series{n: len(h), at: at, value: func(i int) float64 { return float64(h[i].Messages) }}},
+		{"unacked", series{n: len(h), at: at, value: func(i int) float64 { return float64(h[i].Unacked) }}},
+		{"consumers", series{n: len(h), at: at, value: func(i int) float64 { return float64(h[i].Consumers) }}},
+	}
+	// Three charts, each a title and its rows, and the axis: as tall as the body allows.
+	rows := max(2, min(6, (height-6)/3-1))
+	c := chart{rows: rows, t0: h[0].At, t1: now, label: func(v float64) string { return fmtCount(int64(v)) }}
+	if !c.t1.After(c.t0) {
+		c.t1 = c.t0.Add(time.Second)
+	}
+	for _, x := range all {
+		c.labelW = max(c.labelW, c.labelWidth(x.s))
+	}
+	c.cells = max(8, width-c.labelW-2)
+	var out []string
+	for _, x := range all {
+		lo, hi := x.s.bounds()
+		out = append(out, o.paint(st.Detail.Label, x.name+"  min "+fmtCount(int64(lo))+" · max "+fmtCount(int64(hi))+" · now "+fmtCount(int64(x.s.value(x.s.n-1)))))
+		out = append(out, c.lines(x.s)...)
+	}
+	return append(out, c.timeAxis())
 }

@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 )
 
@@ -15,23 +16,25 @@ import (
 const defaultRetention = time.Hour
 
 // serviceDetail is the drill-down of one Nova service. Its "services on
-// <host>" list has a cursor: up/down move it while the list is on screen,
-// enter drills into the sibling (esc comes back here).
+// <host>" list and the host's compute queue take a cursor: up/down move it
+// while the list is on screen, enter drills into the sibling or the queue
+// (esc comes back here).
 type serviceDetail struct {
 	scroller
-	key state.ServiceKey
-	sib state.ServiceKey // the sibling under the cursor
+	key     state.ServiceKey
+	sib     state.ServiceKey // the sibling under the cursor
+	onQueue bool             // the cursor is on the compute queue
 }
 
 func newServiceDetail(e *env, k state.ServiceKey) *serviceDetail {
 	return &serviceDetail{scroller: scroller{e: e}, key: k, sib: k}
 }
 
-// ShortHelp adds enter when there are siblings to drill into.
+// ShortHelp adds enter when there is something to drill into.
 func (d *serviceDetail) ShortHelp() []key.Binding {
 	k := d.e.keys
-	if len(servicesOnHost(d.e.snap, d.key.Host)) > 1 {
-		return []key.Binding{k.Back, k.Down, k.Up, openSibling(k), k.PageDown, k.Pause, k.Help, k.Quit}
+	if d.selectable() > 1 {
+		return []key.Binding{k.Back, k.Down, k.Up, openSelected(k), k.PageDown, k.Verdict, k.Pause, k.Help, k.Quit}
 	}
 	return d.scroller.ShortHelp()
 }
@@ -39,38 +42,72 @@ func (d *serviceDetail) ShortHelp() []key.Binding {
 // FullHelp is the short help in one column.
 func (d *serviceDetail) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
 
-func openSibling(k *KeyMap) key.Binding {
+func openSelected(k *KeyMap) key.Binding {
 	b := k.Accept
-	b.SetHelp(k.Accept.Help().Key, "open sibling")
+	b.SetHelp(k.Accept.Help().Key, "open selected")
 	return b
 }
 
+// computeQueue is the compute.<host> queue of host, nil when the broker lists none.
+func computeQueue(s *state.Snapshot, host string) *state.Queue {
+	for i := range s.Queues {
+		if q := &s.Queues[i]; q.Role == "compute" && q.Host == host {
+			return q
+		}
+	}
+	return nil
+}
+
+// selectable is how many rows the cursor walks: the host's services and its queue.
+func (d *serviceDetail) selectable() int {
+	n := len(servicesOnHost(d.e.snap, d.key.Host))
+	if computeQueue(d.e.snap, d.key.Host) != nil {
+		n++
+	}
+	return n
+}
+
 func (d *serviceDetail) Update(msg tea.Msg) (pane, tea.Cmd) {
-	lines, first := d.layout()
+	lines, rows := d.layout()
 	sibs := servicesOnHost(d.e.snap, d.key.Host)
-	if km, ok := msg.(tea.KeyPressMsg); ok && len(sibs) > 1 {
+	q := computeQueue(d.e.snap, d.key.Host)
+	if km, ok := msg.(tea.KeyPressMsg); ok && len(rows) > 1 {
 		k := d.e.keys
 		i := siblingIndex(sibs, d.sib, d.key)
-		visible := first+i >= d.offset && first+i < d.offset+d.height
+		if d.onQueue && q != nil {
+			i = len(sibs)
+		}
+		visible := rows[i] >= d.offset && rows[i] < d.offset+d.height
 		switch {
 		case key.Matches(km, k.Accept):
+			if i == len(sibs) {
+				return d, openQueueDetail(d.e, q.Key)
+			}
 			if s := sibs[i].Key; s != d.key {
 				next := newServiceDetail(d.e, s)
 				return d, func() tea.Msg { return openDetailMsg{p: next} }
 			}
 			return d, nil
-		case visible && key.Matches(km, k.Down) && i+1 < len(sibs):
-			d.sib = sibs[i+1].Key
-			d.reveal(first + i + 1)
+		case visible && key.Matches(km, k.Down) && i+1 < len(rows):
+			d.pick(sibs, i+1)
+			d.reveal(rows[i+1])
 			return d, nil
 		case visible && key.Matches(km, k.Up) && i > 0:
-			d.sib = sibs[i-1].Key
-			d.reveal(first + i - 1)
+			d.pick(sibs, i-1)
+			d.reveal(rows[i-1])
 			return d, nil
 		}
 	}
 	d.scroll(msg, len(lines))
 	return d, nil
+}
+
+// pick puts the cursor on row i: a sibling, or the queue after them.
+func (d *serviceDetail) pick(sibs []state.Service, i int) {
+	d.onQueue = i >= len(sibs)
+	if !d.onQueue {
+		d.sib = sibs[i].Key
+	}
 }
 
 // reveal scrolls so that line is on screen.
@@ -102,8 +139,12 @@ func (d *serviceDetail) View() string {
 	return d.show(lines)
 }
 
-// layout builds the document and says on which line the sibling list starts.
-func (d *serviceDetail) layout() ([]string, int) {
+// maxHostRestarts bounds the restarts listed for the host.
+const maxHostRestarts = 10
+
+// layout builds the document and says on which lines the selectable rows
+// are: the host's services, then its compute queue.
+func (d *serviceDetail) layout() ([]string, []int) {
 	e := d.e
 	st := &e.st
 	now := e.now
@@ -112,7 +153,7 @@ func (d *serviceDetail) layout() ([]string, int) {
 	title := o.clean(d.key.Binary + " on " + d.key.Host)
 	if s == nil {
 		o.add(o.paint(st.Detail.Title, title) + "  (gone from the latest snapshot)")
-		return o.lines, len(o.lines)
+		return o.lines, nil
 	}
 	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, "  id "+o.clean(s.ID)+" · zone "+o.clean(s.Zone)))
 	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + ageSince(now, s.Since)
@@ -132,14 +173,6 @@ func (d *serviceDetail) layout() ([]string, int) {
 		rep += " · interval not yet known"
 	}
 	o.add(rep)
-	if s.RPC != nil {
-		t, ink := rpcCell(s.RPC, st)
-		l := "rpc ping " + o.paint(ink, t) + " " + ageSince(now, s.RPC.At) + " ago"
-		if s.RPC.Detail != "" {
-			l += " · " + o.clean(s.RPC.Detail)
-		}
-		o.add(l)
-	}
 	if s.DisabledReason != "" {
 		o.add("disabled reason: " + o.clean(s.DisabledReason))
 	}
@@ -153,16 +186,27 @@ func (d *serviceDetail) layout() ([]string, int) {
 	o.add(strip(s, now, ret, max(1, d.width-2)))
 
 	o.add("")
+	rpcLines(o, e, s)
+	o.add("")
 	hostLines(o, e, d.key.Host)
 	o.add("")
+
 	sibs := servicesOnHost(e.snap, d.key.Host)
+	q := computeQueue(e.snap, d.key.Host)
+	n := len(sibs)
+	if q != nil {
+		n++
+	}
 	section := o.paint(st.Detail.Section, "services on "+o.clean(d.key.Host))
-	if len(sibs) > 1 {
+	if n > 1 {
 		section += o.paint(st.Detail.Label, "  ↑↓ select · enter open")
 	}
 	o.add(section)
-	first := len(o.lines)
+	rows := make([]int, 0, n)
 	cur := siblingIndex(sibs, d.sib, d.key)
+	if d.onQueue && q != nil {
+		cur = len(sibs)
+	}
 	for i := range sibs {
 		other := &sibs[i]
 		cond := padRight(condWord(other.Cond), 10)
@@ -182,19 +226,29 @@ func (d *serviceDetail) layout() ([]string, int) {
 		if other.Key == d.key && len(sibs) > 1 {
 			l += "  · this one"
 		}
-		if i == cur && len(sibs) > 1 {
+		if i == cur && n > 1 {
 			l = o.paint(st.Table.Selected, l)
 		}
+		rows = append(rows, len(o.lines))
 		o.add(l)
 	}
-	for i := range e.snap.Queues {
-		q := &e.snap.Queues[i]
-		if q.Role == "compute" && q.Host == d.key.Host {
-			o.add("")
-			o.add(o.paint(st.Detail.Section, "queue "+o.clean(q.Key.Name)) + " messages " + fmtCount(q.Messages) +
-				" · unacked " + fmtCount(q.Unacked) + " · consumers " + consumersText(q.Consumers) + " · growth " + fmtGrowth(q.GrowthPerMin) + "/min")
+	if q != nil {
+		l := "queue " + o.clean(q.Key.Name) + "  messages " + fmtCount(q.Messages) + " · unacked " + fmtCount(q.Unacked) +
+			" · consumers " + consumersText(q.Consumers) + " · growth " + fmtGrowth(q.GrowthPerMin) + "/min"
+		if cur == len(sibs) {
+			l = o.paint(st.Table.Selected, "▸ "+l)
+		} else {
+			l = "  " + l
 		}
+		rows = append(rows, len(o.lines))
+		o.add(l)
+	} else {
+		o.add(o.paint(st.Detail.Label, "  no compute."+o.clean(d.key.Host)+" queue listed by the broker"))
 	}
+
+	o.add("")
+	restartLines(o, e, d.key.Host)
+
 	o.add("")
 	o.add(o.paint(st.Detail.Section, "transitions (newest first): "+strconv.Itoa(len(s.History))))
 	for i := len(s.History) - 1; i >= 0; i-- {
@@ -205,8 +259,86 @@ func (d *serviceDetail) layout() ([]string, int) {
 	if len(s.History) == 0 {
 		o.add("  none since " + s.FirstSeen.Format("15:04:05"))
 	}
+	return o.lines, rows
+}
 
-	return o.lines, first
+// rpcLines shows the service's RPC pings: a sparkline of round trips, a
+// strip of results (oldest to newest, right-aligned so the newest is always
+// in the same place) and the latest pings.
+func rpcLines(o *doc, e *env, s *state.Service) {
+	st := &e.st
+	now := e.now
+	h := s.RPCHistory
+	if len(h) == 0 && s.RPC != nil {
+		h = []sources.Probe{*s.RPC}
+	}
+	if len(h) == 0 {
+		o.add(o.paint(st.Detail.Section, "rpc ping") + " none yet")
+		return
+	}
+	failed := 0
+	for i := range h {
+		if h[i].Result != sources.ProbeOK {
+			failed++
+		}
+	}
+	o.add(o.paint(st.Detail.Section, "rpc pings") + " " + strconv.Itoa(len(h)) + " kept · " +
+		o.paint(inkIf(failed > 0, st.Table.Bad), strconv.Itoa(failed)+" failed") + o.paint(st.Detail.Label, "  oldest → newest"))
+	const stripW = 16
+	w := max(stripW, len(h))
+	var spark strings.Builder
+	sparkline(&spark, len(h), w, func(i int) int64 { return int64(h[i].RTT) })
+	lo, hi := h[0].RTT, h[0].RTT
+	for i := range h {
+		lo, hi = min(lo, h[i].RTT), max(hi, h[i].RTT)
+	}
+	o.add("  rtt     " + padLeft(spark.String(), w) + "  " + fmtRTT(lo) + " … " + fmtRTT(hi))
+	var res strings.Builder
+	for i := max(0, len(h)-w); i < len(h); i++ {
+		if h[i].Result == sources.ProbeOK {
+			res.WriteRune('✓')
+		} else {
+			res.WriteRune('✖')
+		}
+	}
+	o.add("  result  " + padLeft(res.String(), w) + "  ✓ ok  ✖ timeout/blocked/error")
+	for i := len(h) - 1; i >= max(0, len(h)-3); i-- {
+		p := &h[i]
+		t, ink := rpcCell(p, st)
+		l := "  " + p.At.Format("15:04:05") + "  " + padLeft(ageSince(now, p.At), 7) + " ago  " + o.paint(ink, t)
+		if p.Detail != "" {
+			l += strings.Repeat(" ", max(1, 12-textWidth(t))) + o.clean(p.Detail)
+		}
+		o.add(l)
+	}
+}
+
+// restartLines lists the restarts on host, newest first.
+func restartLines(o *doc, e *env, host string) {
+	st := &e.st
+	n := 0
+	for _, r := range e.snap.Restarts {
+		if r.Where == host {
+			n++
+		}
+	}
+	o.add(o.paint(st.Detail.Section, "restarts on "+o.clean(host)+": "+strconv.Itoa(n)))
+	shown := 0
+	for _, r := range e.snap.Restarts {
+		if r.Where != host {
+			continue
+		}
+		if shown == maxHostRestarts {
+			o.add(o.paint(st.Detail.Label, "  "+strconv.Itoa(n-shown)+" more in the restarts pane"))
+			break
+		}
+		shown++
+		o.add("  " + r.At.Format("15:04:05") + "  " + padLeft(ageSince(e.now, r.At), 7) + " ago  " +
+			o.paint(kindInk(st, r.Kind), padRight(kindWord(r.Kind), 9)) + " " + o.clean(r.What) + o.paint(st.Table.Dim, "  "+o.clean(r.Evidence)))
+	}
+	if n == 0 {
+		o.add("  none within the retained window")
+	}
 }
 
 // hostLines describes a host's heartbeat agent.
@@ -218,9 +350,11 @@ func hostLines(o *doc, e *env, host string) {
 		return
 	}
 	t, ink := heartbeatCell(e.snap, host, e.now, st)
-	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last · interval " + fmtAge(h.Interval) +
-		" · gaps " + strconv.Itoa(h.Gaps) + " · uptime " + fmtAge(h.Uptime) + " · skew " + h.Skew.Round(time.Millisecond).String() +
-		" · agent " + o.clean(h.AgentVersion))
+	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last, at " + h.LastSeen.Format("15:04:05") +
+		" · every " + fmtAge(h.Interval) + " · " + o.paint(inkIf(h.Gaps > 0, st.Table.Warn), strconv.Itoa(h.Gaps)+" missed") +
+		" · skew " + h.Skew.Round(time.Millisecond).String())
+	o.add("  uptime " + fmtAge(h.Uptime) + " · boot " + o.clean(h.BootID) + " · agent " + o.clean(h.AgentVersion) + " · seq " + strconv.FormatUint(h.Seq, 10))
+	o.add(o.paint(st.Detail.Label, "  no history of ages is kept: \"missed\" counts sequence-number gaps since stacktop started"))
 	for _, pr := range h.Processes {
 		o.add("  " + padRight(o.clean(pr.Name), 20) + " pid " + padLeft(strconv.Itoa(pr.PID), 7) + "  started " + ageSince(e.now, pr.StartedAt) + " ago")
 	}

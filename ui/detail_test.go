@@ -3,8 +3,12 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stacktop/stacktop/state"
 )
 
 // TestSiblingDrillDown: in a service's drill-down the "services on <host>"
@@ -58,7 +62,17 @@ func TestSiblingDrillDown(t *testing.T) {
 func TestSiblingKeysScrollWhenListHidden(t *testing.T) {
 	m := press(newTestModel(incident(), 80, 12, false), "/", "c", "t", "l", "-", "1", "enter", "enter")
 	d := m.detail().(*serviceDetail)
-	m = press(m, "G", "j") // the list is at the bottom of the document, now on screen
+	_, rows := d.layout()
+	if rows[0] < d.height {
+		t.Fatalf("the list starts on line %d, on screen already at height %d: the test needs a shorter screen", rows[0], d.height)
+	}
+	for i := 0; rows[0] >= d.offset+d.height && i < 100; i++ {
+		m = press(m, "j") // scrolls until the list's first row shows
+	}
+	if d.sib.Binary != "nova-conductor" {
+		t.Fatalf("scrolling moved the cursor: %v", d.sib)
+	}
+	m = press(m, "j") // the list is on screen now: j selects
 	if d.sib.Binary != "nova-scheduler" {
 		t.Fatalf("j with the list on screen did not select: %v", d.sib)
 	}
@@ -67,4 +81,37 @@ func TestSiblingKeysScrollWhenListHidden(t *testing.T) {
 		t.Fatalf("sibling %v offset %d: keys should scroll while the list is off screen", d.sib, d.offset)
 	}
 	_ = m
+}
+
+// TestServiceDetailOpensItsQueue: the cursor walks past the host's services
+// onto its compute queue, and enter drills into that queue.
+func TestServiceDetailOpensItsQueue(t *testing.T) {
+	var focused []state.QueueKey
+	m := New(Options{Initial: incident(), Now: func() time.Time { return fixedNow }, FocusQueue: func(k state.QueueKey) { focused = append(focused, k) }})
+	m = update(m, tea.WindowSizeMsg{Width: 160, Height: 60})
+	m = press(m, "j", "j", "enter") // nova-compute on compute-003
+	d := m.detail().(*serviceDetail)
+	m = press(m, "j")
+	if !d.onQueue {
+		t.Fatal("j from the only service did not reach the queue")
+	}
+	if !strings.Contains(ansi.Strip(m.Render()), "▸ queue compute.compute-003") {
+		t.Fatalf("queue row not selected:\n%s", ansi.Strip(m.Render()))
+	}
+	m = press(m, "enter")
+	qd, ok := m.detail().(*queueDetail)
+	if !ok || qd.key.Name != "compute.compute-003" || len(m.details) != 2 {
+		t.Fatalf("enter did not open the queue: %T, %d deep", m.detail(), len(m.details))
+	}
+	if len(focused) != 1 || focused[0].Name != "compute.compute-003" {
+		t.Fatalf("focus calls %v", focused)
+	}
+	m = press(m, "esc")
+	if m.detail() != d || !d.onQueue {
+		t.Fatal("esc did not come back to the service with the cursor on its queue")
+	}
+	m = press(m, "k")
+	if d.onQueue || d.sib.Host != "compute-003" {
+		t.Fatalf("k did not go back to the service: %v %v", d.onQueue, d.sib)
+	}
 }

@@ -30,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 	tm.Send(tea.KeyPressMsg{Code: '2', Text: "2"})
 	waitFor("notifications.info")
 	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	waitFor("history (30 samples")
+	waitFor("history 30 samples")
 	if k := <-focused; k.Name == "" {
 		t.Fatal("drill-down did not focus its queue")
 	}

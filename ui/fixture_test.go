@@ -24,11 +24,16 @@ func incident() *state.Snapshot {
 		{Name: "nova", Target: "prod-east", Detail: "microversion 2.69", Interval: 10 * time.Second, LastAttempt: ago(4 * time.Second), LastSuccess: ago(4 * time.Second), Latency: 420 * time.Millisecond, Polls: 360},
 		{Name: "rabbitmq", Target: "https://rabbit.prod-east:15672", Detail: "management API", Interval: 15 * time.Second, LastAttempt: ago(5 * time.Second), LastSuccess: ago(95 * time.Second), LastErr: "GET /api/queues: context deadline exceeded", Polls: 240, Failures: 6},
 	}
-	s.Overview = &sources.Overview{ClusterName: "rabbit@prod-east", RabbitVersion: "3.12.13", Queues: 126, Connections: 812, Consumers: 640, MessagesReady: 48213}
+	s.Overview = &sources.Overview{ClusterName: "rabbit@prod-east", RabbitVersion: "3.12.13", ErlangVersion: "26.2.5", Queues: 126, Connections: 812,
+		Channels: 1630, Consumers: 640, MessagesReady: 48213, MessagesUnacked: 253, Via: "management"}
 	s.Nodes = []state.Node{
-		{Node: sources.Node{Name: "rabbit@ctl-1", Running: true, MemUsed: 7 << 30, MemLimit: 6 << 30, MemAlarm: true, Uptime: 40 * 24 * time.Hour}},
-		{Node: sources.Node{Name: "rabbit@ctl-2", Running: true, MemUsed: 2 << 30, MemLimit: 6 << 30, Uptime: 31 * time.Minute}, Restarts: 1},
-		{Node: sources.Node{Name: "rabbit@ctl-3", Running: true, MemUsed: 2 << 30, MemLimit: 6 << 30, Uptime: 40 * 24 * time.Hour}},
+		{Node: sources.Node{Name: "rabbit@ctl-1", Running: true, MemUsed: 7 << 30, MemLimit: 6 << 30, MemAlarm: true, DiskFree: 41 << 30, DiskFreeLimit: 50 << 20,
+			FDUsed: 931, FDTotal: 1024, SocketsUsed: 812, SocketsTotal: 829, ProcUsed: 9120, ProcTotal: 1048576, Uptime: 40 * 24 * time.Hour}},
+		{Node: sources.Node{Name: "rabbit@ctl-2", Running: true, MemUsed: 2 << 30, MemLimit: 6 << 30, DiskFree: 38 << 30, DiskFreeLimit: 50 << 20,
+			FDUsed: 212, FDTotal: 1024, SocketsUsed: 180, SocketsTotal: 829, ProcUsed: 2300, ProcTotal: 1048576, Uptime: 31 * time.Minute}, Restarts: 1},
+		// Metrics collector off on this one: only name and running are known.
+		{Node: sources.Node{Name: "rabbit@ctl-3", Running: true, MemUsed: -1, MemLimit: -1, DiskFree: -1, DiskFreeLimit: -1,
+			FDUsed: -1, FDTotal: -1, SocketsUsed: -1, SocketsTotal: -1, ProcUsed: -1, ProcTotal: -1, Uptime: -1}},
 	}
 	flapping := map[int]bool{3: true, 7: true, 11: true, 15: true, 19: true, 23: true}
 	for i := 1; i <= 40; i++ {
@@ -39,6 +44,10 @@ func incident() *state.Snapshot {
 			UpdatedAt: ago(time.Duration(i%9+1) * time.Second), ReportInterval: 10 * time.Second,
 			FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute),
 			RPC: &sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host, At: ago(20 * time.Second), RTT: time.Duration(8+i) * time.Millisecond, Result: sources.ProbeOK},
+		}
+		for k := 11; k >= 1; k-- { // earlier pings, every 30 s
+			svc.RPCHistory = append(svc.RPCHistory, sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host,
+				At: ago(time.Duration(20+30*k) * time.Second), RTT: time.Duration(8+i+k%4) * time.Millisecond, Result: sources.ProbeOK})
 		}
 		if flapping[i] {
 			svc.Flapping, svc.FlapPercent = true, float64(30+i)
@@ -57,6 +66,10 @@ func incident() *state.Snapshot {
 				svc.State = sources.StateDown
 				svc.UpdatedAt = ago(75 * time.Second)
 				svc.RPC.Result, svc.RPC.RTT = sources.ProbeTimeout, 30*time.Second
+				svc.RPC.Detail = "MessagingTimeout: no reply on reply_5d2f9c0e"
+				for k := len(svc.RPCHistory) - 3; k < len(svc.RPCHistory); k++ {
+					svc.RPCHistory[k].Result, svc.RPCHistory[k].RTT = sources.ProbeTimeout, 30*time.Second
+				}
 			}
 			svc.Cond = cond
 			svc.Since = svc.History[len(svc.History)-1].At
@@ -68,6 +81,9 @@ func incident() *state.Snapshot {
 			svc.Cond, svc.ForcedDown, svc.State = state.CondForcedDown, true, sources.StateDown
 		case 32:
 			svc.Cond, svc.State, svc.RPC = state.CondUnknown, sources.StateUnknown, nil
+		}
+		if svc.RPC != nil {
+			svc.RPCHistory = append(svc.RPCHistory, *svc.RPC)
 		}
 		s.Services = append(s.Services, svc)
 		hb := state.Host{Name: host, LastSeen: ago(time.Duration(i%7+1) * time.Second), Interval: 10 * time.Second, Seq: 2000 + uint64(i), BootID: "b00t", Uptime: 90 * 24 * time.Hour, AgentVersion: "0.3.1",
@@ -114,10 +130,19 @@ func incident() *state.Snapshot {
 		add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "compute." + host}, Role: "compute", Host: host, Messages: msgs, Consumers: 1, History: hist(msgs/2, 1, 1)})
 	}
 	sortQueues(s.Queues)
-	s.Canary = state.ProbeSeries{Failures: 4, History: []sources.Probe{
-		{Kind: sources.ProbeCanary, At: ago(60 * time.Second), RTT: 2100 * time.Millisecond, Result: sources.ProbeOK},
-		{Kind: sources.ProbeCanary, At: ago(30 * time.Second), RTT: 5 * time.Second, Result: sources.ProbeTimeout},
-	}}
+	// The canary every 15 s for ten minutes: a few ms, slower as the broker
+	// fills, blocked once by the memory alarm, then timing out.
+	s.Canary = state.ProbeSeries{Failures: 4}
+	for k := 40; k >= 2; k-- {
+		p := sources.Probe{Kind: sources.ProbeCanary, At: ago(time.Duration(15*k) * time.Second), RTT: time.Duration(3+(40-k)*(40-k)) * time.Millisecond, Result: sources.ProbeOK}
+		switch k {
+		case 10:
+			p.Result, p.RTT, p.Detail = sources.ProbeBlocked, 5*time.Second, "connection.blocked: low on memory"
+		case 6, 5, 2:
+			p.Result, p.RTT = sources.ProbeTimeout, 5*time.Second
+		}
+		s.Canary.History = append(s.Canary.History, p)
+	}
 	s.Restarts = []state.Restart{
 		{At: ago(45 * time.Second), Kind: state.RestartRecovered, Where: "compute-003", What: "nova-compute", Evidence: "state down → up after 2m10s", Source: "nova"},
 		{At: ago(70 * time.Second), Kind: state.RestartProcess, Where: "compute-015", What: "nova-compute", Evidence: "pid 4015 → 9915, started 03:10:50", Source: "heartbeat"},
@@ -127,8 +152,9 @@ func incident() *state.Snapshot {
 		{At: ago(31*time.Minute + 20*time.Second), Kind: state.RestartProcess, Where: "ctl-2", What: "nova-conductor", Evidence: "pid 2211 → 3120", Source: "heartbeat"},
 	}
 	s.Verdict = state.Verdict{
-		Summary:  "BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out",
-		Evidence: []string{"nova: 6 flapping", "rabbitmq: mem alarm on rabbit@ctl-1"},
+		Summary: "BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out",
+		Evidence: []string{"nova: 6 services flapping on 6 hosts within 50m", "rabbitmq: memory alarm on rabbit@ctl-1 (7.0G of 6.0G)",
+			"canary: 4 of 39 probes failed, the last a timeout at 03:11:30", "heartbeat: compute-007 late, compute-011 lost"},
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -133,4 +134,52 @@ func containsFold(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// fmtBytes renders a size in binary units: 980K, 7.0G, 512M; "?" when negative (unknown).
+func fmtBytes(n int64) string {
+	if n < 0 {
+		return "?"
+	}
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + "B"
+	}
+	v := float64(n) / 1024
+	u := 0
+	for v >= 1024 && u < len(units)-1 {
+		v /= 1024
+		u++
+	}
+	if v < 10 {
+		return strconv.FormatFloat(v, 'f', 1, 64) + units[u:u+1]
+	}
+	return strconv.FormatInt(int64(v+0.5), 10) + units[u:u+1]
+}
+
+// parseClock reads HH:MM or HH:MM:SS as a time on now's day, in now's zone,
+// or on the day before when that would be after now.
+func parseClock(s string, now time.Time) (time.Time, error) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	bad := errors.New("not a time: want HH:MM or HH:MM:SS")
+	if len(parts) < 2 || len(parts) > 3 {
+		return time.Time{}, bad
+	}
+	var n [3]int
+	limit := [3]int{23, 59, 59}
+	for i, p := range parts {
+		if len(p) == 0 || len(p) > 2 {
+			return time.Time{}, bad
+		}
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || v > limit[i] {
+			return time.Time{}, bad
+		}
+		n[i] = v
+	}
+	t := time.Date(now.Year(), now.Month(), now.Day(), n[0], n[1], n[2], 0, now.Location())
+	if t.After(now) {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t, nil
 }

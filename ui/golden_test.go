@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stacktop/stacktop/state"
 )
 
 // updateGolden reports whether -update was given: the flag is registered by
@@ -19,30 +21,46 @@ func updateGolden() bool {
 }
 
 func TestGolden(t *testing.T) {
+	noVerdict := func() *state.Snapshot { s := incident(); s.Verdict = state.Verdict{}; return s }
 	views := []struct {
 		name string
 		keys []string
+		snap func() *state.Snapshot // nil: the incident
 	}{
-		{"services", nil},
-		{"services-severity", []string{"s"}},
-		{"services-by-binary", []string{"b"}},
-		{"services-problems", []string{"f"}},
-		{"queues", []string{"2"}},
-		{"restarts", []string{"3"}},
-		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}}, // compute-007
-		{"detail-sibling", []string{"G", "k", "enter", "j"}},                // ctl-3: conductor, cursor on the scheduler
-		{"detail-queue", []string{"2", "enter"}},                            // the reply queue
-		{"detail-restart", []string{"3", "j", "enter"}},
-		{"filter-typing", []string{"/", "0", "1"}},
-		{"help", []string{"?"}},
-		{"paused", []string{"p"}},
+		{"services", nil, nil},
+		{"services-severity", []string{"s"}, nil},
+		{"services-by-binary", []string{"b"}, nil},
+		{"services-problems", []string{"f"}, nil},
+		{"queues", []string{"2"}, nil},
+		{"restarts", []string{"3"}, nil},
+		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}, nil}, // compute-007
+		{"detail-sibling", []string{"G", "k", "enter", "j"}, nil},                // ctl-3: conductor, cursor on the scheduler
+		{"detail-queue", []string{"2", "enter"}, nil},                            // the reply queue
+		{"detail-restart", []string{"3", "j", "enter"}, nil},
+		{"filter-typing", []string{"/", "0", "1"}, nil},
+		{"help", []string{"?"}, nil},
+		{"paused", []string{"p"}, nil},
+		{"broker", []string{"4"}, nil},
+		{"detail-node", []string{"4", "enter"}, nil},                    // rabbit@ctl-1: memory alarm
+		{"detail-node-metrics-off", []string{"4", "G", "enter"}, nil},   // rabbit@ctl-3: gauges unknown
+		{"detail-verdict", []string{"v"}, nil},                          // evidence with sources
+		{"detail-no-verdict", []string{"v"}, noVerdict},                 // the inputs instead
+		{"detail-canary", []string{"c"}, nil},                           // round trips and failures
+		{"detail-service-queue", []string{"j", "j", "enter", "j"}, nil}, // compute-003, cursor on its queue
+		{"detail-service-queue-open", []string{"j", "j", "enter", "j", "enter"}, nil},
+		{"jump-typing", []string{"3", "t", "0", "3", ":", "1", "1"}, nil},
+		{"restarts-jumped", []string{"3", "t", "0", "3", ":", "1", "0", "enter"}, nil},
 	}
 	sizes := [][2]int{{80, 24}, {160, 48}}
 	for _, v := range views {
 		for _, sz := range sizes {
 			name := fmt.Sprintf("%s_%dx%d", v.name, sz[0], sz[1])
 			t.Run(name, func(t *testing.T) {
-				m := press(newTestModel(incident(), sz[0], sz[1], false), v.keys...)
+				snap := incident()
+				if v.snap != nil {
+					snap = v.snap()
+				}
+				m := press(newTestModel(snap, sz[0], sz[1], false), v.keys...)
 				got := ansi.Strip(m.Render())
 				checkGolden(t, name, got)
 				checkFrame(t, got, sz[0], sz[1])

@@ -4,20 +4,24 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is every key binding of the UI; pass DefaultKeyMap() or a modified copy in Options.
 type KeyMap struct {
-	NextTab, PrevTab          key.Binding
-	Services, Queues, Restart key.Binding
-	Up, Down                  key.Binding
-	Home, End                 key.Binding
-	PageUp, PageDown          key.Binding
-	Filter                    key.Binding
-	Accept                    key.Binding // enter: drill down, or accept the filter
-	Back                      key.Binding // esc: leave a drill-down, clear the filter, close help
-	Sort                      key.Binding
-	Group                     key.Binding
-	Problems                  key.Binding
-	Pause                     key.Binding
-	Help                      key.Binding
-	Quit                      key.Binding
+	NextTab, PrevTab                  key.Binding
+	Services, Queues, Restart, Broker key.Binding
+	Up, Down                          key.Binding
+	Home, End                         key.Binding
+	PageUp, PageDown                  key.Binding
+	Filter                            key.Binding
+	Accept                            key.Binding // enter: drill down, or accept the filter
+	Back                              key.Binding // esc (or alt+esc, esc pressed twice quickly): leave a drill-down, clear the filter, close help
+	Sort                              key.Binding
+	Group                             key.Binding
+	Problems                          key.Binding
+	Pause                             key.Binding
+	Verdict                           key.Binding // the verdict's evidence, or the rules' inputs when none fired
+	Canary                            key.Binding // the broker canary's round trips and failures
+	Jump                              key.Binding // jump to a time in the restarts timeline (and seek, in replay)
+	Step                              key.Binding // replay: the next batch; disabled (hidden) unless Options.Step is set
+	Help                              key.Binding
+	Quit                              key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -31,6 +35,7 @@ func DefaultKeyMap() KeyMap {
 		Services: b("1", "services", "1"),
 		Queues:   b("2", "queues", "2"),
 		Restart:  b("3", "restarts", "3"),
+		Broker:   b("4", "broker", "4"),
 		Up:       b("↑/k", "up", "up", "k"),
 		Down:     b("↓/j", "down", "down", "j"),
 		Home:     b("g/home", "top", "g", "home"),
@@ -39,27 +44,32 @@ func DefaultKeyMap() KeyMap {
 		PageDown: b("pgdn/^d", "page down", "pgdown", "ctrl+d"),
 		Filter:   b("/", "filter", "/"),
 		Accept:   b("enter", "details", "enter"),
-		Back:     b("esc", "back/clear", "esc"),
+		Back:     b("esc", "back/clear", "esc", "alt+esc"),
 		Sort:     b("s", "sort", "s"),
 		Group:    b("b", "group host/binary", "b"),
 		Problems: b("f", "problems only", "f"),
 		Pause:    b("p", "pause", "p"),
+		Verdict:  b("v", "verdict", "v"),
+		Canary:   b("c", "canary", "c"),
+		Jump:     b("t", "jump to time", "t"),
+		Step:     b("n", "next batch", "n"),
 		Help:     b("?", "help", "?"),
 		Quit:     b("q", "quit", "q", "ctrl+c"),
 	}
 }
 
-// ShortHelp is the footer line.
+// ShortHelp is the footer line: what a narrow terminal cuts comes last.
+// Disabled bindings (Step in live mode) are not shown.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextTab, k.Down, k.Accept, k.Filter, k.Sort, k.Problems, k.Pause, k.Help, k.Quit}
+	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Filter, k.Help, k.Quit, k.Sort, k.Problems, k.Verdict, k.Canary, k.Pause}
 }
 
 // FullHelp is the ? overlay.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Restart},
+		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Restart, k.Broker},
 		{k.Up, k.Down, k.Home, k.End, k.PageUp, k.PageDown},
 		{k.Accept, k.Back, k.Filter, k.Sort, k.Group, k.Problems},
-		{k.Pause, k.Help, k.Quit},
+		{k.Verdict, k.Canary, k.Jump, k.Step, k.Pause, k.Help, k.Quit},
 	}
 }

@@ -32,6 +32,21 @@ type Options struct {
 	Cloud      string                 // cloud name for the header ("" → the nova source's target)
 	Broker     string                 // broker name for the header ("" → the cluster name)
 	FocusQueue func(k state.QueueKey) // asks the broker source for one queue's rates; zero key to stop; may be nil
+
+	// Step and Seek drive a replay; both are nil in live mode, and their keys
+	// are then hidden from the help and do nothing. The UI calls them from a
+	// tea.Cmd, never from Update, so they may block briefly; they must not
+	// send to the program themselves: the snapshots they cause arrive as
+	// usual on Updates (or as SnapshotMsg).
+	//
+	// Step plays the next recorded batch while the replay is stepping (key n).
+	// Seek moves the replay to the state at t (key t, the same time entry that
+	// jumps the restarts timeline: HH:MM or HH:MM:SS on the day of the UI's
+	// clock, Now, or the day before when that would be in the future); the
+	// timeline's cursor goes to the first entry at or before t again when the
+	// next snapshot arrives.
+	Step func()
+	Seek func(t time.Time)
 }
 
 // SnapshotMsg delivers a new snapshot; the UI sends these itself from
@@ -58,6 +73,7 @@ const (
 	tabServices = iota
 	tabQueues
 	tabRestarts
+	tabBroker
 	numTabs
 )
 
@@ -77,7 +93,11 @@ type Model struct {
 	filters   [numTabs]string // each pane's filter as typed; it stays with its pane
 	filtering bool
 	showHelp  bool
-	help      help.Model
+
+	jump    textinput.Model // the t field: a time to jump (and seek) to
+	jumping bool
+	jumpErr string // why the last entry was refused
+	help    help.Model
 
 	width, height int
 	headerH       int
@@ -93,19 +113,30 @@ func New(opts Options) Model {
 	if opts.KeyMap != nil {
 		km = *opts.KeyMap
 	}
+	km.Step.SetEnabled(opts.Step != nil)
+	if opts.Seek != nil {
+		km.Jump.SetHelp(km.Jump.Help().Key, "seek to time")
+	}
 	snap := opts.Initial
 	if snap == nil {
 		snap = emptySnapshot
 	}
 	e := &env{snap: snap, now: opts.Now(), keys: &km}
 	m := Model{opts: opts, e: e, latest: snap, width: 80, height: 24}
-	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newRestartsPane(e)}
+	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newRestartsPane(e), newBrokerPane(e)}
 	m.help = help.New()
 	m.filter = textinput.New()
 	m.filter.Prompt = ""
 	m.filter.CharLimit = maxFilter
 	m.filter.KeyMap.Paste.SetEnabled(false) // reading the clipboard is IO; bracketed paste still works
 	m.filter.SetVirtualCursor(false)        // the terminal's cursor: no blink timer, no escape codes in the text
+	m.jump = textinput.New()
+	m.jump.Prompt = ""
+	m.jump.Placeholder = "HH:MM[:SS]"
+	m.jump.CharLimit = 8
+	m.jump.SetWidth(9)
+	m.jump.KeyMap.Paste.SetEnabled(false)
+	m.jump.SetVirtualCursor(false)
 	m.setStyles(theme.New(!opts.Light, opts.NoColor))
 	m.refresh()
 	m.layout()
@@ -119,6 +150,7 @@ func (m *Model) setStyles(st theme.Styles) {
 		FullKey: st.Help.Key, FullDesc: st.Help.Desc, FullSeparator: st.Help.Sep,
 	}
 	m.filter.SetStyles(st.Input)
+	m.jump.SetStyles(st.Input)
 }
 
 // Init starts listening for snapshots, starts the clock and asks the terminal for its background colour.
@@ -180,6 +212,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.filtering {
 			return m.editFilter(msg)
 		}
+		if m.jumping {
+			var cmd tea.Cmd
+			m.jump, cmd = m.jump.Update(msg)
+			return m, cmd
+		}
 		return m, nil
 	}
 	return m, nil
@@ -207,6 +244,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.filtering {
 		return m.filterKey(msg)
+	}
+	if m.jumping {
+		return m.jumpKey(msg)
 	}
 	if m.showHelp {
 		if key.Matches(msg, k.Back, k.Help) {
@@ -239,6 +279,26 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.switchTab(tabQueues)
 	case key.Matches(msg, k.Restart):
 		return m.switchTab(tabRestarts)
+	case key.Matches(msg, k.Broker):
+		return m.switchTab(tabBroker)
+	case key.Matches(msg, k.Verdict):
+		if _, open := m.detail().(*verdictDetail); !open {
+			return m.openDetail(openDetailMsg{p: newVerdictDetail(m.e)})
+		}
+		return m, nil
+	case key.Matches(msg, k.Canary):
+		if _, open := m.detail().(*canaryDetail); !open {
+			return m.openDetail(openDetailMsg{p: newCanaryDetail(m.e)})
+		}
+		return m, nil
+	case key.Matches(msg, k.Step):
+		step := m.opts.Step
+		return m, func() tea.Msg { step(); return nil }
+	case key.Matches(msg, k.Jump) && (m.opts.Seek != nil || m.active == tabRestarts && len(m.details) == 0):
+		m.jumping = true
+		m.jumpErr = ""
+		m.jump.SetValue("")
+		return m, m.jump.Focus()
 	case key.Matches(msg, k.Back):
 		if len(m.details) > 0 {
 			return m, m.setDetails(m.details[:len(m.details)-1])
@@ -275,6 +335,37 @@ func (m Model) filterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	return m.editFilter(msg)
+}
+
+// jumpKey handles a key while the time field has the focus: esc cancels,
+// enter jumps (and seeks, in replay) when the text is a time.
+func (m Model) jumpKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.e.keys
+	switch {
+	case key.Matches(msg, k.Back):
+		m.jumping = false
+		m.jump.Blur()
+		return m, nil
+	case key.Matches(msg, k.Accept):
+		t, err := parseClock(m.jump.Value(), m.e.now)
+		if err != nil {
+			m.jumpErr = err.Error()
+			return m, nil
+		}
+		m.jumping = false
+		m.jump.Blur()
+		rp := m.tabs[tabRestarts].(*restartsPane)
+		rp.jumpTo(t)
+		if seek := m.opts.Seek; seek != nil {
+			rp.pending = t
+			return m, func() tea.Msg { seek(t); return nil }
+		}
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.jump, cmd = m.jump.Update(msg)
+	m.jumpErr = ""
+	return m, cmd
 }
 
 // editFilter passes a key or paste to the field and refilters the pane when the text changed.

@@ -241,7 +241,7 @@ func (p *queuesPane) View() string {
 		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
 		spark.Reset()
 		sparkline(&spark, len(q.History), p.widths[qColTrend], func(i int) int64 { return q.History[i].Messages })
-		r.cell(spark.String(), false, st.Table.Dim)
+		r.cell(spark.String(), true, st.Table.Dim) // right-aligned: the newest sample of every row in one column
 		r.end(st)
 	}
 	return b.String()

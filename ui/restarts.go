@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -31,6 +32,10 @@ type restartsPane struct {
 	whereW int // widest where among the rows in order
 	whatW  int // widest what
 	evW    int // widest evidence
+
+	jumped  time.Time // the last jump's time, shown until the cursor moves
+	jumpHit bool      // whether an entry at or before it was found
+	pending time.Time // replay: jump here again when the next snapshot arrives
 }
 
 // restartCols are sized to what is listed; the evidence takes what is left.
@@ -66,14 +71,46 @@ func (p *restartsPane) SetFilter(f string) { p.filter = f; p.sync() }
 func (p *restartsPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Restarts) }
 
 func (p *restartsPane) Status() string {
+	s := "newest first"
 	if p.problems {
-		return "newest first · not recoveries"
+		s += " · not recoveries"
 	}
-	return "newest first"
+	if !p.jumped.IsZero() {
+		if p.jumpHit {
+			s += " · at or before " + p.jumped.Format("15:04:05")
+		} else {
+			s += " · nothing at or before " + p.jumped.Format("15:04:05") + ": the oldest"
+		}
+	}
+	return s
 }
 
-func (p *restartsPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
+// ShortHelp adds the time jump to the table keys.
+func (p *restartsPane) ShortHelp() []key.Binding {
+	k := p.e.keys
+	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Jump, k.Help, k.Quit, k.Filter, k.Problems, k.Verdict, k.Canary, k.Pause}
+}
 func (p *restartsPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
+
+// jumpTo puts the cursor on the first entry (newest first) at or before t,
+// or on the oldest when every entry is newer.
+func (p *restartsPane) jumpTo(t time.Time) {
+	p.sync()
+	rs := p.e.snap.Restarts
+	p.jumped, p.jumpHit = t, false
+	for i, idx := range p.order {
+		if !rs[idx].At.After(t) {
+			p.list.cursor, p.jumpHit = i, true
+			break
+		}
+	}
+	if !p.jumpHit {
+		p.list.cursor = len(p.order) - 1
+	}
+	// The entry goes to the top of the window, with what came after it above.
+	p.list.offset = max(0, p.list.cursor-1)
+	p.list.clamp(len(p.order))
+}
 
 func (p *restartsPane) Update(msg tea.Msg) (pane, tea.Cmd) {
 	switch msg := msg.(type) {
@@ -83,6 +120,7 @@ func (p *restartsPane) Update(msg tea.Msg) (pane, tea.Cmd) {
 		k := p.e.keys
 		switch {
 		case p.list.nav(msg, k, len(p.order)):
+			p.jumped = time.Time{}
 		case key.Matches(msg, k.Problems):
 			p.problems = !p.problems
 			p.sync()
@@ -102,6 +140,7 @@ func (p *restartsPane) sync() {
 	if k == p.key && p.order != nil {
 		return
 	}
+	newSnap := k.snap != p.key.snap
 	p.key = k
 	rs := p.e.snap.Restarts
 	order := p.order[:0]
@@ -125,6 +164,11 @@ func (p *restartsPane) sync() {
 		p.evW = max(p.evW, textWidth(r.Evidence))
 	}
 	p.list.clamp(len(order))
+	if !p.pending.IsZero() && newSnap {
+		t := p.pending
+		p.pending = time.Time{}
+		p.jumpTo(t)
+	}
 }
 
 func kindWord(k state.RestartKind) string {

@@ -34,9 +34,11 @@ func TestKeys(t *testing.T) {
 			}
 		}},
 		{"tab cycles", []string{"tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabRestarts) }},
-		{"tab wraps", []string{"tab", "tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabServices) }},
-		{"shift+tab wraps back", []string{"shift+tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabRestarts) }},
+		{"tab reaches the broker", []string{"tab", "tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabBroker) }},
+		{"tab wraps", []string{"tab", "tab", "tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabServices) }},
+		{"shift+tab wraps back", []string{"shift+tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabBroker) }},
 		{"number keys", []string{"3", "2"}, func(t *testing.T, m Model) { wantTab(t, m, tabQueues) }},
+		{"4 is the broker", []string{"4"}, func(t *testing.T, m Model) { wantTab(t, m, tabBroker); wantRow(t, m, "rabbit@ctl-1") }},
 		{"j moves down", []string{"j", "j"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-003") }},
 		{"down then up", []string{"down", "down", "up"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-002") }},
 		{"k at top stays", []string{"k"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-001") }},

@@ -26,6 +26,13 @@ func (m Model) View() tea.View {
 			v.Cursor = c
 		}
 	}
+	if m.jumping && footerRow >= 0 {
+		if c := m.jump.Cursor(); c != nil {
+			c.Position.X = min(c.Position.X+textWidth(jumpPrompt), max(0, m.width-1))
+			c.Position.Y = footerRow
+			v.Cursor = c
+		}
+	}
 	return v
 }
 
@@ -295,8 +302,19 @@ func orDash(s string) string {
 	return s
 }
 
-// tabLine shows the panes, row counts, and the active pane's sort and filter.
+// tabLine shows the panes, row counts, and the active pane's sort and filter;
+// when that is too wide, the panes not shown go by short names.
 func (m Model) tabLine() string {
+	if l := m.tabLineWith(false); ansi.StringWidth(l) <= m.width {
+		return l
+	}
+	return m.tabLineWith(true)
+}
+
+// shortTitles name the panes on a narrow tab line.
+var shortTitles = [numTabs]string{"Svc", "Qs", "Rst", "MQ"}
+
+func (m Model) tabLineWith(short bool) string {
 	st := &m.e.st
 	var b strings.Builder
 	for i, p := range m.tabs {
@@ -307,7 +325,11 @@ func (m Model) tabLine() string {
 		} else {
 			count = strconv.Itoa(total)
 		}
-		label := " " + strconv.Itoa(i+1) + " " + p.Title() + " " + count + " "
+		title := p.Title()
+		if short && i != m.active {
+			title = shortTitles[i]
+		}
+		label := " " + strconv.Itoa(i+1) + " " + title + " " + count + " "
 		if i == m.active {
 			if st.NoColor {
 				label = "[" + strings.TrimSpace(label) + "]"
@@ -350,8 +372,28 @@ func (m Model) footer() string {
 		st.Header.Dim.Paint(&b, "enter keep · esc clear")
 		return b.String()
 	}
+	if m.jumping {
+		st := &m.e.st
+		var b strings.Builder
+		st.Filter.Paint(&b, jumpPrompt)
+		b.WriteString(m.jump.View())
+		b.WriteString("  ")
+		if m.jumpErr != "" {
+			st.Header.Error.Paint(&b, m.jumpErr)
+		} else {
+			what := "enter jump"
+			if m.opts.Seek != nil {
+				what = "enter seek"
+			}
+			st.Header.Dim.Paint(&b, what+" · esc cancel")
+		}
+		return b.String()
+	}
 	return m.help.ShortHelpView(m.currentPane().ShortHelp())
 }
+
+// jumpPrompt leads the time field on the footer.
+const jumpPrompt = "jump to "
 
 // filterFieldWidth leaves room on the footer for the match count and the hint.
 func filterFieldWidth(width int) int {

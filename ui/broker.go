@@ -1,0 +1,355 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
+	"github.com/stacktop/stacktop/ui/sanitize"
+)
+
+// Broker sort modes, cycled by the sort key.
+const (
+	bSortName = iota
+	bSortTrouble
+	bSortModes
+)
+
+var bSortNames = [bSortModes]string{"name", "trouble"}
+
+type bOrderKey struct {
+	snap     *state.Snapshot
+	sort     int
+	problems bool
+	filter   string
+}
+
+// brokerPane is the broker: the cluster overview on two lines, then one row
+// per node with its gauges, alarms and partitions; enter drills into a node.
+type brokerPane struct {
+	e        *env
+	list     listState
+	width    int
+	sort     int
+	problems bool
+	filter   string
+
+	key    bOrderKey
+	order  []int32
+	sel    string
+	widths []int
+	cols   []column
+	nameW  int
+}
+
+// overviewLines is how many lines the cluster overview takes above the table.
+const overviewLines = 2
+
+// brokerCols: gauges are percentages of their limits ("?" when the broker
+// did not say, as with the management metrics collector off). Short of room,
+// procs, restarts, disk and sockets go in that order.
+var brokerCols = []column{
+	{title: "node", width: 12, fit: true, max: 32},
+	{title: "state", width: 5},
+	{title: "mem", width: 4, right: true},
+	{title: "fd", width: 4, right: true},
+	{title: "sock", width: 4, right: true, drop: 2},
+	{title: "proc", width: 4, right: true, drop: 5},
+	{title: "disk free/lim", width: 13, right: true, drop: 3},
+	{title: "uptime", width: 6, right: true},
+	{title: "rst", width: 3, right: true, drop: 4},
+	{title: "alarms", width: 8},
+	{title: "partitions", width: 10, grow: 1, drop: 1},
+}
+
+const bColName = 0
+
+func newBrokerPane(e *env) *brokerPane { return &brokerPane{e: e} }
+
+func (p *brokerPane) Title() string { return "Broker" }
+
+func (p *brokerPane) SetSize(w, h int) {
+	p.width = w
+	p.list.height = h - 1 - overviewLines
+	p.list.clamp(len(p.order))
+}
+
+func (p *brokerPane) SetFilter(f string) { p.filter = f; p.sync() }
+
+func (p *brokerPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Nodes) }
+
+func (p *brokerPane) Status() string {
+	s := "sort: " + bSortNames[p.sort]
+	if p.problems {
+		s += " · problems only"
+	}
+	return s
+}
+
+func (p *brokerPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
+func (p *brokerPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
+
+func (p *brokerPane) Update(msg tea.Msg) (pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refreshMsg:
+		p.sync()
+	case tea.KeyPressMsg:
+		k := p.e.keys
+		switch {
+		case p.list.nav(msg, k, len(p.order)):
+			p.remember()
+		case key.Matches(msg, k.Sort):
+			p.sort = (p.sort + 1) % bSortModes
+			p.sync()
+		case key.Matches(msg, k.Problems):
+			p.problems = !p.problems
+			p.sync()
+		case key.Matches(msg, k.Accept):
+			if n := p.current(); n != nil {
+				d := newNodeDetail(p.e, n.Name)
+				return p, func() tea.Msg { return openDetailMsg{p: d} }
+			}
+		}
+	}
+	return p, nil
+}
+
+func (p *brokerPane) current() *state.Node {
+	if p.list.cursor < 0 || p.list.cursor >= len(p.order) {
+		return nil
+	}
+	return &p.e.snap.Nodes[p.order[p.list.cursor]]
+}
+
+func (p *brokerPane) remember() {
+	if n := p.current(); n != nil {
+		p.sel = n.Name
+	}
+}
+
+func (p *brokerPane) sync() {
+	k := bOrderKey{snap: p.e.snap, sort: p.sort, problems: p.problems, filter: p.filter}
+	if k == p.key && p.order != nil {
+		return
+	}
+	p.key = k
+	ns := p.e.snap.Nodes
+	order := p.order[:0]
+	for i := range ns {
+		n := &ns[i]
+		if p.problems && nodeTrouble(n) == 0 {
+			continue
+		}
+		if p.filter != "" && !containsFold(n.Name, p.filter) {
+			continue
+		}
+		order = append(order, int32(i))
+	}
+	if p.sort == bSortTrouble {
+		slices.SortStableFunc(order, func(x, y int32) int { return cmp.Compare(nodeTrouble(&ns[y]), nodeTrouble(&ns[x])) })
+	}
+	p.order = order
+	p.nameW = 0
+	for _, i := range order {
+		p.nameW = max(p.nameW, textWidth(ns[i].Name))
+	}
+	for i, idx := range order {
+		if ns[idx].Name == p.sel {
+			p.list.cursor = i
+			break
+		}
+	}
+	p.list.clamp(len(order))
+	p.remember()
+}
+
+// nodeTrouble ranks how worrying a node looks; 0 means nothing to see.
+func nodeTrouble(n *state.Node) int {
+	v := 0
+	if !n.Running {
+		v += 1000
+	}
+	if n.MemAlarm || n.DiskAlarm {
+		v += 500
+	}
+	v += 300 * len(n.Partitions)
+	if f, ok := gaugeFrac(n.FDUsed, n.FDTotal); ok && f >= 0.8 {
+		v += 100
+	}
+	if f, ok := gaugeFrac(n.MemUsed, n.MemLimit); ok && f >= 0.8 {
+		v += 100
+	}
+	if f, ok := gaugeFrac(n.SocketsUsed, n.SocketsTotal); ok && f >= 0.8 {
+		v += 100
+	}
+	return v
+}
+
+func (p *brokerPane) View() string {
+	st := &p.e.st
+	var b strings.Builder
+	b.Grow((p.width + 64) * (p.list.height + 1 + overviewLines))
+	overview(&b, p.e.snap, st)
+	b.WriteByte('\n')
+	p.cols = append(p.cols[:0], brokerCols...)
+	p.cols[bColName].content = p.nameW
+	p.widths = layoutColumns(p.cols, p.width, p.widths)
+	headerRow(&b, p.cols, p.widths, st)
+	ns := p.e.snap.Nodes
+	if len(p.order) == 0 {
+		b.WriteString("\n  ")
+		b.WriteString(emptyText(len(ns), "broker nodes"))
+		return b.String()
+	}
+	lo, hi := p.list.window(len(p.order))
+	for i := lo; i < hi; i++ {
+		n := &ns[p.order[i]]
+		b.WriteByte('\n')
+		r := startRow(&b, p.widths, i == p.list.cursor, st)
+		r.cell(n.Name, false, theme.Ink{})
+		if n.Running {
+			r.cell("up", false, st.Status.Up)
+		} else {
+			r.cell("DOWN", false, st.Status.Down)
+		}
+		cellPct := func(used, total int64, alarm bool) {
+			t, ink := pctCell(used, total, alarm, st)
+			r.cell(t, true, ink)
+		}
+		cellPct(n.MemUsed, n.MemLimit, n.MemAlarm)
+		cellPct(n.FDUsed, n.FDTotal, false)
+		cellPct(n.SocketsUsed, n.SocketsTotal, false)
+		cellPct(n.ProcUsed, n.ProcTotal, false)
+		t, ink := diskCell(&n.Node, st)
+		r.cell(t, true, ink)
+		r.cell(uptimeText(n.Uptime), true, inkIf(n.Restarts > 0, st.Table.Warn))
+		r.cell(strconv.Itoa(n.Restarts), true, inkIf(n.Restarts > 0, st.Table.Warn))
+		r.cell(alarmsText(&n.Node, "—"), false, inkIf(n.MemAlarm || n.DiskAlarm, st.Table.Bad))
+		r.cell(partitionsText(n.Partitions), false, inkIf(len(n.Partitions) > 0, st.Table.Bad))
+		r.end(st)
+	}
+	return b.String()
+}
+
+// overview writes the cluster's names and totals on overviewLines lines.
+func overview(b *strings.Builder, s *state.Snapshot, st *theme.Styles) {
+	o := s.Overview
+	if o == nil {
+		b.WriteString("  ")
+		st.Table.Dim.Paint(b, "no overview from the broker yet")
+		b.WriteByte('\n')
+		return
+	}
+	b.WriteString("  ")
+	st.Detail.Title.Paint(b, sanitize.Line(orDash(o.ClusterName), 40))
+	st.Table.Dim.Paint(b, overviewVersions(o))
+	b.WriteString("\n  ")
+	b.WriteString(overviewTotals(o))
+}
+
+// overviewVersions is " · RabbitMQ x · Erlang y · metrics via z", what is known of it.
+func overviewVersions(o *sources.Overview) string {
+	s := ""
+	if o.RabbitVersion != "" {
+		s += " · RabbitMQ " + sanitize.Line(o.RabbitVersion, 24)
+	}
+	if o.ErlangVersion != "" {
+		s += " · Erlang " + sanitize.Line(o.ErlangVersion, 24)
+	}
+	if o.Via != "" {
+		s += " · metrics via " + sanitize.Line(o.Via, 16)
+	}
+	return s
+}
+
+func overviewTotals(o *sources.Overview) string {
+	return "queues " + strconv.Itoa(o.Queues) + " · conn " + strconv.Itoa(o.Connections) +
+		" · chan " + strconv.Itoa(o.Channels) + " · consumers " + strconv.Itoa(o.Consumers) +
+		" · ready " + fmtCount(o.MessagesReady) + " · unacked " + fmtCount(o.MessagesUnacked)
+}
+
+// gaugeFrac is used/total, false when the broker did not say (-1) or there is no limit.
+func gaugeFrac(used, total int64) (float64, bool) {
+	if used < 0 || total <= 0 {
+		return 0, false
+	}
+	return float64(used) / float64(total), true
+}
+
+// pctCell is a gauge as a percentage of its limit: "?" when unknown, warn
+// from 80 %, bad from 95 % or with an alarm.
+func pctCell(used, total int64, alarm bool, st *theme.Styles) (string, theme.Ink) {
+	f, ok := gaugeFrac(used, total)
+	if !ok {
+		if alarm {
+			return "ALARM", st.Table.Bad
+		}
+		return "?", st.Table.Dim
+	}
+	t := fmtPercent(100 * f)
+	switch {
+	case alarm || f >= 0.95:
+		return t, st.Table.Bad
+	case f >= 0.8:
+		return t, st.Table.Warn
+	}
+	return t, theme.Ink{}
+}
+
+// diskCell is free disk against its limit: "40G/50M".
+func diskCell(n *sources.Node, st *theme.Styles) (string, theme.Ink) {
+	if n.DiskFree < 0 {
+		if n.DiskAlarm {
+			return "ALARM", st.Table.Bad
+		}
+		return "?", st.Table.Dim
+	}
+	t := fmtBytes(n.DiskFree)
+	if n.DiskFreeLimit >= 0 {
+		t += "/" + fmtBytes(n.DiskFreeLimit)
+	}
+	switch {
+	case n.DiskAlarm || n.DiskFreeLimit > 0 && n.DiskFree <= n.DiskFreeLimit:
+		return t, st.Table.Bad
+	case n.DiskFreeLimit > 0 && n.DiskFree < 2*n.DiskFreeLimit:
+		return t, st.Table.Warn
+	}
+	return t, theme.Ink{}
+}
+
+// uptimeText is an uptime, "?" when the broker did not say (-1).
+func uptimeText(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	return fmtAge(d)
+}
+
+// alarmsText names the node's alarms, none when there are none.
+func alarmsText(n *sources.Node, none string) string {
+	switch {
+	case n.MemAlarm && n.DiskAlarm:
+		return "MEM DISK"
+	case n.MemAlarm:
+		return "MEM"
+	case n.DiskAlarm:
+		return "DISK"
+	}
+	return none
+}
+
+// partitionsText is "0", or the count and the nodes it cannot see.
+func partitionsText(ps []string) string {
+	if len(ps) == 0 {
+		return "0"
+	}
+	return strconv.Itoa(len(ps)) + " " + strings.Join(ps, ",")
+}
