@@ -200,7 +200,14 @@ type Restart struct {
 }
 
 // Verdict is the correlation rules' answer to "is it the hosts or the broker?".
+// See verdict.go for the rules, their thresholds and the hold. The zero
+// Verdict means no rule fired.
 type Verdict struct {
-	Summary  string   // one line for the header; "" when no rule fired
-	Evidence []string // each piece with its source
+	Summary  string    // one complete line for the header: the suspected cause, counts and times; "" when no rule fired
+	Evidence []string  // each piece as "source: text", in the order of Findings
+	Cause    Cause     // which rule speaks; CauseNone when none fired
+	Thin     bool      // the evidence is thin (one signal, or data missing); the Summary says so
+	Since    time.Time // when the rules reached this verdict (snapshot time); kept while it holds
+	Started  time.Time // when the trouble began as far as the evidence shows (first service down, first signal); zero if unknown
+	Findings []Finding // the evidence, structured for a detail view: those the Summary names first, then other rules' findings
 }

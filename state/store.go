@@ -17,6 +17,7 @@ type Store struct {
 	svcx     []svcState                            // per-service folding state, aligned with cur.Services
 	nodes    map[string]*nodeState                 // per broker node folding state
 	departed map[string]map[string]sources.Process // per host: processes last seen before they vanished
+	vx       verdictState                          // the correlation rules' memory, see verdict.go
 }
 
 // NewStore returns a Store whose Snapshot is empty until the first Apply.
@@ -89,7 +90,7 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	}
 	s.age(f, &next)
 	next.Restarts = mergeRestarts(next.Restarts, f.restarts, f.cutoff, s.cfg.MaxRestarts)
-	next.Verdict = Verdict{} // correlation rules come later
+	next.Verdict = s.computeVerdict(f, &next)
 
 	snap := &next
 	s.cur.Store(snap)

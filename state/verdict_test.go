@@ -1,0 +1,434 @@
+package state
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// world is a small cloud on an explicit timeline of 10 s polls: computes
+// compute-01 … compute-NN run nova-compute, ctl-1 runs nova-conductor.
+// Each hook says what happens at poll n; nil hooks mean "healthy".
+type world struct {
+	computes int
+	down     func(n int, binary, host string) bool                // Nova lists the service down
+	silent   func(n int, host string) bool                        // the host's heartbeats stopped
+	canary   func(n int) (sources.ProbeResult, time.Duration)     // "" for no canary
+	rpc      func(n int, binary, host string) sources.ProbeResult // "" for no ping
+	novaErr  func(n int) string                                   // the nova poll fails with this
+	hbErr    func(n int) string                                   // the heartbeat source's connection fails
+	nodes    func(n int) []sources.Node                           // broker nodes; nil: healthy
+	backlog  func(n int) int64                                    // messages on the conductor queue
+}
+
+func (w world) hosts() []string {
+	var hs []string
+	for i := 1; i <= w.computes; i++ {
+		hs = append(hs, fmt.Sprintf("compute-%02d", i))
+	}
+	return append(hs, "ctl-1")
+}
+
+func binaryOf(host string) string {
+	if host == "ctl-1" {
+		return "nova-conductor"
+	}
+	return "nova-compute"
+}
+
+// batches is what the sources emit at poll n: heartbeats (with the canary
+// and RPC pings), then Nova, then RabbitMQ.
+func (w world) batches(n int) []sources.Batch {
+	now := at(n)
+	var out []sources.Batch
+
+	hbb := sources.Batch{Source: sources.NameHeartbeat, At: now, Health: sources.Health{OK: true, Interval: poll}}
+	if w.hbErr != nil && w.hbErr(n) != "" {
+		hbb.Health = sources.Health{Err: w.hbErr(n), Interval: poll}
+	} else {
+		hbb.Heartbeats = []sources.Heartbeat{}
+		for i, h := range w.hosts() {
+			if w.silent != nil && w.silent(n, h) {
+				continue
+			}
+			hbb.Heartbeats = append(hbb.Heartbeats, hb(h, uint64(n+1), now, proc(binaryOf(h), 100+i, 0)))
+		}
+		if w.canary != nil {
+			if res, rtt := w.canary(n); res != "" {
+				hbb.Probes = append(hbb.Probes, sources.Probe{Kind: sources.ProbeCanary, At: now.Add(-rtt), RTT: rtt, Result: res})
+			}
+		} else {
+			hbb.Probes = append(hbb.Probes, sources.Probe{Kind: sources.ProbeCanary, At: now.Add(-2 * time.Millisecond), RTT: 2 * time.Millisecond, Result: sources.ProbeOK})
+		}
+		if w.rpc != nil {
+			for _, h := range w.hosts() {
+				if res := w.rpc(n, binaryOf(h), h); res != "" {
+					hbb.Probes = append(hbb.Probes, sources.Probe{Kind: sources.ProbeRPC, Binary: binaryOf(h), Host: h, At: now.Add(-time.Second), RTT: time.Second, Result: res})
+				}
+			}
+		}
+	}
+	out = append(out, hbb)
+
+	if w.novaErr != nil && w.novaErr(n) != "" {
+		out = append(out, sources.Batch{Source: sources.NameNova, At: now, Health: sources.Health{Err: w.novaErr(n), Interval: poll}})
+	} else {
+		var svcs []sources.Service
+		for _, h := range w.hosts() {
+			b := binaryOf(h)
+			if w.down != nil && w.down(n, b, h) {
+				svcs = append(svcs, svc(b, h, sources.StateDown, now.Add(-70*time.Second)))
+			} else {
+				svcs = append(svcs, svc(b, h, sources.StateUp, now.Add(-time.Second)))
+			}
+		}
+		out = append(out, novaBatch(now, svcs...))
+	}
+
+	nodes := []sources.Node{node("rabbit@mq-1", time.Duration(n+100)*poll), node("rabbit@mq-2", time.Duration(n+100)*poll)}
+	if w.nodes != nil {
+		nodes = w.nodes(n)
+	}
+	depth := int64(0)
+	if w.backlog != nil {
+		depth = w.backlog(n)
+	}
+	rb := nodesBatch(n, &sources.Overview{ClusterName: "c"}, nodes...)
+	rb.Queues = []sources.Queue{queue("conductor", depth), queue("reply_0123abcd", 0)}
+	out = append(out, rb)
+	return out
+}
+
+// expect is what the verdict must be after poll n.
+type expect struct {
+	cause    Cause
+	thin     bool
+	contains []string
+}
+
+// run folds polls 0..last and returns the verdict after each poll.
+func (w world) run(last int) []Verdict {
+	s := NewStore(DefaultConfig())
+	var vs []Verdict
+	for n := 0; n <= last; n++ {
+		var snap *Snapshot
+		for _, b := range w.batches(n) {
+			snap = s.Apply(b)
+		}
+		vs = append(vs, snap.Verdict)
+	}
+	return vs
+}
+
+func between(n, from, to int) bool { return n >= from && n <= to }
+
+// flapping: the nova-compute of compute-01 … compute-k go down on alternate
+// polls, each host in its own phase, from poll from to poll to.
+func flapping(k, from, to int) func(n int, binary, host string) bool {
+	return func(n int, binary, host string) bool {
+		var i int
+		if _, err := fmt.Sscanf(host, "compute-%d", &i); err != nil || i > k || !between(n, from, to) {
+			return false
+		}
+		return (n+i)%3 != 0
+	}
+}
+
+func TestVerdictTimelines(t *testing.T) {
+	failing := func(from, to int) func(n int) (sources.ProbeResult, time.Duration) {
+		return func(n int) (sources.ProbeResult, time.Duration) {
+			if between(n, from, to) && n%2 == 0 { // every other canary: the verdict must not flicker
+				return sources.ProbeTimeout, 5 * time.Second
+			}
+			return sources.ProbeOK, 2 * time.Millisecond
+		}
+	}
+	compute07 := func(host string) bool { return host == "compute-07" }
+	cases := []struct {
+		name  string
+		w     world
+		last  int
+		want  map[int]expect // checked after these polls
+		hold  [2]int         // [from, to]: the verdict's Cause and Since must not change in between
+		never []Cause        // causes that must never be reached
+		zero  [2]int         // [from, to]: the verdict is zero throughout
+	}{
+		{
+			name: "healthy cloud: no verdict",
+			w:    world{computes: 10},
+			last: 30,
+			zero: [2]int{0, 30},
+		},
+		{
+			name: "broker outage: services flap everywhere, canary fails, then recovery",
+			w:    world{computes: 10, down: flapping(6, 6, 20), canary: failing(6, 20)},
+			last: 40,
+			want: map[int]expect{
+				9:  {cause: CauseBroker, contains: []string{"broker-wide problem suspected: ", "services on ", "hosts down", "canary ", "failed"}},
+				20: {cause: CauseBroker, contains: []string{"broker-wide problem suspected"}},
+			},
+			hold:  [2]int{9, 21},
+			never: []Cause{CauseHostDown, CauseProcess},
+			zero:  [2]int{28, 40},
+		},
+		{
+			name:  "a single compute killed: host down, not the broker",
+			w:     world{computes: 10, silent: func(n int, h string) bool { return n >= 5 && compute07(h) }, down: func(n int, _, h string) bool { return n >= 11 && compute07(h) }},
+			last:  20,
+			want:  map[int]expect{11: {cause: CauseHostDown, contains: []string{"host down: compute-07"}}, 20: {cause: CauseHostDown}},
+			never: []Cause{CauseBroker, CauseWidespread},
+			zero:  [2]int{0, 10},
+		},
+		{
+			name: "process problem: heartbeats continue, RPC ping of that service times out",
+			w: world{computes: 10, down: func(n int, _, h string) bool { return n >= 5 && h == "compute-03" },
+				rpc: func(n int, b, h string) sources.ProbeResult {
+					if n >= 5 && h == "compute-03" {
+						return sources.ProbeTimeout
+					}
+					return sources.ProbeOK
+				}},
+			last: 12,
+			want: map[int]expect{5: {cause: CauseProcess, contains: []string{"service process problem: nova-compute on compute-03"}},
+				12: {cause: CauseProcess}},
+			never: []Cause{CauseBroker, CauseHostDown},
+		},
+		{
+			name:  "process problem without RPC data says so",
+			w:     world{computes: 10, down: func(n int, _, h string) bool { return n >= 5 && h == "compute-03" }},
+			last:  8,
+			want:  map[int]expect{6: {cause: CauseProcess, thin: true, contains: []string{"service process problem: nova-compute on compute-03 (no RPC data)"}}},
+			never: []Cause{CauseBroker, CauseHostDown},
+		},
+		{
+			name: "conductor problem: conductor pings fail while computes answer",
+			w: world{computes: 10, rpc: func(n int, b, h string) sources.ProbeResult {
+				if n >= 5 && b == "nova-conductor" {
+					return sources.ProbeTimeout
+				}
+				return sources.ProbeOK
+			}, down: flapping(5, 8, 30)},
+			last:  12,
+			want:  map[int]expect{6: {cause: CauseConductor, contains: []string{"conductor problem: RPC pings of 1/1 nova-conductor failing while 10/10 nova-compute answer"}}, 12: {cause: CauseConductor}},
+			never: []Cause{CauseBroker},
+		},
+		{
+			name: "Keystone refuses: auth outage, data stale",
+			w: world{computes: 10, novaErr: func(n int) string {
+				if n >= 5 {
+					return "nova: authenticate: credentials refused (401)"
+				}
+				return ""
+			}},
+			last:  10,
+			want:  map[int]expect{6: {cause: CauseAuth, contains: []string{"auth outage, data stale: ", "credentials refused (401)", "Nova data from 12:00:40"}}},
+			never: []Cause{CauseBroker},
+			zero:  [2]int{0, 5}, // one failed poll is not yet an outage
+		},
+		{
+			name: "thin evidence: canary slow only",
+			w: world{computes: 10, canary: func(n int) (sources.ProbeResult, time.Duration) {
+				if n >= 5 {
+					return sources.ProbeOK, 1500 * time.Millisecond
+				}
+				return sources.ProbeOK, 2 * time.Millisecond
+			}},
+			last: 10,
+			want: map[int]expect{7: {cause: CauseBroker, thin: true, contains: []string{"possible broker problem (thin evidence: canary only): canary slow: 3/"}}},
+			zero: [2]int{0, 6},
+		},
+		{
+			name: "broker alarm and backlog, services still fine: broker problem, not thin",
+			w: world{computes: 10,
+				nodes: func(n int) []sources.Node {
+					m := node("rabbit@mq-1", time.Hour)
+					m.MemAlarm = n >= 5
+					return []sources.Node{m, node("rabbit@mq-2", time.Hour)}
+				},
+				backlog: func(n int) int64 { return int64(max(0, n-4) * 80) }},
+			last: 12,
+			want: map[int]expect{12: {cause: CauseBroker, contains: []string{"broker problem, services not affected yet: ", "mem alarm on rabbit@mq-1", "reply/conductor queues +480/min"}}},
+		},
+		{
+			name: "broker-wide beats host-specific: a lost host is listed in the evidence",
+			w: world{computes: 10, canary: failing(6, 30),
+				down:   func(n int, b, h string) bool { return flapping(6, 6, 30)(n, b, h) || n >= 11 && compute07(h) },
+				silent: func(n int, h string) bool { return n >= 5 && compute07(h) }},
+			last:  16,
+			want:  map[int]expect{16: {cause: CauseBroker, contains: []string{"broker-wide problem suspected"}}},
+			never: []Cause{CauseHostDown},
+		},
+		{
+			name: "AMQP connection down and management API failing name the broker before Nova notices",
+			w: world{computes: 10,
+				hbErr: func(n int) string {
+					if n >= 5 {
+						return `Exception (320) Reason: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"`
+					}
+					return ""
+				},
+				nodes: func(n int) []sources.Node {
+					m := node("rabbit@mq-1", time.Hour)
+					m.Running = n < 5
+					return []sources.Node{m, node("rabbit@mq-2", time.Hour)}
+				}},
+			last: 6,
+			want: map[int]expect{5: {cause: CauseBroker, contains: []string{"broker problem, services not affected yet: AMQP connection failing", "rabbit@mq-1 not running"}}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			vs := tc.w.run(tc.last)
+			for n, v := range vs {
+				for _, c := range tc.never {
+					if v.Cause == c {
+						t.Errorf("poll %d: reached %v: %q", n, c, v.Summary)
+					}
+				}
+				if tc.zero != [2]int{} && between(n, tc.zero[0], tc.zero[1]) && !reflect.DeepEqual(v, Verdict{}) {
+					t.Errorf("poll %d: want no verdict, got %v %q", n, v.Cause, v.Summary)
+				}
+				if v.Cause != CauseNone && (v.Summary == "" || strings.Contains(v.Summary, "\n") || len(v.Evidence) != len(v.Findings) || v.Since.IsZero()) {
+					t.Errorf("poll %d: malformed verdict %+v", n, v)
+				}
+				if tc.hold != [2]int{} && between(n, tc.hold[0]+1, tc.hold[1]) {
+					if p := vs[n-1]; v.Cause != p.Cause || v.Thin != p.Thin || !v.Since.Equal(p.Since) {
+						t.Errorf("poll %d: verdict flickered from %v %q to %v %q", n, p.Cause, p.Summary, v.Cause, v.Summary)
+					}
+				}
+			}
+			for n, e := range tc.want {
+				v := vs[n]
+				if v.Cause != e.cause || v.Thin != e.thin {
+					t.Errorf("poll %d: cause %v thin %v, want %v thin %v: %q", n, v.Cause, v.Thin, e.cause, e.thin, v.Summary)
+				}
+				for _, s := range e.contains {
+					if !strings.Contains(v.Summary, s) {
+						t.Errorf("poll %d: summary %q lacks %q", n, v.Summary, s)
+					}
+				}
+			}
+			if testing.Verbose() {
+				for n, v := range vs {
+					if n == 0 || v.Summary != vs[n-1].Summary {
+						t.Logf("poll %2d: %-10v %q", n, v.Cause, v.Summary)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestVerdictBrokerEvidence checks the broker verdict's evidence: the
+// services, the signal, and the host finding that did not speak.
+func TestVerdictBrokerEvidence(t *testing.T) {
+	w := world{computes: 10,
+		canary: func(n int) (sources.ProbeResult, time.Duration) {
+			if n >= 6 {
+				return sources.ProbeBlocked, 5 * time.Second
+			}
+			return sources.ProbeOK, time.Millisecond
+		},
+		down:   func(n int, b, h string) bool { return flapping(6, 6, 30)(n, b, h) || n >= 11 && h == "compute-07" },
+		silent: func(n int, h string) bool { return n >= 5 && h == "compute-07" },
+	}
+	vs := w.run(14)
+	v := vs[14]
+	if v.Cause != CauseBroker || v.Thin {
+		t.Fatalf("verdict %v %q", v.Cause, v.Summary)
+	}
+	if !v.Started.Equal(at(6)) {
+		t.Errorf("started %v, want the first service down at %v", v.Started, at(6))
+	}
+	all := strings.Join(v.Evidence, "\n")
+	for _, s := range []string{
+		"nova: ", "services on ", "first went down 12:01:00",
+		"heartbeat: canary 9/10 failed (last blocked 5.0s)",
+		"heartbeat: host down: compute-07: nova-compute down since 12:01:50, no heartbeat since 12:00:40",
+	} {
+		if !strings.Contains(all, s) {
+			t.Errorf("evidence lacks %q:\n%s", s, all)
+		}
+	}
+	for i, f := range v.Findings {
+		if v.Evidence[i] != f.Source+": "+f.Text {
+			t.Errorf("evidence %d %q does not match finding %+v", i, v.Evidence[i], f)
+		}
+	}
+	if f := v.Findings[len(v.Findings)-1]; f.Host != "compute-07" {
+		t.Errorf("last finding %+v, want the host finding", f)
+	}
+}
+
+// TestVerdictRecoveryNeedsNewEvidence: once a broker verdict clears, the
+// evidence from before the clear cannot bring it back.
+func TestVerdictRecoveryNeedsNewEvidence(t *testing.T) {
+	w := world{computes: 10, down: flapping(6, 6, 12), canary: func(n int) (sources.ProbeResult, time.Duration) {
+		if between(n, 6, 12) || n == 40 {
+			return sources.ProbeTimeout, 5 * time.Second
+		}
+		return sources.ProbeOK, time.Millisecond
+	}}
+	vs := w.run(45)
+	if vs[10].Cause != CauseBroker {
+		t.Fatalf("poll 10: %v %q", vs[10].Cause, vs[10].Summary)
+	}
+	cleared := -1
+	for n := 13; n < len(vs); n++ {
+		if vs[n].Cause == CauseNone {
+			cleared = n
+			break
+		}
+	}
+	// Quiet from poll 13 (the last failed canary at 12): a 30 s window and a 30 s hold.
+	if cleared < 0 || cleared > 20 {
+		t.Fatalf("cleared at poll %d, want by 20", cleared)
+	}
+	for n := cleared; n < len(vs); n++ {
+		if vs[n].Cause != CauseNone {
+			t.Errorf("poll %d: old evidence brought back %v %q", n, vs[n].Cause, vs[n].Summary)
+		}
+	}
+}
+
+func TestVerdictHelpers(t *testing.T) {
+	for _, c := range []struct {
+		n, total int
+		want     bool
+	}{{2, 2, false}, {3, 15, true}, {3, 16, false}, {12, 40, true}, {7, 40, false}, {8, 40, true}} {
+		if got := many(c.n, c.total); got != c.want {
+			t.Errorf("many(%d, %d) = %v", c.n, c.total, got)
+		}
+	}
+	for _, c := range []struct {
+		err  string
+		want bool
+	}{
+		{"nova: authenticate: credentials refused (401)", true},
+		{"nova: authenticate: Post \"http://127.0.0.1:5000/v3/auth/tokens\": dial tcp: connection refused", true},
+		{"nova: list services: token rejected and re-authentication failed: credentials refused (401)", true},
+		{"nova: list services: HTTP 503 from GET http://nova/v2.1/os-services", false},
+		{"nova: list services: timed out", false},
+	} {
+		if got := isAuthError(c.err); got != c.want {
+			t.Errorf("isAuthError(%q) = %v", c.err, got)
+		}
+	}
+	if got := short80(strings.Repeat("é", 60)); len(got) > 80 || !strings.HasSuffix(got, "...") || !utf8Valid(got) {
+		t.Errorf("short80 = %q", got)
+	}
+	if got := count(2890); got != "2.9k" {
+		t.Errorf("count = %q", got)
+	}
+	for c := CauseNone; c <= CauseServiceDown+1; c++ {
+		if c.String() == "" {
+			t.Errorf("cause %d has no name", c)
+		}
+	}
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
