@@ -55,6 +55,10 @@ func BenchmarkView(b *testing.B) {
 		{"restarts", 5000, 20000, []string{"3"}},
 		{"detail-service/5000", 5000, 20000, []string{"G", "enter"}},
 		{"detail-queue/20000", 5000, 20000, []string{"2", "enter"}},
+		{"broker", 5000, 20000, []string{"4"}},
+		{"detail-node", 5000, 20000, []string{"4", "enter"}},
+		{"detail-verdict/5000", 5000, 20000, []string{"v"}},
+		{"detail-canary", 5000, 20000, []string{"c"}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
@@ -83,6 +87,9 @@ func BenchmarkKeypress(b *testing.B) {
 		{"queues-sort/20000", 5000, 20000, []string{"2"}, []string{"s"}},
 		{"queues-filter/20000", 5000, 20000, []string{"2", "/"}, []string{"1", "backspace"}},
 		{"services-problems/5000", 5000, 20000, nil, []string{"f"}},
+		{"detail-service-jk/5000", 5000, 20000, []string{"G", "enter"}, []string{"j", "k"}},
+		{"detail-queue-jk/20000", 5000, 20000, []string{"2", "enter"}, []string{"j", "k"}},
+		{"restarts-jump/5000", 5000, 20000, []string{"3", "t", "0", "3", ":", "1", "0"}, []string{"enter", "t"}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -81,7 +81,10 @@ func (d *nodeDetail) lines() []string {
 	o.add(gaugeLine(o, st, "processes", n.ProcUsed, n.ProcTotal, false, bw, fmtInt))
 	disk, ink := diskCell(&n.Node, st)
 	dl := padRight("disk free", 10) + " " + o.paint(ink, disk)
-	if n.DiskFree >= 0 && n.DiskFreeLimit > 0 {
+	switch {
+	case n.DiskFree >= 0 && n.DiskFreeLimit > 0 && n.DiskFree <= n.DiskFreeLimit:
+		dl = padRight("disk free", 10) + " " + o.paint(ink, fmtBytes(n.DiskFree)) + ", under the " + fmtBytes(n.DiskFreeLimit) + " limit"
+	case n.DiskFree >= 0 && n.DiskFreeLimit > 0:
 		dl = padRight("disk free", 10) + " " + o.paint(ink, fmtBytes(n.DiskFree)) + ", alarm under " + fmtBytes(n.DiskFreeLimit) +
 			" (" + strconv.FormatInt(n.DiskFree/n.DiskFreeLimit, 10) + "× that)"
 	}

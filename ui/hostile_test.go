@@ -31,11 +31,23 @@ func hostile() *state.Snapshot {
 	s.Restarts[0].Evidence = strings.Repeat(evil, 20)
 	s.Restarts[0].Source = evil
 	s.Verdict.Summary = "BROKER " + evil
+	s.Verdict.Evidence = []string{evil + ": " + evil, "rabbitmq: " + evil, strings.Repeat(evil, 10)}
+	s.Nodes[0].Name = "rabbit@" + evil
+	s.Nodes[1].Partitions = []string{evil, "rabbit@" + evil}
+	s.Overview.RabbitVersion, s.Overview.ErlangVersion, s.Overview.Via = evil, evil, evil
+	s.Canary.History[len(s.Canary.History)-1].Detail = evil
+	s.Canary.History[len(s.Canary.History)-5].Detail = evil
+	s.Services[0].RPC.Detail = evil
+	s.Services[0].RPCHistory[len(s.Services[0].RPCHistory)-1].Detail = evil
+	s.Hosts[0].BootID = evil
+	s.Restarts[4].Where = s.Nodes[0].Name // a broker restart of the hostile node
+	s.Restarts[4].Evidence = evil
 	return s
 }
 
 func TestHostileStrings(t *testing.T) {
-	views := [][]string{nil, {"enter"}, {"2"}, {"2", "enter"}, {"3"}, {"3", "enter"}, {"f"}, {"/", "\x1b"}}
+	views := [][]string{nil, {"enter"}, {"2"}, {"2", "enter"}, {"3"}, {"3", "enter"}, {"f"}, {"/", "\x1b"},
+		{"4"}, {"4", "enter"}, {"4", "j", "enter"}, {"v"}, {"c"}, {"3", "t", "\x1b"}}
 	for _, noColor := range []bool{false, true} {
 		for _, keys := range views {
 			m := press(newTestModel(hostile(), 160, 48, noColor), keys...)

@@ -79,7 +79,7 @@ func (p *restartsPane) Status() string {
 		if p.jumpHit {
 			s += " · at or before " + p.jumped.Format("15:04:05")
 		} else {
-			s += " · nothing at or before " + p.jumped.Format("15:04:05") + ": the oldest"
+			s += " · none before " + p.jumped.Format("15:04:05")
 		}
 	}
 	return s
