@@ -66,16 +66,19 @@ package state
 //     heartbeats are lost (Host.Liveness), while the heartbeat source is
 //     healthy and most hosts still beat: "host down: compute-07".
 //  6. Process (CauseProcess): services down while their host's heartbeats
-//     continue; the RPC ping timing out (or the process missing from the
-//     host's process list) confirms it, no RPC data is said and marks the
-//     evidence thin: "service process problem: nova-compute on compute-07".
+//     continue, confirmed by the RPC ping timing out or the process missing
+//     from the host's process list: "service process problem: nova-compute
+//     on compute-07".
 //  7. Possible broker problem (CauseBroker, thin): exactly one broker signal
 //     and services not broadly affected: "possible broker problem (thin
 //     evidence: canary only): …".
-//  8. Service down (CauseServiceDown, thin): services down on a few hosts
+//  8. Process, thin: as 6 with no RPC data and the process listed as
+//     running; the summary ends "(no RPC data)". Below 7: with a broker
+//     signal about, a few services down are likelier its first victims.
+//  9. Service down (CauseServiceDown, thin): services down on a few hosts
 //     with neither heartbeats nor RPC pings to tell host from process.
 //
-// Rules 5, 6 and 8 apply only while the hosts with down services are not
+// Rules 5, 6, 8 and 9 apply only while the hosts with down services are not
 // many; with many, rules 1 or 4 speak.
 //
 // # Hold and clearing
@@ -182,19 +185,22 @@ func priority(c Cause, thin bool) int {
 	switch c {
 	case CauseBroker:
 		if thin {
+			return 3
+		}
+		return 9
+	case CauseAuth:
+		return 8
+	case CauseConductor:
+		return 7
+	case CauseWidespread:
+		return 6
+	case CauseHostDown:
+		return 5
+	case CauseProcess:
+		if thin {
 			return 2
 		}
-		return 8
-	case CauseAuth:
-		return 7
-	case CauseConductor:
-		return 6
-	case CauseWidespread:
-		return 5
-	case CauseHostDown:
 		return 4
-	case CauseProcess:
-		return 3
 	case CauseServiceDown:
 		return 1
 	}
@@ -857,8 +863,11 @@ func (sum *svcSummary) affectedText() string {
 // affectedPhrase is the summary's service part: "14 services on 12 hosts down/flapping since 03:58:10".
 func (sum *svcSummary) affectedPhrase() string {
 	var kinds []string
-	if sum.down > 0 || sum.recentDown > 0 {
+	switch {
+	case sum.down > 0:
 		kinds = append(kinds, "down")
+	case sum.recentDown > 0:
+		kinds = append(kinds, "up again after going down") // within the window: the hold after recovery
 	}
 	if sum.flapping > 0 {
 		kinds = append(kinds, "flapping")

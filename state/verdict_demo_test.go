@@ -1,0 +1,159 @@
+package state_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/demo"
+	"github.com/stacktop/stacktop/sources/nova"
+	"github.com/stacktop/stacktop/sources/rabbitmq"
+	"github.com/stacktop/stacktop/state"
+)
+
+// fakeClock is the demo's clock, advanced by the test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// once runs a source for exactly one poll: Run emits at once, and the
+// cancel in emit ends it before its timer fires.
+func once(t *testing.T, src sources.Source) sources.Batch {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got sources.Batch
+	n := 0
+	_ = src.Run(ctx, func(b sources.Batch) { got = b; n++; cancel() })
+	if n != 1 {
+		t.Fatalf("%s emitted %d batches", src.Name(), n)
+	}
+	return got
+}
+
+// TestVerdictDemoScenario runs the demo's incident (the 2015-08-12 replay)
+// through the real nova and rabbitmq sources and the demo's heartbeat
+// source at the intervals `stacktop --demo` uses (heartbeats 1 s, Nova 2 s,
+// RabbitMQ 4 s) on a fake clock, folds every batch into a Store, and checks
+// that the broker verdict is reached during the incident and clears after
+// recovery, before the next loop's incident.
+func TestVerdictDemoScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a whole scenario loop over loopback HTTP")
+	}
+	clk := &fakeClock{t: time.Date(2015, 8, 12, 22, 0, 0, 0, time.UTC)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cloud, err := demo.Start(ctx, demo.Config{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	cr := cloud.Credentials()
+	nv, err := nova.New(nova.Config{Auth: &nova.Auth{URL: cr.AuthURL, Username: cr.Username, Password: cr.Password,
+		UserDomainName: cr.UserDomainName, ProjectName: cr.ProjectName, ProjectDomainName: cr.ProjectDomainName},
+		Region: cr.Region, Interval: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb := cloud.HeartbeatSource()
+	tl := cloud.Timeline()
+	store := state.NewStore(state.DefaultConfig())
+
+	type change struct {
+		off     time.Duration
+		phase   demo.Phase
+		cause   state.Cause
+		thin    bool
+		summary string
+	}
+	var changes []change
+	var prev state.Verdict
+	end := tl.Loop + tl.Flap + 30*time.Second // into the next loop's incident
+	for off := time.Duration(0); off <= end; off += time.Second {
+		now := clk.Now()
+		batches := []sources.Batch{once(t, hb)}
+		if off%(2*time.Second) == 0 {
+			b := once(t, nv)
+			b.At = now // poll.Run stamps the wall clock; the scenario runs on the fake one
+			batches = append(batches, b)
+		}
+		if off%(4*time.Second) == 0 {
+			pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+			b, err := rb.Poll(pctx)
+			pcancel()
+			b.Source, b.At, b.Health.Interval, b.Health.OK = sources.NameRabbitMQ, now, 4*time.Second, err == nil
+			if err != nil {
+				b.Health.Err = err.Error()
+			}
+			batches = append(batches, b)
+		}
+		var snap *state.Snapshot
+		for _, b := range batches {
+			snap = store.Apply(b)
+		}
+		v := snap.Verdict
+		if off%(30*time.Second) == 0 && v.Cause != state.CauseNone {
+			t.Logf("t+%3.0fs %-14s %s", off.Seconds(), cloud.Phase(now), v.Summary)
+		}
+		if v.Cause != prev.Cause || v.Thin != prev.Thin {
+			changes = append(changes, change{off, cloud.Phase(now), v.Cause, v.Thin, v.Summary})
+		}
+		prev = v
+		clk.Add(time.Second)
+	}
+	for _, c := range changes {
+		t.Logf("t+%3.0fs %-14s %-10v thin=%-5v %s", c.off.Seconds(), c.phase, c.cause, c.thin, c.summary)
+	}
+
+	// The broker verdict (not thin) is reached during the incident …
+	reached, cleared := time.Duration(-1), time.Duration(-1)
+	for _, c := range changes {
+		switch {
+		case reached < 0 && c.cause == state.CauseBroker && !c.thin:
+			reached = c.off
+			if !strings.HasPrefix(c.summary, "broker") {
+				t.Errorf("broker verdict reads %q", c.summary)
+			}
+		case reached >= 0 && cleared < 0 && c.cause == state.CauseNone:
+			cleared = c.off
+		}
+	}
+	if reached < tl.Degrade || reached > tl.Flap+30*time.Second {
+		t.Errorf("broker verdict at t+%v, want between the broker degrading (t+%v) and 30 s into the flapping (t+%v)", reached, tl.Degrade, tl.Flap+30*time.Second)
+	}
+	// … and clears after recovery, before the next loop's incident.
+	if cleared < tl.Healthy || cleared > tl.Loop+tl.Degrade {
+		t.Errorf("verdict cleared at t+%v, want after the cloud is healthy again (t+%v) and before the next incident (t+%v)", cleared, tl.Healthy, tl.Loop+tl.Degrade)
+	}
+	// Nothing but the broker is ever named while an incident runs.
+	for _, c := range changes {
+		inc := c.off >= tl.Degrade && c.off < tl.Healthy || c.off >= tl.Loop+tl.Degrade
+		if inc && c.cause != state.CauseBroker && c.cause != state.CauseNone {
+			t.Errorf("t+%v (%s): %v %q", c.off, c.phase, c.cause, c.summary)
+		}
+	}
+	// The next loop's incident reaches it again.
+	again := false
+	for _, c := range changes {
+		again = again || c.off > tl.Loop && c.cause == state.CauseBroker
+	}
+	if !again {
+		t.Errorf("the next loop's incident did not bring the broker verdict back")
+	}
+}
