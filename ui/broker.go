@@ -295,6 +295,9 @@ func pctCell(used, total int64, alarm bool, st *theme.Styles) (string, theme.Ink
 		return "?", st.Table.Dim
 	}
 	t := fmtPercent(100 * f)
+	if used > 0 && t == "0%" {
+		t = "<1%"
+	}
 	switch {
 	case alarm || f >= 0.95:
 		return t, st.Table.Bad

@@ -150,11 +150,12 @@ func (s series) bounds() (lo, hi float64) {
 }
 
 // scale is the value range a chart of s spans: its extremes, from zero
-// when the smallest is under a quarter of the largest (small positive values
-// read better against zero than against a floor that makes them look empty).
-func scale(s series) (lo, hi float64) {
+// when the chart asks for it or the smallest is under a quarter of the
+// largest (small positive values read better against zero than against a
+// floor that makes them look empty).
+func (c chart) scale(s series) (lo, hi float64) {
 	lo, hi = s.bounds()
-	if lo > 0 && lo < hi/4 {
+	if lo > 0 && (c.zero || lo < hi/4) {
 		lo = 0
 	}
 	return lo, hi
@@ -169,11 +170,12 @@ type chart struct {
 	labelW int // width of the y labels
 	t0, t1 time.Time
 	label  func(v float64) string
+	zero   bool // the scale starts at zero whatever the values (round trips: 1 ms against 2 ms is not news)
 }
 
 // lines draws s: rows lines, each a y label, an axis mark and the plot.
 func (c chart) lines(s series) []string {
-	lo, hi := scale(s)
+	lo, hi := c.scale(s)
 	maxGap := 5 * s.usualGap() / 2
 	vals := s.bin(2*c.cells, c.t0, c.t1, maxGap)
 	rows := c.rows
@@ -202,7 +204,7 @@ func (c chart) lines(s series) []string {
 
 // labelWidth is what c.label needs for the extremes of s.
 func (c chart) labelWidth(s series) int {
-	lo, hi := scale(s)
+	lo, hi := c.scale(s)
 	return max(textWidth(c.label(lo)), textWidth(c.label(hi)))
 }
 

@@ -35,7 +35,21 @@ func (d *verdictDetail) lines() []string {
 		o.add(o.paint(st.Detail.Title, "no verdict: no rule fired") +
 			o.paint(st.Detail.Label, "  the correlation rules found nothing to name; what they looked at:"))
 	} else {
-		o.add(o.paint(st.Detail.Title, "verdict"))
+		head := o.paint(st.Detail.Title, "verdict")
+		var about []string
+		if v.Cause != state.CauseNone {
+			about = append(about, v.Cause.String())
+		}
+		if !v.Since.IsZero() {
+			about = append(about, "reached "+v.Since.Format("15:04:05")+" ("+ageSince(e.now, v.Since)+" ago)")
+		}
+		if !v.Started.IsZero() {
+			about = append(about, "trouble began "+v.Started.Format("15:04:05"))
+		}
+		if len(about) > 0 {
+			head += o.paint(st.Detail.Label, "  "+strings.Join(about, " · "))
+		}
+		o.add(head)
 		for i, l := range wrapLines(o.cleanAll(v.Summary), max(8, d.width-2)) {
 			prefix := "⚠ "
 			if i > 0 {
@@ -43,29 +57,22 @@ func (d *verdictDetail) lines() []string {
 			}
 			o.add(o.paint(st.Header.Verdict, prefix+l))
 		}
+		if v.Thin {
+			o.add(o.paint(st.Table.Warn, "  thin evidence: one signal, or data missing; treat as a lead, not a diagnosis"))
+		}
 		o.add("")
-		o.add(o.paint(st.Detail.Section, "evidence ("+strconv.Itoa(len(v.Evidence))+")"))
-		srcW := 0
-		for _, ev := range v.Evidence {
-			if src, _, ok := evidenceSource(ev); ok {
-				srcW = max(srcW, textWidth(o.clean(src)))
+		findings := v.Findings
+		if len(findings) == 0 {
+			// Older producers give only "source: text" strings.
+			for _, ev := range v.Evidence {
+				src, text, _ := evidenceSource(ev)
+				findings = append(findings, state.Finding{Source: src, Text: text})
 			}
 		}
-		for _, ev := range v.Evidence {
-			src, text, ok := evidenceSource(ev)
-			if !ok {
-				src, text = "", ev
-			}
-			indent := "  • " + padRight("", srcW) + "  "
-			for i, l := range wrapLines(o.cleanAll(text), max(8, d.width-textWidth(indent))) {
-				if i == 0 {
-					o.add("  • " + o.paint(st.Header.Label, padRight(o.clean(src), srcW)) + "  " + l)
-				} else {
-					o.add(indent + l)
-				}
-			}
-		}
-		if len(v.Evidence) == 0 {
+		o.add(o.paint(st.Detail.Section, "evidence ("+strconv.Itoa(len(findings))+")") +
+			o.paint(st.Detail.Label, "  source · last seen · what"))
+		evidenceLines(o, e, findings, d.width)
+		if len(findings) == 0 {
 			o.add("  none given")
 		}
 	}
@@ -75,6 +82,36 @@ func (d *verdictDetail) lines() []string {
 		o.add("  " + l)
 	}
 	return o.lines
+}
+
+// evidenceLines lists findings: the source in a column, the time it was
+// last seen (blank for a count over the current state), the host it is
+// about, and the text wrapped under itself.
+func evidenceLines(o *doc, e *env, fs []state.Finding, width int) {
+	st := &e.st
+	srcW := 0
+	for i := range fs {
+		srcW = max(srcW, textWidth(sanitize.Line(fs[i].Source, 16)))
+	}
+	indent := strings.Repeat(" ", 4+srcW+2+8+2)
+	for i := range fs {
+		f := &fs[i]
+		at := "        "
+		if !f.At.IsZero() {
+			at = f.At.Format("15:04:05")
+		}
+		text := o.cleanAll(f.Text)
+		if f.Host != "" {
+			text = sanitize.Line(f.Host, 40) + ": " + text
+		}
+		for j, l := range wrapLines(text, max(8, width-len(indent))) {
+			if j == 0 {
+				o.add("  • " + o.paint(st.Header.Label, padRight(sanitize.Line(f.Source, 16), srcW)) + "  " + o.paint(st.Detail.Label, at) + "  " + l)
+			} else {
+				o.add(indent + l)
+			}
+		}
+	}
 }
 
 // evidenceSource splits "source: text" when the part before the colon is a

@@ -22,7 +22,7 @@ func TestDrillKeys(t *testing.T) {
 		check func(t *testing.T, m Model)
 	}{
 		{"v opens the verdict", []string{"v"}, func(t *testing.T, m Model) {
-			if _, ok := m.detail().(*verdictDetail); !ok || !strings.Contains(screen(m), "evidence (4)") {
+			if _, ok := m.detail().(*verdictDetail); !ok || !strings.Contains(screen(m), "evidence (5)") {
 				t.Fatalf("no verdict detail:\n%s", screen(m))
 			}
 		}},
@@ -235,6 +235,10 @@ func TestVerdictEvidenceSources(t *testing.T) {
 		}
 	}
 	s := incident()
+	s.Verdict.Findings = nil // only the strings: split at the source
+	if out := ansi.Strip(press(newTestModel(s, 80, 24, true), "v").Render()); !strings.Contains(out, "• rabbitmq") || !strings.Contains(out, "  memory alarm on rabbit@ctl-1") {
+		t.Errorf("evidence strings:\n%s", out)
+	}
 	s.Verdict.Evidence = nil
 	if out := ansi.Strip(press(newTestModel(s, 80, 24, true), "v").Render()); !strings.Contains(out, "none given") {
 		t.Errorf("empty evidence:\n%s", out)

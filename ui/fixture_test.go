@@ -154,7 +154,15 @@ func incident() *state.Snapshot {
 	s.Verdict = state.Verdict{
 		Summary: "BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out",
 		Evidence: []string{"nova: 6 services flapping on 6 hosts within 50m", "rabbitmq: memory alarm on rabbit@ctl-1 (7.0G of 6.0G)",
-			"canary: 4 of 39 probes failed, the last a timeout at 03:11:30", "heartbeat: compute-007 late, compute-011 lost"},
+			"heartbeat: canary 4 of 39 failed, the last a timeout at 03:11:30", "heartbeat: compute-007 late, compute-011 lost"},
+		Cause: state.CauseBroker, Since: ago(90 * time.Second), Started: ago(50 * time.Minute),
+		Findings: []state.Finding{
+			{Source: "nova", Text: "6 services down or flapping on 6 hosts within 50m"},
+			{Source: "rabbitmq", Text: "memory alarm: 7.0G used of a 6.0G high watermark, publishers blocked", At: ago(5 * time.Second), Host: "rabbit@ctl-1"},
+			{Source: "heartbeat", Text: "canary 4 of the last 10 failed, the last a timeout after 5.0s", At: ago(30 * time.Second)},
+			{Source: "rabbitmq", Text: "reply/conductor queues hold 50053 messages, +2530/min", At: ago(95 * time.Second)},
+			{Source: "heartbeat", Text: "lost (last heartbeat 1m12s ago)", At: ago(72 * time.Second), Host: "compute-011"},
+		},
 	}
 	return s
 }

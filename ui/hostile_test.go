@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -32,6 +33,7 @@ func hostile() *state.Snapshot {
 	s.Restarts[0].Source = evil
 	s.Verdict.Summary = "BROKER " + evil
 	s.Verdict.Evidence = []string{evil + ": " + evil, "rabbitmq: " + evil, strings.Repeat(evil, 10)}
+	s.Verdict.Findings = append(s.Verdict.Findings, state.Finding{Source: evil, Text: strings.Repeat(evil, 10), Host: evil, At: ago(time.Second)})
 	s.Nodes[0].Name = "rabbit@" + evil
 	s.Nodes[1].Partitions = []string{evil, "rabbit@" + evil}
 	s.Overview.RabbitVersion, s.Overview.ErlangVersion, s.Overview.Via = evil, evil, evil
