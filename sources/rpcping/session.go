@@ -267,14 +267,7 @@ func (s *session) call(ctx context.Context, t Target, timeout time.Duration, p s
 		p.Result, p.Detail = sources.ProbeError, "encode: "+err.Error()
 		return p
 	}
-	msg := amqp.Publishing{
-		Headers:         amqp.Table{},
-		ContentType:     "application/json",
-		ContentEncoding: "utf-8",
-		DeliveryMode:    amqp.Persistent,
-		Expiration:      strconv.FormatInt(timeout.Milliseconds(), 10),
-		Body:            body,
-	}
+	msg := publishing(body, timeout)
 	start := time.Now()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -320,5 +313,21 @@ func (s *session) call(ctx context.Context, t Target, timeout time.Duration, p s
 			p.Result, p.Detail = sources.ProbeError, "stopped"
 			return p
 		}
+	}
+}
+
+// publishing wraps a request body in the properties oslo.messaging (kombu)
+// gives a call: JSON in UTF-8, persistent, priority 0, empty headers, and an
+// expiration of the call's timeout, so that a ping nobody consumes (its
+// service is down) leaves the service's queue when its caller gave up.
+func publishing(body []byte, timeout time.Duration) amqp.Publishing {
+	return amqp.Publishing{
+		Headers:         amqp.Table{},
+		ContentType:     "application/json",
+		ContentEncoding: "utf-8",
+		DeliveryMode:    amqp.Persistent,
+		Priority:        0,
+		Expiration:      strconv.FormatInt(max(timeout.Milliseconds(), 1), 10),
+		Body:            body,
 	}
 }

@@ -172,7 +172,7 @@ func (r reply) describe() string {
 		return "RemoteError " + r.Failure.Class + ": " + truncate(r.Failure.Message, 80)
 	}
 	var s string
-	if err := json.Unmarshal(r.Result, &s); err == nil {
+	if bytes.HasPrefix(r.Result, []byte(`"`)) && json.Unmarshal(r.Result, &s) == nil {
 		return truncate(s, 80)
 	}
 	return "result " + truncate(string(r.Result), 80)
