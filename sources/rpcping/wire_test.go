@@ -120,8 +120,12 @@ func TestRequestIDs(t *testing.T) {
 	if id := requestMsgID(body); id != msg["_msg_id"] {
 		t.Errorf("requestMsgID = %q, want %q", id, msg["_msg_id"])
 	}
-	if newID() == newID() {
-		t.Error("newID repeats")
+	seen := map[string]bool{}
+	for range 1000 {
+		seen[newID()] = true
+	}
+	if len(seen) != 1000 {
+		t.Errorf("newID repeats: %d distinct of 1000", len(seen))
 	}
 }
 
@@ -211,7 +215,7 @@ func TestDeliverRoutesByMsgID(t *testing.T) {
 	s := &session{waiting: map[string]chan outcome{}, redact: func(s string) string { return s }}
 	w := make(chan outcome, 1)
 	s.waiting["a"] = w
-	s.deliver([]byte(wrap(`{"result": null, "ending": false, "_msg_id": "a"}`))) // heartbeat: keep waiting
+	s.deliver([]byte(wrap(`{"result": null, "ending": false, "_msg_id": "a"}`)))  // heartbeat: keep waiting
 	s.deliver([]byte(wrap(`{"result": "pong", "ending": true, "_msg_id": "b"}`))) // nobody waits
 	s.deliver([]byte(`garbage`))
 	select {
