@@ -22,6 +22,7 @@ type config struct {
 	Retention duration       `yaml:"retention"`
 	Nova      novaConfig     `yaml:"nova"`
 	RabbitMQ  rabbitmqConfig `yaml:"rabbitmq"`
+	RPC       rpcConfig      `yaml:"rpc"` // RPC pings of the Nova services (rpcping.go)
 }
 
 type novaConfig struct {
@@ -96,6 +97,9 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (*config
 	}
 	if v := getenv("STACKTOP_RABBITMQ_PASSWORD"); v != "" {
 		c.RabbitMQ.Password = v
+	}
+	if err := c.RPC.load(getenv); err != nil {
+		return nil, fmt.Errorf("config %s: %w", c.source(), err)
 	}
 	if err := c.validate(); err != nil {
 		where := c.path

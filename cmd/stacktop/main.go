@@ -65,6 +65,10 @@ ENVIRONMENT
     STACKTOP_RABBITMQ_URL, STACKTOP_RABBITMQ_USER, STACKTOP_RABBITMQ_PASSWORD
                         the management API and its credentials (a password is
                         never taken from the command line, where ps shows it)
+    STACKTOP_TRANSPORT_URL
+                        Nova's transport_url (rabbit://user:password@host:5672/nova):
+                        stacktop then pings every nova-compute, -conductor and
+                        -scheduler over RPC (oslo_rpc_server_ping) through it
     STACKTOP_CONFIG     config file path
     NO_COLOR            disable colour
 
@@ -246,6 +250,13 @@ func configuredSources(c *config, cloudFlag string) ([]sources.Source, func(stat
 		}
 		srcs = append(srcs, r)
 		focus = focusFunc(r)
+	}
+	if c.RPC.TransportURL != "" {
+		r, err := newRPCSource(c.RPC)
+		if err != nil {
+			return nil, nil, err
+		}
+		srcs = append(srcs, r)
 	}
 	return srcs, focus, nil
 }

@@ -22,6 +22,7 @@ type pipeline struct {
 }
 
 func newPipeline(store *state.Store, srcs []sources.Source) *pipeline {
+	bindStore(srcs, store) // sources that read snapshots (rpcping: its targets)
 	return &pipeline{store: store, sources: srcs, out: make(chan *state.Snapshot, 1)}
 }
 
