@@ -37,6 +37,9 @@ const usage = `NAME
 SYNOPSIS
     stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--no-color]
     stacktop --demo [--no-color]
+    stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR]
+    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T]
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text]
     stacktop --version | --help
 
 DESCRIPTION
@@ -56,6 +59,8 @@ OPTIONS
                         ~/.config/stacktop/config.yaml)
     --retention DUR     how much history to keep, e.g. 30m or 2h (default 1h)
     --no-color          no colour at all (also: NO_COLOR set to anything)
+    --record FILE       also record every observation to FILE, as stacktop
+                        record does (see stacktop record --help)
     --version           print the version and exit
     --help              print this text and exit
 
@@ -88,9 +93,21 @@ type options struct {
 	configPath string
 	retention  time.Duration
 	noColor    bool
+	record     string // --record FILE
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 {
+		// Subcommands: each lives in its own file and parses its own flags.
+		switch args[0] {
+		case "record":
+			return runRecord(args[1:], stdout, stderr, getenv)
+		case "replay":
+			return runReplay(args[1:], stdout, stderr, getenv)
+		case "timeline":
+			return runTimeline(args[1:], stdout, stderr, getenv)
+		}
+	}
 	fs := flag.NewFlagSet("stacktop", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o options
@@ -100,6 +117,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.DurationVar(&o.retention, "retention", 0, "")
 	fs.BoolVar(&o.noColor, "no-color", false, "")
+	fs.StringVar(&o.record, "record", "", "")
 	fs.BoolVar(&showVersion, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -190,6 +208,20 @@ func runTUI(o options, getenv func(string) string) error {
 	}
 
 	p := newPipeline(state.NewStore(cfg), srcs)
+	if o.record != "" {
+		rec, err := startRecording(o.record)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			summary, err := rec.Close()
+			fmt.Fprintln(os.Stderr, summary)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "stacktop: %v\n", err)
+			}
+		}()
+		p.tap = rec.tap
+	}
 	go p.Run(ctx)
 
 	uiOpts.Updates = p.Snapshots()

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/demo"
+	"github.com/stacktop/stacktop/sources/recording"
+	"github.com/stacktop/stacktop/state"
+)
+
+const recordUsage = `NAME
+    stacktop record - record what stacktop observes, for replay and the postmortem
+
+SYNOPSIS
+    stacktop record FILE [--os-cloud NAME] [--config FILE] [--duration DUR]
+    stacktop record FILE --demo [--duration DUR]
+
+DESCRIPTION
+    Runs the same sources as stacktop (from the config file and environment,
+    or the built-in demo) without the screen, and writes every observation
+    batch to FILE as versioned JSON lines, gzip-compressed when FILE ends in
+    .gz. Stops at ctrl-c, SIGTERM or after --duration, then prints a one-line
+    summary. Every line is flushed as it is written: a recorder that is killed
+    leaves a readable file. stacktop --record FILE records while showing the
+    screen. Play a recording with stacktop replay FILE; turn it into an
+    incident timeline with stacktop timeline FILE.
+
+    A recording holds what the sources saw (service lists, queue depths,
+    broker node gauges, heartbeats, errors), never credentials.
+
+OPTIONS
+    --duration DUR      stop after this long, e.g. 10m (default: until ctrl-c)
+    --demo, --os-cloud NAME, --config FILE
+                        as for stacktop
+`
+
+func runRecord(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("stacktop record", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o options
+	var duration time.Duration
+	fs.BoolVar(&o.demo, "demo", false, "")
+	fs.StringVar(&o.cloud, "os-cloud", "", "")
+	fs.StringVar(&o.configPath, "config", "", "")
+	fs.DurationVar(&duration, "duration", 0, "")
+	file, code := parseWithFile(fs, args, "record", recordUsage, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
+	if duration < 0 {
+		fmt.Fprintf(stderr, "stacktop record: --duration %s: want a positive duration\n", duration)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	srcs, cleanup, err := headlessSources(ctx, o, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
+		return 1
+	}
+	defer cleanup()
+	rec, err := startRecording(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "stacktop: recording to %s; ctrl-c stops\n", file)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rec.onError = cancel // a full disk ends the recording rather than losing it silently
+	p := newPipeline(state.NewStore(state.DefaultConfig()), srcs)
+	p.tap = rec.tap
+	p.Run(ctx) // the snapshots go nowhere: pipeline.offer never blocks
+	summary, err := rec.Close()
+	fmt.Fprintln(stdout, summary)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseWithFile parses args that hold exactly one FILE argument before,
+// between or after the flags. code is -1 to go on, else the exit status
+// (after --help, 0, or a usage error, 2).
+func parseWithFile(fs *flag.FlagSet, args []string, cmd, usage string, stdout, stderr io.Writer) (file string, code int) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage)
+				return "", 0
+			}
+			fmt.Fprintf(stderr, "stacktop %s: %v\nRun stacktop %s --help for usage.\n", cmd, err, cmd)
+			return "", 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	switch len(pos) {
+	case 0:
+		fmt.Fprintf(stderr, "stacktop %s: which FILE?\nRun stacktop %s --help for usage.\n", cmd, cmd)
+		return "", 2
+	case 1:
+		return pos[0], -1
+	}
+	fmt.Fprintf(stderr, "stacktop %s: unexpected argument %q\nRun stacktop %s --help for usage.\n", cmd, pos[1], cmd)
+	return "", 2
+}
+
+// headlessSources builds the sources stacktop would show, as runTUI does,
+// for running without the screen. cleanup stops the demo, if any.
+func headlessSources(ctx context.Context, o options, getenv func(string) string) ([]sources.Source, func(), error) {
+	if o.demo {
+		cloud, err := demo.Start(ctx, demo.DefaultConfig())
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: %w", err)
+		}
+		srcs, _, err := demoSources(cloud)
+		if err != nil {
+			cloud.Close()
+			return nil, nil, err
+		}
+		return srcs, func() { cloud.Close() }, nil
+	}
+	path, explicit := o.configPath, o.configPath != ""
+	if path == "" {
+		path, explicit = getenv("STACKTOP_CONFIG"), getenv("STACKTOP_CONFIG") != ""
+	}
+	if path == "" {
+		path = defaultConfigPath()
+	}
+	c, err := loadConfig(path, explicit, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	srcs, _, err := configuredSources(c, o.cloud)
+	if err != nil {
+		return nil, nil, err
+	}
+	return srcs, func() {}, nil
+}
+
+// recorder writes the pipeline's batches to a recording and counts them.
+type recorder struct {
+	path    string
+	w       *recording.Writer
+	onError func() // called once when a write fails
+
+	mu      sync.Mutex
+	start   time.Time
+	first   time.Time
+	last    time.Time
+	polls   map[string]int
+	failed  map[string]int
+	err     error
+	flagged bool
+}
+
+func startRecording(path string) (*recorder, error) {
+	now := time.Now()
+	w, err := recording.Create(path, recording.Header{Started: now, Version: versionString()})
+	if err != nil {
+		return nil, err
+	}
+	return &recorder{path: path, w: w, start: now, polls: map[string]int{}, failed: map[string]int{}}, nil
+}
+
+// tap is the pipeline's hook: it writes b and counts it.
+func (r *recorder) tap(b sources.Batch) {
+	err := r.w.Write(b)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		if r.err == nil && !errors.Is(err, recording.ErrClosed) {
+			r.err = err
+			if r.onError != nil && !r.flagged {
+				r.flagged = true
+				go r.onError()
+			}
+		}
+		return
+	}
+	if r.first.IsZero() || b.At.Before(r.first) {
+		r.first = b.At
+	}
+	if b.At.After(r.last) {
+		r.last = b.At
+	}
+	r.polls[b.Source]++
+	if !b.Health.OK {
+		r.failed[b.Source]++
+	}
+}
+
+// Close finishes the file and returns a one-line summary and the first error.
+func (r *recorder) Close() (string, error) {
+	cerr := r.w.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.err
+	if err == nil {
+		err = cerr
+	}
+	n := 0
+	var names []string
+	for name, k := range r.polls {
+		n += k
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var per []string
+	for _, name := range names {
+		s := fmt.Sprintf("%s %d", name, r.polls[name])
+		if f := r.failed[name]; f > 0 {
+			s += fmt.Sprintf(" (%d failed)", f)
+		}
+		per = append(per, s)
+	}
+	span := time.Duration(0)
+	if !r.first.IsZero() {
+		span = r.last.Sub(r.first)
+	}
+	size := ""
+	if fi, serr := os.Stat(r.path); serr == nil {
+		size = fmt.Sprintf(", %s", byteCount(fi.Size()))
+	}
+	summary := fmt.Sprintf("stacktop: recorded %d batch%s over %s to %s%s", n, map[bool]string{true: "", false: "es"}[n == 1], span.Round(time.Second), r.path, size)
+	if len(per) > 0 {
+		summary += ": " + strings.Join(per, ", ")
+	}
+	return summary, err
+}
+
+func byteCount(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}

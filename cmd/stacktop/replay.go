@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/recording"
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/ui"
+)
+
+const replayUsage = `NAME
+    stacktop replay - play a recording in the stacktop screen
+
+SYNOPSIS
+    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--no-color]
+
+DESCRIPTION
+    Plays a recording made with stacktop record (or --record) through the
+    same state and screen as a live run. Every batch keeps its recorded
+    time, so the clock, ages and timelines read as they did then. The cloud
+    name in the header is prefixed with "replay".
+
+    Keys are those of stacktop, and: t seeks (type a time, HH:MM[:SS] UTC,
+    enter; the replay starts over from the recording's beginning, folds
+    everything before that time at once and plays on from there); n, with
+    --step, plays the next batch (one poll of one source). p pauses the
+    screen while the replay goes on behind it.
+
+    Lines of the recording that cannot be read are skipped and listed when
+    the replay ends.
+
+OPTIONS
+    --speed S       1 (real time, default), 2, 10, any factor, or max
+    --step          advance one batch per press of n
+    --from T        start at T: what came before is folded at once; T is
+                    RFC3339 or HH:MM[:SS] UTC on the recording's day
+    --retention DUR as for stacktop
+    --no-color      as for stacktop
+`
+
+func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("stacktop replay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var speedFlag, fromFlag string
+	var step, noColor bool
+	var retention time.Duration
+	fs.StringVar(&speedFlag, "speed", "1", "")
+	fs.BoolVar(&step, "step", false, "")
+	fs.StringVar(&fromFlag, "from", "", "")
+	fs.DurationVar(&retention, "retention", 0, "")
+	fs.BoolVar(&noColor, "no-color", false, "")
+	file, code := parseWithFile(fs, args, "replay", replayUsage, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
+	speed, err := parseSpeed(speedFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop replay: --speed %s: %v\n", speedFlag, err)
+		return 2
+	}
+	if retention != 0 && retention < time.Minute {
+		fmt.Fprintf(stderr, "stacktop replay: --retention %s: want at least 1m\n", retention)
+		return 2
+	}
+	if getenv("NO_COLOR") != "" {
+		noColor = true
+	}
+	rd, err := recording.Open(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
+		return 1
+	}
+	started := rd.Header().Started
+	rd.Close()
+	var from time.Time
+	if fromFlag != "" {
+		if from, err = parseWhen(fromFlag, started); err != nil {
+			fmt.Fprintf(stderr, "stacktop replay: --from %s: %v\n", fromFlag, err)
+			return 2
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg := state.DefaultConfig()
+	if retention != 0 {
+		cfg.Retention = retention
+	}
+	sess := newReplaySession(ctx, file, cfg, speed, step)
+	if err := sess.seek(from); err != nil {
+		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
+		return 1
+	}
+	uiOpts := ui.Options{Updates: sess.out, Now: sess.Now, NoColor: noColor, Cloud: "replay " + recordedTarget(file),
+		Seek: func(t time.Time) { _ = sess.seek(t) }}
+	if step {
+		uiOpts.Step = sess.step
+	}
+	_, err = tea.NewProgram(ui.New(uiOpts), tea.WithContext(ctx)).Run()
+	summary := sess.summary()
+	cancel()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		err = nil
+	}
+	fmt.Fprintln(stderr, summary)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// replaySession plays a recording into one snapshot channel for the UI.
+// Seeking starts over: a fresh store and a fresh Replay from the file's
+// start, folding everything before the target at once (the state needs the
+// history), then playing on at the session's speed or step by step.
+type replaySession struct {
+	ctx   context.Context
+	file  string
+	cfg   state.Config
+	speed float64
+	out   chan *state.Snapshot // what the UI reads; always the newest snapshot
+	steps chan struct{}        // nil unless stepping
+
+	mu     sync.Mutex
+	gen    int // bumped by every seek; snapshots of older generations are dropped
+	cur    *recording.Replay
+	rd     *recording.Reader
+	cancel context.CancelFunc
+}
+
+func newReplaySession(ctx context.Context, file string, cfg state.Config, speed float64, step bool) *replaySession {
+	s := &replaySession{ctx: ctx, file: file, cfg: cfg, speed: speed, out: make(chan *state.Snapshot, 1)}
+	if step {
+		s.steps = make(chan struct{}, 16)
+	}
+	return s
+}
+
+// seek (re)starts the replay at t; the zero t is the recording's start.
+func (s *replaySession) seek(t time.Time) error {
+	rd, err := recording.Open(s.file)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	rp := recording.NewReplay(rd, recording.ReplayOptions{Speed: s.speed, From: t, Step: s.steps})
+	p := newPipeline(state.NewStore(s.cfg), []sources.Source{rp})
+
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.gen++
+	gen := s.gen
+	s.cur, s.rd, s.cancel = rp, rd, cancel
+	s.mu.Unlock()
+	for len(s.steps) > 0 { // steps pressed before the seek are for the old position
+		<-s.steps
+	}
+
+	go func() {
+		defer rd.Close()
+		p.Run(ctx)
+	}()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case snap := <-p.Snapshots():
+				s.mu.Lock()
+				if s.gen == gen {
+					offerSnapshot(s.out, snap)
+				}
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return nil
+}
+
+// offerSnapshot puts snap on ch, replacing a snapshot nobody took yet.
+func offerSnapshot(ch chan *state.Snapshot, snap *state.Snapshot) {
+	for {
+		select {
+		case ch <- snap:
+			return
+		default:
+		}
+		select {
+		case <-ch:
+		default:
+		}
+	}
+}
+
+func (s *replaySession) replay() *recording.Replay {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+// Now is the replay's clock, for the UI.
+func (s *replaySession) Now() time.Time { return s.replay().Now() }
+
+// step lets a stepping replay play one more batch.
+func (s *replaySession) step() {
+	select {
+	case s.steps <- struct{}{}:
+	default: // sixteen steps already queued
+	}
+}
+
+// summary says how far the replay got and which lines it skipped.
+func (s *replaySession) summary() string {
+	rp := s.replay()
+	var b strings.Builder
+	fmt.Fprintf(&b, "stacktop: replayed %s", s.file)
+	select {
+	case <-rp.Done():
+		b.WriteString(" to the end")
+	default:
+		fmt.Fprintf(&b, ", stopped at %s UTC", rp.Now().UTC().Format("2006-01-02 15:04:05"))
+	}
+	if errs := rp.Errors(); len(errs) > 0 {
+		fmt.Fprintf(&b, "; %d unreadable line%s skipped:", len(errs), map[bool]string{true: "", false: "s"}[len(errs) == 1])
+		for i, e := range errs {
+			if i == 10 {
+				fmt.Fprintf(&b, "\n  and %d more", len(errs)-10)
+				break
+			}
+			fmt.Fprintf(&b, "\n  %s: %v", s.file, e)
+		}
+	}
+	return b.String()
+}
+
+// parseSpeed reads 1, 2, 10, 2x, 0.5 or max (0: as fast as possible).
+func parseSpeed(s string) (float64, error) {
+	if s == "max" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSuffix(s, "x"), 64)
+	if err != nil || f <= 0 || f > 1e6 {
+		return 0, errors.New("want a positive factor such as 1, 2 or 10, or max")
+	}
+	return f, nil
+}
+
+// parseWhen reads T as RFC3339, or as HH:MM[:SS] UTC on the day of start;
+// the day after when that is more than an hour before start (a recording
+// that runs past midnight).
+func parseWhen(s string, start time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	var clock time.Time
+	var err error
+	for _, layout := range []string{"15:04:05", "15:04"} {
+		if clock, err = time.Parse(layout, s); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return time.Time{}, errors.New("want RFC3339 (2026-08-12T22:30:00Z) or HH:MM[:SS] in UTC")
+	}
+	if start.IsZero() {
+		return time.Time{}, errors.New("the recording has no start date: give T as RFC3339")
+	}
+	y, mo, d := start.UTC().Date()
+	t := time.Date(y, mo, d, clock.Hour(), clock.Minute(), clock.Second(), 0, time.UTC)
+	if t.Before(start.Add(-time.Hour)) {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
+}
+
+// recordedTarget is the cloud a recording watched, from its first Nova
+// batch within the first thousand lines, or the file name.
+func recordedTarget(file string) string {
+	rd, err := recording.Open(file)
+	if err != nil {
+		return file
+	}
+	defer rd.Close()
+	for i := 0; i < 1000; i++ {
+		b, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if b.Source == sources.NameNova && b.Health.Target != "" {
+			return b.Health.Target
+		}
+	}
+	return file
+}

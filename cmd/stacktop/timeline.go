@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/stacktop/stacktop/sources/recording"
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/state/timeline"
+)
+
+const timelineUsage = `NAME
+    stacktop timeline - an incident timeline from a recording
+
+SYNOPSIS
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text] [--group DUR]
+
+DESCRIPTION
+    Folds a recording (stacktop record) through stacktop's state, as a live
+    run would, and prints what changed, when, and the evidence: Nova services
+    going down and up or flapping, processes restarted and hosts rebooted,
+    broker alarms raised and cleared, partitions, broker nodes stopped or
+    restarted, hosts whose heartbeats were lost, the broker canary failing,
+    a source's polls failing and recovering, and the verdict changing.
+
+    The markdown format is an incident report's Timeline section, one bullet
+    per change: "- [22:30:05] what changed — evidence (source)". Times are
+    UTC (with the date when the recording spans days). The same change on
+    several hosts within --group of the first is one line naming the hosts.
+
+    Unreadable lines of the recording are skipped, listed on stderr and
+    noted under the timeline.
+
+OPTIONS
+    --since T, --until T
+                    only changes in this period; T is RFC3339 or HH:MM[:SS]
+                    UTC on the recording's day. State before --since still
+                    counts: the whole recording is folded.
+    --format F      markdown (default) or text
+    --group DUR     merge the same change on many hosts within DUR (default
+                    30s; 0 lists every host's change on its own line)
+`
+
+func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string) int {
+	fs := flag.NewFlagSet("stacktop timeline", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var sinceFlag, untilFlag, format string
+	var group time.Duration
+	fs.StringVar(&sinceFlag, "since", "", "")
+	fs.StringVar(&untilFlag, "until", "", "")
+	fs.StringVar(&format, "format", "markdown", "")
+	fs.DurationVar(&group, "group", 30*time.Second, "")
+	file, code := parseWithFile(fs, args, "timeline", timelineUsage, stdout, stderr)
+	if code >= 0 {
+		return code
+	}
+	write := map[string]func(io.Writer, []timeline.Entry, timeline.Meta, timeline.Options) error{
+		"markdown": timeline.Markdown, "md": timeline.Markdown, "text": timeline.Text,
+	}[format]
+	if write == nil {
+		fmt.Fprintf(stderr, "stacktop timeline: --format %s: want markdown or text\n", format)
+		return 2
+	}
+	rd, err := recording.Open(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "stacktop timeline: %v\n", err)
+		return 1
+	}
+	defer rd.Close()
+	var since, until time.Time
+	for _, f := range []struct {
+		name, val string
+		to        *time.Time
+	}{{"since", sinceFlag, &since}, {"until", untilFlag, &until}} {
+		if f.val == "" {
+			continue
+		}
+		if *f.to, err = parseWhen(f.val, rd.Header().Started); err != nil {
+			fmt.Fprintf(stderr, "stacktop timeline: --%s %s: %v\n", f.name, f.val, err)
+			return 2
+		}
+	}
+
+	b := timeline.NewBuilder(state.DefaultConfig())
+	for {
+		batch, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "stacktop timeline: %s: %v\n", file, err)
+			return 1
+		}
+		b.Add(batch)
+	}
+	meta := b.Meta()
+	meta.Recorder = rd.Header().Version
+	for i, e := range rd.Errors() {
+		fmt.Fprintf(stderr, "stacktop timeline: %s: %v (skipped)\n", file, e)
+		if i < 10 {
+			meta.Notes = append(meta.Notes, fmt.Sprintf("recording line %d skipped: %v", e.Line, e.Err))
+		} else if i == 10 {
+			meta.Notes = append(meta.Notes, fmt.Sprintf("and %d more unreadable lines", len(rd.Errors())-10))
+		}
+	}
+	if _, ok := rd.End(); !ok && len(rd.Errors()) == 0 && meta.Batches > 0 {
+		meta.Notes = append(meta.Notes, "the recording has no end record: its recorder stopped without closing it, the timeline ends where the file does")
+	}
+	entries := timeline.Compact(timeline.Filter(b.Entries(), since, until), group)
+	if err := write(stdout, entries, meta, timeline.Options{Since: since, Until: until}); err != nil {
+		fmt.Fprintf(stderr, "stacktop timeline: %v\n", err)
+		return 1
+	}
+	return 0
+}
