@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v2"
+
+	"github.com/stacktop/stacktop/sources/heartbeat"
 )
 
 // config is the file at ~/.config/stacktop/config.yaml (or --config),
@@ -19,10 +21,11 @@ import (
 type config struct {
 	path string // where it was read from, "" when no file exists
 
-	Retention duration       `yaml:"retention"`
-	Nova      novaConfig     `yaml:"nova"`
-	RabbitMQ  rabbitmqConfig `yaml:"rabbitmq"`
-	RPC       rpcConfig      `yaml:"rpc"` // RPC pings of the Nova services (rpcping.go)
+	Retention duration        `yaml:"retention"`
+	Nova      novaConfig      `yaml:"nova"`
+	RabbitMQ  rabbitmqConfig  `yaml:"rabbitmq"`
+	RPC       rpcConfig       `yaml:"rpc"` // RPC pings of the Nova services (rpcping.go)
+	Heartbeat heartbeatConfig `yaml:"heartbeat"`
 }
 
 type novaConfig struct {
@@ -44,6 +47,20 @@ type rabbitmqConfig struct {
 	Timeout      duration `yaml:"timeout"`
 	Mode         string   `yaml:"mode"` // auto, management or prometheus
 	Prometheus   []string `yaml:"prometheus_urls"`
+}
+
+// heartbeatConfig is the AMQP side: the agents' heartbeats and the canary.
+type heartbeatConfig struct {
+	URL            string   `yaml:"url"` // amqp(s)://host:port/vhost where the agents publish; no credentials
+	VHost          string   `yaml:"vhost"`
+	User           string   `yaml:"user"`
+	Password       string   `yaml:"password"`
+	PasswordFile   string   `yaml:"password_file"`
+	CAFile         string   `yaml:"ca_file"`
+	Insecure       bool     `yaml:"insecure_skip_verify"`
+	CanaryVHost    string   `yaml:"canary_vhost"` // Nova's vhost; default the heartbeat vhost
+	CanaryInterval duration `yaml:"canary_interval"`
+	CanaryTimeout  duration `yaml:"canary_timeout"`
 }
 
 // duration is a time.Duration written as "10s" or "1h" in YAML.
@@ -101,6 +118,15 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (*config
 	if err := c.RPC.load(getenv); err != nil {
 		return nil, fmt.Errorf("config %s: %w", c.source(), err)
 	}
+	if v := getenv("STACKTOP_AMQP_URL"); v != "" {
+		c.Heartbeat.URL = v
+	}
+	if v := getenv("STACKTOP_AMQP_USER"); v != "" {
+		c.Heartbeat.User = v
+	}
+	if v := getenv("STACKTOP_AMQP_PASSWORD"); v != "" {
+		c.Heartbeat.Password = v
+	}
 	if err := c.validate(); err != nil {
 		where := c.path
 		if where == "" {
@@ -115,6 +141,13 @@ func loadConfig(path string, explicit bool, getenv func(string) string) (*config
 		}
 		c.RabbitMQ.Password = strings.TrimRight(string(b), "\r\n")
 	}
+	if c.Heartbeat.PasswordFile != "" && c.Heartbeat.Password == "" {
+		b, err := os.ReadFile(c.Heartbeat.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: heartbeat.password_file: %w", c.path, err)
+		}
+		c.Heartbeat.Password = strings.TrimRight(string(b), "\r\n")
+	}
 	return c, nil
 }
 
@@ -128,6 +161,7 @@ func (c *config) validate() error {
 	}{
 		{"nova.interval", c.Nova.Interval}, {"nova.timeout", c.Nova.Timeout},
 		{"rabbitmq.interval", c.RabbitMQ.Interval}, {"rabbitmq.timeout", c.RabbitMQ.Timeout},
+		{"heartbeat.canary_interval", c.Heartbeat.CanaryInterval}, {"heartbeat.canary_timeout", c.Heartbeat.CanaryTimeout},
 	} {
 		if d.v != 0 && (time.Duration(d.v) < 100*time.Millisecond || time.Duration(d.v) > time.Hour) {
 			return fmt.Errorf("%s: %s is outside 100ms..1h", d.key, time.Duration(d.v))
@@ -160,6 +194,22 @@ func (c *config) validate() error {
 		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("rabbitmq.prometheus_urls[%d]: want http(s)://host:15692, got %q", i, redactURL(p))
 		}
+	}
+	return c.Heartbeat.validate()
+}
+
+func (h heartbeatConfig) validate() error {
+	if h.URL == "" {
+		return nil
+	}
+	if err := (heartbeat.ConnConfig{URL: h.URL, CAFile: h.CAFile}).Validate(); err != nil {
+		return fmt.Errorf("heartbeat.url: %w", err)
+	}
+	if h.Password != "" && h.PasswordFile != "" {
+		return errors.New("heartbeat.password and heartbeat.password_file are both set; keep one")
+	}
+	if h.CanaryTimeout != 0 && h.CanaryInterval != 0 && h.CanaryTimeout > h.CanaryInterval {
+		return fmt.Errorf("heartbeat.canary_timeout: %s is longer than canary_interval %s", time.Duration(h.CanaryTimeout), time.Duration(h.CanaryInterval))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/demo"
+	"github.com/stacktop/stacktop/sources/heartbeat"
 	"github.com/stacktop/stacktop/sources/nova"
 	"github.com/stacktop/stacktop/sources/rabbitmq"
 	"github.com/stacktop/stacktop/state"
@@ -100,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	if len(args) > 0 {
 		// Subcommands: each lives in its own file and parses its own flags.
 		switch args[0] {
+		case "agent":
+			return runAgent(args[1:], stdout, stderr, getenv)
 		case "record":
 			return runRecord(args[1:], stdout, stderr, getenv)
 		case "replay":
@@ -289,6 +292,19 @@ func configuredSources(c *config, cloudFlag string) ([]sources.Source, func(stat
 			return nil, nil, err
 		}
 		srcs = append(srcs, r)
+	}
+	if h := c.Heartbeat; h.URL != "" {
+		hb, err := heartbeat.NewSource(heartbeat.SourceConfig{
+			Conn: heartbeat.ConnConfig{URL: h.URL, VHost: h.VHost, User: h.User, Password: h.Password,
+				CAFile: h.CAFile, Insecure: h.Insecure},
+			CanaryVHost:    h.CanaryVHost,
+			CanaryInterval: time.Duration(h.CanaryInterval),
+			CanaryTimeout:  time.Duration(h.CanaryTimeout),
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		srcs = append(srcs, hb)
 	}
 	return srcs, focus, nil
 }

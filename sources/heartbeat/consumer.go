@@ -1,0 +1,285 @@
+package heartbeat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// Defaults of the dashboard side.
+const (
+	DefaultFlush          = time.Second
+	DefaultCanaryInterval = 5 * time.Second
+	DefaultCanaryTimeout  = 5 * time.Second
+	// maxBuffered bounds the heartbeats held between two batches; beyond it
+	// (a dashboard stalled for a long time) heartbeats are dropped and counted.
+	maxBuffered = 200_000
+	// queueMaxLength bounds the dashboard's queue on the broker likewise.
+	queueMaxLength = 200_000
+)
+
+// SourceConfig configures the dashboard's heartbeat consumer and canary.
+type SourceConfig struct {
+	Conn ConnConfig // where the agents publish (the heartbeat exchange's vhost)
+	// CanaryVHost is where the canary runs: Nova's vhost, so that it crosses
+	// what Nova's RPC crosses. Default: Conn's vhost.
+	CanaryVHost    string
+	CanaryInterval time.Duration // default 5 s; negative disables the canary
+	CanaryTimeout  time.Duration // default 5 s, at most CanaryInterval
+	Flush          time.Duration // one batch per Flush (default 1 s)
+	Logf           func(format string, args ...any)
+}
+
+// Source consumes heartbeats and runs the canary; it is the dashboard's
+// sources.NameHeartbeat source. Both keep their own connection (a
+// publishing connection is the one the broker blocks in an alarm; the
+// consumer's must keep draining) and reconnect by themselves.
+type Source struct {
+	cfg SourceConfig
+	id  string // makes this dashboard's queue names unique
+
+	mu        sync.Mutex
+	buf       []sources.Heartbeat
+	probes    []sources.Probe
+	up        bool
+	lastErr   string
+	invalid   uint64 // malformed or oversized messages dropped
+	lastBad   string // why the last one was dropped
+	overflow  uint64 // dropped because the dashboard did not keep up
+	received  uint64
+	connects  int
+	exchNote  string
+	canaryErr string
+}
+
+// NewSource checks the configuration.
+func NewSource(cfg SourceConfig) (*Source, error) {
+	if err := cfg.Conn.Validate(); err != nil {
+		return nil, fmt.Errorf("heartbeat: %w", err)
+	}
+	if cfg.Flush <= 0 {
+		cfg.Flush = DefaultFlush
+	}
+	if cfg.CanaryInterval == 0 {
+		cfg.CanaryInterval = DefaultCanaryInterval
+	}
+	if cfg.CanaryTimeout <= 0 {
+		cfg.CanaryTimeout = DefaultCanaryTimeout
+	}
+	if cfg.CanaryInterval > 0 {
+		cfg.CanaryTimeout = min(cfg.CanaryTimeout, cfg.CanaryInterval)
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	host, _ := os.Hostname()
+	host = strings.Map(func(c rune) rune {
+		if c == '.' || c == ' ' {
+			return '-'
+		}
+		return c
+	}, host)
+	return &Source{cfg: cfg, id: fmt.Sprintf("%s.%d.%s", host, os.Getpid(), hex.EncodeToString(r[:]))}, nil
+}
+
+// Name is sources.NameHeartbeat.
+func (s *Source) Name() string { return sources.NameHeartbeat }
+
+// QueueName is the dashboard's exclusive queue bound to the exchange.
+func (s *Source) QueueName() string { return "stacktop.dashboard." + s.id }
+
+// Run consumes and probes until ctx is cancelled, emitting one batch per Flush.
+func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	consumer := &link{
+		cfg: s.cfg.Conn,
+		onUp: func() {
+			s.mu.Lock()
+			s.connects++
+			s.mu.Unlock()
+		},
+		onDown: func(err error, attempt int) {
+			s.mu.Lock()
+			s.up, s.lastErr = false, "heartbeat: "+err.Error()
+			s.mu.Unlock()
+			if attempt <= 1 || attempt%30 == 0 {
+				s.cfg.Logf("heartbeat consumer: %v (attempt %d)", err, attempt)
+			}
+		},
+		serve: s.consume,
+	}
+	if consumer.cfg.Name == "" {
+		consumer.cfg.Name = "stacktop dashboard (heartbeats)"
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); consumer.run(ctx) }()
+
+	if s.cfg.CanaryInterval > 0 {
+		c := newCanary(s.cfg, s.id, func(p sources.Probe) {
+			s.mu.Lock()
+			s.probes = append(s.probes, p)
+			s.mu.Unlock()
+		})
+		wg.Add(1)
+		go func() { defer wg.Done(); c.run(ctx) }()
+	}
+
+	t := time.NewTicker(s.cfg.Flush)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		emit(s.batch(time.Now()))
+	}
+}
+
+// batch takes what arrived since the last one.
+func (s *Source) batch(now time.Time) sources.Batch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := sources.Batch{
+		Source: sources.NameHeartbeat,
+		At:     now,
+		Health: sources.Health{
+			OK:       s.up,
+			Interval: s.cfg.Flush,
+			Target:   s.cfg.Conn.Target(),
+		},
+		Heartbeats: s.buf,
+		Probes:     s.probes,
+	}
+	if !s.up {
+		b.Health.Err = s.lastErr
+		if b.Health.Err == "" {
+			b.Health.Err = "heartbeat: connecting to " + s.cfg.Conn.Target()
+		}
+	}
+	var d []string
+	d = append(d, fmt.Sprintf("%d received", s.received))
+	if s.invalid > 0 {
+		d = append(d, fmt.Sprintf("%d invalid dropped (last: %s)", s.invalid, s.lastBad))
+	}
+	if s.overflow > 0 {
+		d = append(d, fmt.Sprintf("%d dropped: dashboard behind", s.overflow))
+	}
+	if s.connects > 1 {
+		d = append(d, fmt.Sprintf("%d reconnects", s.connects-1))
+	}
+	if s.exchNote != "" {
+		d = append(d, s.exchNote)
+	}
+	b.Health.Detail = strings.Join(d, " · ")
+	s.buf, s.probes = nil, nil
+	return b
+}
+
+// Invalid is how many malformed or oversized messages were dropped.
+func (s *Source) Invalid() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.invalid
+}
+
+// consume serves one consumer connection.
+func (s *Source) consume(ctx context.Context, sess *session) error {
+	ch, err := sess.conn.Channel()
+	if err != nil {
+		return fmt.Errorf("open channel: %w", err)
+	}
+	ch, note, err := declareExchange(sess.conn, ch)
+	if err != nil {
+		return err
+	}
+	q, err := ch.QueueDeclare(s.QueueName(), false, true, true, false, amqp.Table{
+		"x-max-length": int32(queueMaxLength), // the oldest go first when the dashboard falls behind
+	})
+	if err != nil {
+		return fmt.Errorf("declare queue: %w", err)
+	}
+	if err := ch.QueueBind(q.Name, "#", Exchange, false, nil); err != nil {
+		return fmt.Errorf("bind queue: %w", err)
+	}
+	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", true, true, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
+	chClosed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	s.mu.Lock()
+	s.up, s.lastErr, s.exchNote = true, "", note
+	reconnected := s.connects > 1
+	s.mu.Unlock()
+	if reconnected {
+		s.cfg.Logf("heartbeat consumer: connected to %s again", s.cfg.Conn.Target())
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-sess.closed:
+			return closeErr(e, "connection")
+		case e := <-chClosed:
+			return closeErr(e, "channel")
+		case d, ok := <-deliveries:
+			if !ok {
+				return fmt.Errorf("consumer cancelled")
+			}
+			s.receive(d.RoutingKey, d.Body, time.Now())
+		}
+	}
+}
+
+// receive decodes one delivery into the buffer, or counts it as invalid.
+func (s *Source) receive(key string, body []byte, at time.Time) {
+	hb, err := Decode(body, at)
+	if err == nil && key != hb.Host {
+		err = fmt.Errorf("%w: routing key %.40q is not the host %.40q", ErrInvalid, key, hb.Host)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.received++
+	switch {
+	case err != nil:
+		s.invalid++
+		s.lastBad = printable(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), 80)
+	case len(s.buf) >= maxBuffered:
+		s.overflow++
+	default:
+		s.buf = append(s.buf, hb)
+	}
+}
+
+// printable keeps at most n runes of s, with control characters (terminal
+// escapes from a hostile payload) replaced.
+func printable(s string, n int) string {
+	var b strings.Builder
+	for i, r := range []rune(s) {
+		if i == n {
+			b.WriteString("…")
+			break
+		}
+		if !unicode.IsPrint(r) {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
