@@ -82,6 +82,7 @@ type series struct {
 	n     int
 	at    func(i int) time.Time
 	value func(i int) float64
+	hold  func(i int) time.Duration // optional: how long sample i stays current beyond the usual gap (a probe, while it waited)
 }
 
 // bin spreads a series over cols dot columns covering [t0, t1]: each column
@@ -100,6 +101,7 @@ func (s series) bin(cols int, t0, t1 time.Time, maxGap time.Duration) []float64 
 	i := 0
 	prev, havePrev := 0.0, false
 	var prevAt time.Time
+	var prevHold time.Duration
 	for c := range cols {
 		end := t0.Add(time.Duration(float64(span) * float64(c+1) / float64(cols)))
 		start := t0.Add(time.Duration(float64(span) * float64(c) / float64(cols)))
@@ -108,12 +110,15 @@ func (s series) bin(cols int, t0, t1 time.Time, maxGap time.Duration) []float64 
 			x := s.value(i)
 			v, got = max(v, x), true
 			prev, prevAt, havePrev = x, s.at(i), true
+			if s.hold != nil {
+				prevHold = s.hold(i)
+			}
 			i++
 		}
 		switch {
 		case got:
 			out[c] = v
-		case havePrev && (maxGap <= 0 || start.Sub(prevAt) <= maxGap):
+		case havePrev && (maxGap <= 0 || start.Sub(prevAt) <= maxGap+prevHold):
 			out[c] = prev
 		default:
 			out[c] = math.NaN()

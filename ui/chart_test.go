@@ -60,6 +60,10 @@ func TestSeriesBin(t *testing.T) {
 	if got[0] != 1 || got[1] != 1 || !math.IsNaN(got[2]) || got[3] != 4 {
 		t.Fatalf("a pause longer than the gap should be blank: %v", got)
 	}
+	gap.hold = func(i int) time.Duration { return 10 * time.Second } // the first sample waited 10 s
+	if got := gap.bin(4, t0, t0.Add(40*time.Second), 15*time.Second); got[2] != 1 {
+		t.Fatalf("a held sample should carry over the pause: %v", got)
+	}
 	if got := s.bin(0, t0, t0, 0); got != nil {
 		t.Fatalf("zero columns: %v", got)
 	}

@@ -26,7 +26,8 @@ func (s *scroller) ShortHelp() []key.Binding {
 	return []key.Binding{k.Back, k.Down, k.Up, k.PageDown, k.Pause, k.Help, k.Quit}
 }
 
-func (s *scroller) FullHelp() [][]key.Binding { return [][]key.Binding{s.ShortHelp()} }
+// FullHelp is every key: tabs, v, c and t work from a drill-down too.
+func (s *scroller) FullHelp() [][]key.Binding { return s.e.keys.FullHelp() }
 
 // scroll applies a navigation key over n lines.
 func (s *scroller) scroll(msg tea.Msg, n int) {

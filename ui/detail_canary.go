@@ -55,7 +55,8 @@ func (d *canaryDetail) lines() []string {
 
 	// The chart: as tall as the screen allows, leaving room for the failures.
 	rows := max(2, min(8, (d.height-8)/2))
-	s := series{n: len(h), at: func(i int) time.Time { return h[i].At }, value: func(i int) float64 { return float64(h[i].RTT) }}
+	s := series{n: len(h), at: func(i int) time.Time { return h[i].At }, value: func(i int) float64 { return float64(h[i].RTT) },
+		hold: func(i int) time.Duration { return h[i].RTT }}
 	c := chart{rows: rows, t0: h[0].At, t1: now, label: rttLabel, zero: true}
 	if !c.t1.After(c.t0) {
 		c.t1 = c.t0.Add(time.Second)

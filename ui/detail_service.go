@@ -39,8 +39,20 @@ func (d *serviceDetail) ShortHelp() []key.Binding {
 	return d.scroller.ShortHelp()
 }
 
-// FullHelp is the short help in one column.
-func (d *serviceDetail) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }
+// FullHelp is every key, enter saying what it opens here.
+func (d *serviceDetail) FullHelp() [][]key.Binding {
+	cols := d.e.keys.FullHelp()
+	if d.selectable() > 1 {
+		for _, col := range cols {
+			for i := range col {
+				if col[i].Help() == d.e.keys.Accept.Help() {
+					col[i] = openSelected(d.e.keys)
+				}
+			}
+		}
+	}
+	return cols
+}
 
 func openSelected(k *KeyMap) key.Binding {
 	b := k.Accept

@@ -64,12 +64,12 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Filter, k.Help, k.Quit, k.Sort, k.Problems, k.Verdict, k.Canary, k.Pause}
 }
 
-// FullHelp is the ? overlay.
+// FullHelp is the ? overlay, in three columns so that it fits 80 cells.
+// Disabled bindings (Step in live mode) are not shown.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Restart, k.Broker},
-		{k.Up, k.Down, k.Home, k.End, k.PageUp, k.PageDown},
-		{k.Accept, k.Back, k.Filter, k.Sort, k.Group, k.Problems},
-		{k.Verdict, k.Canary, k.Jump, k.Step, k.Pause, k.Help, k.Quit},
+		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Restart, k.Broker, k.Help, k.Quit},
+		{k.Up, k.Down, k.Home, k.End, k.PageUp, k.PageDown, k.Pause},
+		{k.Accept, k.Back, k.Filter, k.Sort, k.Group, k.Problems, k.Verdict, k.Canary, k.Jump, k.Step},
 	}
 }
