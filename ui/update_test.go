@@ -245,7 +245,8 @@ func TestQueueDrillDownFocuses(t *testing.T) {
 func TestResizeStorm(t *testing.T) {
 	m := press(newTestModel(incident(), 80, 24, false), "G")
 	sizes := [][2]int{{300, 100}, {10, 3}, {1, 1}, {0, 0}, {2, 40}, {200, 2}, {80, 24}, {13, 7}, {81, 5}, {300, 100}, {-1, -5}, {80, 24}}
-	for _, keys := range [][]string{nil, {"2"}, {"3"}, {"enter"}, {"2", "enter"}, {"3", "enter"}, {"?"}, {"/", "x"}} {
+	for _, keys := range [][]string{nil, {"2"}, {"3"}, {"enter"}, {"2", "enter"}, {"3", "enter"}, {"?"}, {"/", "x"},
+		{"4"}, {"4", "enter"}, {"v"}, {"c"}, {"3", "t", "1"}} {
 		mm := press(m, keys...)
 		for _, sz := range sizes {
 			mm = update(mm, tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
