@@ -81,7 +81,8 @@ type agentConfig struct {
 	Interval     duration `yaml:"interval"`
 }
 
-const defaultAgentConfig = "/etc/stacktop/agent.yaml"
+// agentConfigDefault is read when it exists and no other file is named.
+var agentConfigDefault = "/etc/stacktop/agent.yaml"
 
 func runAgent(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	for _, a := range args {
@@ -184,7 +185,7 @@ func loadAgentConfig(path string, flags agentConfig, getenv func(string) string)
 		path, explicit = getenv("STACKTOP_AGENT_CONFIG"), getenv("STACKTOP_AGENT_CONFIG") != ""
 	}
 	if path == "" {
-		path = defaultAgentConfig
+		path = agentConfigDefault
 	}
 	var c agentConfig
 	where := "agent config"
@@ -283,4 +284,15 @@ func novaConfHost(path string) (string, error) {
 		}
 	}
 	return "", sc.Err()
+}
+
+// newHeartbeatSource is the dashboard's heartbeat consumer and canary for the config's heartbeat section.
+func newHeartbeatSource(h heartbeatConfig) (*heartbeat.Source, error) {
+	return heartbeat.NewSource(heartbeat.SourceConfig{
+		Conn: heartbeat.ConnConfig{URL: h.URL, VHost: h.VHost, User: h.User, Password: h.Password,
+			CAFile: h.CAFile, Insecure: h.Insecure},
+		CanaryVHost:    h.CanaryVHost,
+		CanaryInterval: time.Duration(h.CanaryInterval),
+		CanaryTimeout:  time.Duration(h.CanaryTimeout),
+	})
 }

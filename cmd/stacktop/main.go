@@ -18,7 +18,6 @@ import (
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/demo"
-	"github.com/stacktop/stacktop/sources/heartbeat"
 	"github.com/stacktop/stacktop/sources/nova"
 	"github.com/stacktop/stacktop/sources/rabbitmq"
 	"github.com/stacktop/stacktop/state"
@@ -293,14 +292,8 @@ func configuredSources(c *config, cloudFlag string) ([]sources.Source, func(stat
 		}
 		srcs = append(srcs, r)
 	}
-	if h := c.Heartbeat; h.URL != "" {
-		hb, err := heartbeat.NewSource(heartbeat.SourceConfig{
-			Conn: heartbeat.ConnConfig{URL: h.URL, VHost: h.VHost, User: h.User, Password: h.Password,
-				CAFile: h.CAFile, Insecure: h.Insecure},
-			CanaryVHost:    h.CanaryVHost,
-			CanaryInterval: time.Duration(h.CanaryInterval),
-			CanaryTimeout:  time.Duration(h.CanaryTimeout),
-		})
+	if c.Heartbeat.URL != "" {
+		hb, err := newHeartbeatSource(c.Heartbeat)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -48,18 +48,17 @@ type Source struct {
 	cfg SourceConfig
 	id  string // makes this dashboard's queue names unique
 
-	mu        sync.Mutex
-	buf       []sources.Heartbeat
-	probes    []sources.Probe
-	up        bool
-	lastErr   string
-	invalid   uint64 // malformed or oversized messages dropped
-	lastBad   string // why the last one was dropped
-	overflow  uint64 // dropped because the dashboard did not keep up
-	received  uint64
-	connects  int
-	exchNote  string
-	canaryErr string
+	mu       sync.Mutex
+	buf      []sources.Heartbeat
+	probes   []sources.Probe
+	up       bool
+	lastErr  string
+	invalid  uint64 // malformed or oversized messages dropped
+	lastBad  string // why the last one was dropped
+	overflow uint64 // dropped because the dashboard did not keep up
+	received uint64
+	connects int
+	exchNote string
 }
 
 // NewSource checks the configuration.

@@ -1,0 +1,125 @@
+package heartbeat
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
+)
+
+func newTestSource(t testing.TB) *Source {
+	t.Helper()
+	s, err := NewSource(SourceConfig{Conn: ConnConfig{URL: "amqp://127.0.0.1:1/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestReceiveAndBatch(t *testing.T) {
+	s := newTestSource(t)
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	good, _ := Encode(Message{Host: "compute-1", Seq: 7, SentAt: now.Add(-time.Second), IntervalMS: 2000})
+	s.receive("compute-1", good, now)
+	s.receive("compute-2", good, now)                           // routing key is not the host
+	s.receive("compute-1", []byte("\x1b[2J{"), now)             // garbage with a terminal escape
+	s.receive("compute-1", make([]byte, MaxMessageSize+1), now) // oversized
+	s.up = true
+	b := s.batch(now)
+	if b.Source != sources.NameHeartbeat || !b.Health.OK || len(b.Heartbeats) != 1 || b.Heartbeats[0].Host != "compute-1" ||
+		!b.Heartbeats[0].ReceivedAt.Equal(now) || b.Heartbeats[0].Seq != 7 {
+		t.Errorf("batch %+v", b)
+	}
+	if s.Invalid() != 3 || !strings.Contains(b.Health.Detail, "3 invalid dropped") || strings.ContainsRune(b.Health.Detail, '\x1b') {
+		t.Errorf("invalid %d, detail %q", s.Invalid(), b.Health.Detail)
+	}
+	b2 := s.batch(now.Add(time.Second))
+	if b2.Heartbeats != nil || b2.Probes != nil {
+		t.Errorf("second batch repeats data: %+v", b2)
+	}
+	s.up, s.lastErr = false, "heartbeat: connect amqp://127.0.0.1:1/: connection refused"
+	if b3 := s.batch(now); b3.Health.OK || !strings.Contains(b3.Health.Err, "refused") {
+		t.Errorf("down: %+v", b3.Health)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	if got := printable("a\x1b[31mb\u00e9"+strings.Repeat("x", 100), 10); got != "a?[31mbéxx…" {
+		t.Errorf("printable = %q", got)
+	}
+}
+
+// BenchmarkReceive is the consumer's per-delivery work: decode, check the
+// routing key, buffer. The fold is state's BenchmarkDecodeAndApplyHeartbeats.
+func BenchmarkReceive(b *testing.B) {
+	s := newTestSource(b)
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	const hosts = 1000
+	payloads := make([][]byte, hosts)
+	for h := range hosts {
+		m := Message{Host: fmt.Sprintf("compute-%05d", h), BootID: "8d1c7f0e-boot", UptimeSec: 3600, Seq: 1, SentAt: t0,
+			IntervalMS: 2000, Agent: "1.0.0", Processes: []Proc{
+				{Name: "nova-compute", PID: 1000 + h, Start: t0}, {Name: "neutron-openvswitch-agent", PID: 2000 + h, Start: t0}}}
+		payloads[h], _ = Encode(m)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		h := n % hosts
+		s.receive(keyOf(h), payloads[h], t0)
+		n++
+		if n%1000 == 0 {
+			s.batch(t0)
+		}
+	}
+	if s.Invalid() != 0 {
+		b.Fatalf("%d invalid", s.Invalid())
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "heartbeats/s")
+}
+
+var keys = func() []string {
+	k := make([]string, 1000)
+	for i := range k {
+		k[i] = fmt.Sprintf("compute-%05d", i)
+	}
+	return k
+}()
+
+func keyOf(h int) string { return keys[h] }
+
+// BenchmarkReceiveAndFold is the dashboard's whole receive path: each
+// delivery through receive, and the batch folded into a state.Store every
+// 1,000 heartbeats (one Flush's worth at 1,000 heartbeats/s).
+func BenchmarkReceiveAndFold(b *testing.B) {
+	s := newTestSource(b)
+	s.up = true
+	store := state.NewStore(state.DefaultConfig())
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	const hosts = 1000
+	payloads := make([][][]byte, 16) // rounds, seq advancing
+	for r := range payloads {
+		payloads[r] = make([][]byte, hosts)
+		for h := range hosts {
+			m := Message{Host: keyOf(h), BootID: "8d1c7f0e-boot", UptimeSec: 3600, Seq: uint64(r + 1), SentAt: t0,
+				IntervalMS: 2000, Agent: "1.0.0", Processes: []Proc{
+					{Name: "nova-compute", PID: 1000 + h, Start: t0}, {Name: "neutron-openvswitch-agent", PID: 2000 + h, Start: t0}}}
+			payloads[r][h], _ = Encode(m)
+		}
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		r, h := (n/hosts)%len(payloads), n%hosts
+		at := t0.Add(time.Duration(n) * time.Millisecond)
+		s.receive(keyOf(h), payloads[r][h], at)
+		n++
+		if n%1000 == 0 {
+			store.Apply(s.batch(at))
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "heartbeats/s")
+}
