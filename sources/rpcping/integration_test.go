@@ -15,6 +15,7 @@ package rpcping
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,6 +258,19 @@ func TestIntegrationStopAppEveryPingFails(t *testing.T) {
 
 	// rabbitmqctl takes a second or two to start; the broker stops somewhere
 	// between invoked and stopped. Pings answered before stopped are fine.
+	// The moment the broker went: its AMQP listener refuses connections.
+	down := make(chan time.Time, 1)
+	go func() {
+		for range 400 {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:5672", time.Second)
+			if err != nil {
+				down <- time.Now()
+				return
+			}
+			c.Close()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
 	invoked := time.Now()
 	d.run(t, d.rabbitmqctl, "stop_app")
 	stopped := time.Now()
@@ -269,7 +283,7 @@ func TestIntegrationStopAppEveryPingFails(t *testing.T) {
 		t.Logf("start_app → every service answers again after %s", time.Since(started).Round(time.Millisecond))
 	})
 
-	failed := map[Target]time.Duration{}
+	failed := map[Target]time.Time{}
 	results := map[string]int{}
 	var healthErr string
 	p.until(t, interval+timeout+5*time.Second, "every ping fails after stop_app", func(pr sources.Probe, h sources.Health) bool {
@@ -287,18 +301,86 @@ func TestIntegrationStopAppEveryPingFails(t *testing.T) {
 			t.Fatalf("%s answered after stop_app: %+v", tg.RoutingKey(), pr)
 		}
 		if _, seen := failed[tg]; !seen {
-			failed[tg] = pr.At.Add(pr.RTT).Sub(stopped) // < 0: failed before stop_app returned
+			failed[tg] = pr.At.Add(pr.RTT)
 			results[string(pr.Result)+": "+pr.Detail]++
 		}
 		return len(failed) == len(d.targets)
 	})
-	var last time.Duration
-	for _, d := range failed {
-		last = max(last, d)
+	var gone time.Time
+	select {
+	case gone = <-down:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the broker's port still accepts connections after stop_app")
 	}
-	t.Logf("stop_app took %s; every ping had failed %s after it returned (interval %s, timeout %s); results %v; health %q",
-		stopped.Sub(invoked).Round(time.Millisecond), last.Round(time.Millisecond), interval, timeout, results, healthErr)
+	var first, last time.Time
+	for _, at := range failed {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	t.Logf("stop_app: broker gone %s after invoking it (the command took %s); first ping failed %s later, every service's ping %s later (interval %s, timeout %s); results %v; health %q",
+		gone.Sub(invoked).Round(time.Millisecond), stopped.Sub(invoked).Round(time.Millisecond),
+		first.Sub(gone).Round(time.Millisecond), last.Sub(gone).Round(time.Millisecond), interval, timeout, results, healthErr)
+	if last.Sub(gone) > interval+timeout {
+		t.Errorf("every ping failed only %s after the broker went, want within one interval (%s) plus the timeout", last.Sub(gone), interval)
+	}
 	if strings.Contains(healthErr, "@") || strings.Contains(fmt.Sprint(results), "@") {
 		t.Errorf("credentials in an error: %q %v", healthErr, results)
 	}
+}
+
+// A memory alarm blocks publishers: pings say "blocked" (not a timeout that
+// would blame the services), health says why, and nothing hangs.
+func TestIntegrationMemoryAlarmBlocksPings(t *testing.T) {
+	d := devOpenStack(t)
+	harness.Disrupt(t)
+	const interval, timeout = 2 * time.Second, 2 * time.Second
+	p := d.start(t, interval, timeout)
+	d.allAnswer(t, p, 20*time.Second, time.Time{})
+
+	raised := time.Now()
+	d.run(t, d.rabbitmqctl, "set_vm_memory_high_watermark", "0.0001")
+	t.Cleanup(func() {
+		lowered := time.Now()
+		d.run(t, d.rabbitmqctl, "set_vm_memory_high_watermark", "0.4")
+		d.allAnswer(t, p, 120*time.Second, lowered)
+		t.Logf("alarm cleared → every service answers again after %s", time.Since(lowered).Round(time.Millisecond))
+	})
+
+	blocked := map[Target]sources.Probe{}
+	var health string
+	p.until(t, 3*interval+timeout+5*time.Second, "every ping blocked", func(pr sources.Probe, h sources.Health) bool {
+		if !h.OK && strings.HasPrefix(h.Err, "broker blocks publishers") {
+			health = h.Err
+		}
+		if pr.Kind == "" || pr.At.Before(raised) {
+			return false
+		}
+		tg, _ := NewTarget(pr.Binary, pr.Host)
+		switch pr.Result {
+		case sources.ProbeBlocked:
+			if _, seen := blocked[tg]; !seen {
+				blocked[tg] = pr
+			}
+		case sources.ProbeOK:
+			if len(blocked) > 0 {
+				t.Fatalf("%s answered while the broker blocks publishers: %+v", tg.RoutingKey(), pr)
+			}
+		default:
+			if len(blocked) > 0 {
+				t.Fatalf("%s: %s %q while blocked, want blocked", tg.RoutingKey(), pr.Result, pr.Detail)
+			}
+		}
+		return len(blocked) == len(d.targets) && health != ""
+	})
+	var last time.Time
+	for _, pr := range blocked {
+		if end := pr.At.Add(pr.RTT); end.After(last) {
+			last = end
+		}
+	}
+	t.Logf("memory alarm → every ping blocked after %s; e.g. %q; health %q", last.Sub(raised).Round(time.Millisecond), blocked[d.targets[0]].Detail, health)
 }
