@@ -126,7 +126,13 @@ func TestTimelinePeriod(t *testing.T) {
 // decompressed returns the demo recording's lines.
 func decompressed(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(demoRecording)
+	return decompressedFile(t, demoRecording)
+}
+
+// decompressedFile returns the lines of a gzip-compressed recording.
+func decompressedFile(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +181,20 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // (as --record would), and checks that the replay folded the same state and
 // that the re-recording exports the same timeline.
 func TestRecordReplayExport(t *testing.T) {
-	rd, err := recording.Open(demoRecording)
+	for _, tc := range []struct {
+		file    string
+		batches int
+		end     string
+	}{
+		{demoRecording, 72, "2026-11-25T04:28:06Z"},
+		{harnessRecording, 62, "2026-11-25T04:33:39Z"},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) { recordReplayExport(t, tc.file, tc.batches, tc.end) })
+	}
+}
+
+func recordReplayExport(t *testing.T, file string, batches int, end string) {
+	rd, err := recording.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,16 +230,16 @@ func TestRecordReplayExport(t *testing.T) {
 	if _, err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rp.Played() != 72 || len(rp.Errors()) != 0 {
+	if rp.Played() != batches || len(rp.Errors()) != 0 {
 		t.Fatalf("played %d, errors %v", rp.Played(), rp.Errors())
 	}
 	// The replay clock stops at the recording's last batch.
-	if got := rp.Now().UTC().Format(time.RFC3339); got != "2026-11-25T04:28:06Z" {
+	if got := rp.Now().UTC().Format(time.RFC3339); got != end {
 		t.Errorf("replay clock at the end: %s", got)
 	}
 
 	// The same state as folding the file directly.
-	rd2, _ := recording.Open(demoRecording)
+	rd2, _ := recording.Open(file)
 	defer rd2.Close()
 	direct := state.NewStore(state.DefaultConfig())
 	for {
@@ -236,7 +255,7 @@ func TestRecordReplayExport(t *testing.T) {
 		t.Errorf("replayed state differs from the recording folded directly")
 	}
 
-	a, _ := timelineOf(t, demoRecording)
+	a, _ := timelineOf(t, file)
 	b, _ := timelineOf(t, again)
 	if a != b {
 		t.Errorf("the re-recorded replay exports another timeline:\n%s\n---\n%s", a, b)
