@@ -458,7 +458,10 @@ func (d *Differ) canaryDiff(out []Entry, s *state.Snapshot) []Entry {
 		switch {
 		case p.Result != sources.ProbeOK && d.canaryFails == 0:
 			e.Change = "failing"
-			e.Evidence = fmt.Sprintf("%s after %s", p.Result, p.RTT.Round(time.Millisecond))
+			e.Evidence = string(p.Result)
+			if p.RTT >= time.Millisecond {
+				e.Evidence += " after " + p.RTT.Round(time.Millisecond).String()
+			}
 			if p.Detail != "" {
 				e.Evidence += ": " + p.Detail
 			}
