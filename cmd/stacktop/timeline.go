@@ -100,9 +100,12 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	meta.Recorder = rd.Header().Version
 	for i, e := range rd.Errors() {
 		fmt.Fprintf(stderr, "stacktop timeline: %s: %v (skipped)\n", file, e)
-		if i < 10 {
+		switch {
+		case i < 10 && errors.Is(e, recording.ErrTruncated):
+			meta.Notes = append(meta.Notes, fmt.Sprintf("the recording ends early, at line %d (%v): its recorder was stopped hard; the timeline ends there", e.Line, e.Err))
+		case i < 10:
 			meta.Notes = append(meta.Notes, fmt.Sprintf("recording line %d skipped: %v", e.Line, e.Err))
-		} else if i == 10 {
+		case i == 10:
 			meta.Notes = append(meta.Notes, fmt.Sprintf("and %d more unreadable lines", len(rd.Errors())-10))
 		}
 	}

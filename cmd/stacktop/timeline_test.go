@@ -165,7 +165,7 @@ func TestTimelineSkipsBadLines(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if !strings.Contains(md, "> Note: recording line 11 skipped: malformed JSON") || !strings.Contains(md, "> Note: recording line "+itoa(last+1)+" skipped: recording truncated") {
+	if !strings.Contains(md, "> Note: recording line 11 skipped: malformed JSON") || !strings.Contains(md, "> Note: the recording ends early, at line "+itoa(last+1)+" (recording truncated: the last line is cut short") {
 		t.Errorf("notes missing:\n%s", md)
 	}
 	// The rest still plays: the broker's restart near the end is there.
