@@ -61,7 +61,7 @@ func useDevCloud(t *testing.T, disrupt bool) *devCloud {
 	t.Helper()
 	devCloudOnce.Do(func() { devCloudVal, devCloudErr = findDevCloud() })
 	if devCloudErr != nil {
-		harness.Absent(t, fmt.Sprintf("no dev cloud: %v (start it with scripts/dev-openstack up, or run scripts/test)", devCloudErr))
+		harness.Absent(t, fmt.Sprintf("no dev cloud: %v", devCloudErr))
 	}
 	if disrupt {
 		harness.Disrupt(t)
@@ -109,7 +109,7 @@ func findDevCloud() (*devCloud, error) {
 		}
 	}
 	if _, err := os.Stat(c.cloudsFile); err != nil {
-		return nil, fmt.Errorf("clouds.yaml: %w", err)
+		return nil, fmt.Errorf("clouds.yaml: %w (scripts/dev-openstack up writes it)", err)
 	}
 	if c.secrets, err = cloudsPasswords(c.cloudsFile); err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func findDevCloud() (*devCloud, error) {
 	}
 	resp, err := http.Get(c.keystoneURL)
 	if err != nil {
-		return nil, fmt.Errorf("Keystone at %s does not answer (%v): is the dev cloud up?", c.keystoneURL, err)
+		return nil, fmt.Errorf("Keystone at %s does not answer (%v): start the cloud with scripts/dev-openstack up", c.keystoneURL, err)
 	}
 	resp.Body.Close()
 	return c, nil
@@ -389,6 +389,7 @@ func TestIntegrationComputeKilled(t *testing.T) {
 	c.run(t, time.Minute, c.script, "kill-compute", host)
 
 	var lastBeat time.Time // compute-2's updated_at as last seen
+	var lastUp time.Time   // when a poll last saw Nova call it up
 	var late, down time.Duration
 	lateAfter := 2 * c.reportInterval
 	w.next(t, host+" down in Nova", c.downTime+c.reportInterval+30*time.Second, func(b sources.Batch) bool {
@@ -410,16 +411,20 @@ func TestIntegrationComputeKilled(t *testing.T) {
 			down = b.At.Sub(killed)
 			return true
 		}
+		lastUp = b.At
 		return false
 	})
 	if late == 0 || late > down {
 		t.Errorf("report age passed 2×report_interval at %v, Nova said down at %v: want late first", late, down)
 	}
 	// Nova says down service_down_time after the last heartbeat, which came
-	// at most report_interval before the kill; the margin covers our poll
-	// interval and its backoff should a poll fail on a loaded machine.
-	if max := c.downTime + c.reportInterval + 10*time.Second; down > max {
-		t.Errorf("Nova called %s down %v after the kill, want at most service_down_time+report_interval+10s = %v", host, down, max)
+	// at most report_interval before the kill. Judged by the last poll that
+	// still saw "up" (not by the first that saw "down", which a failed poll
+	// and its backoff on a loaded machine could delay); the margin covers the
+	// poll's own latency and the conductor's delay in recording a heartbeat.
+	if max := c.downTime + c.reportInterval + 3*time.Second; lastUp.Sub(killed) > max {
+		t.Errorf("Nova still called %s up %v after the kill, want down within service_down_time+report_interval+3s = %v",
+			host, lastUp.Sub(killed).Round(100*time.Millisecond), max)
 	}
 	t.Logf("killed %s: report age > 2×report_interval (%v, the dashboard's late) after %v; Nova down after %v (service_down_time %v, report_interval %v)",
 		host, lateAfter, late.Round(100*time.Millisecond), down.Round(100*time.Millisecond), c.downTime, c.reportInterval)
