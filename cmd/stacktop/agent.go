@@ -166,7 +166,7 @@ func runAgent(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
-	logger.Printf("%s: heartbeat of %s every %s to %s", versionString(), a.Host(), ac.Interval, ac.Conn.Target())
+	logger.Printf("%s: heartbeat of %s every %s to %s", versionString(), a.Host(), a.Interval(), ac.Conn.Target())
 	if err := a.Run(ctx); err != nil {
 		logger.Printf("%v", err)
 		return 1

@@ -98,6 +98,9 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 // Host is the name the agent publishes under.
 func (a *Agent) Host() string { return a.cfg.Host }
 
+// Interval is the effective publish interval.
+func (a *Agent) Interval() time.Duration { return a.cfg.Interval }
+
 // Stats returns a copy of the agent's counters.
 func (a *Agent) Stats() AgentStats {
 	a.mu.Lock()

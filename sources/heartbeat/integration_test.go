@@ -79,12 +79,14 @@ type itBroker struct {
 // useBroker returns the dev broker or skips; disrupt takes the integration lock exclusively.
 func useBroker(t *testing.T, disrupt bool) itBroker {
 	t.Helper()
-	env := harness.Require(t, "rabbitmq", "STACKTOP_TEST_AMQP_URL")
+	// The lock first: a broker another package's test has stopped for a
+	// moment must not make this one skip.
 	if disrupt {
 		harness.Disrupt(t)
 	} else {
 		harness.Share(t)
 	}
+	env := harness.Require(t, "rabbitmq", "STACKTOP_TEST_AMQP_URL")
 	u, err := url.Parse(env.Get("STACKTOP_TEST_AMQP_URL"))
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +215,12 @@ type agentProc struct {
 
 func startAgentProc(t *testing.T, b itBroker, host string, iv time.Duration) *agentProc {
 	t.Helper()
+	// STACKTOP_TEST_AGENT_BIN runs a built stacktop binary's agent instead of this test binary's.
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), agentEnv+"=1",
+	if bin := os.Getenv("STACKTOP_TEST_AGENT_BIN"); bin != "" {
+		cmd = exec.Command(bin, "agent")
+	}
+	cmd.Env = append(os.Environ(), agentEnv+"=1", "STACKTOP_AGENT_CONFIG=",
 		"STACKTOP_AMQP_URL="+b.conn.URL, "STACKTOP_AMQP_USER="+b.conn.User, "STACKTOP_AMQP_PASSWORD="+b.conn.Password,
 		"STACKTOP_AGENT_HOST="+host, "STACKTOP_AGENT_INTERVAL="+iv.String())
 	out := &strings.Builder{}
@@ -285,7 +291,10 @@ func hasProc(h state.Host, name string, pid int) bool {
 // agent makes it fresh again.
 func TestIntegrationAgentToDashboard(t *testing.T) {
 	b := useBroker(t, false)
-	const iv = time.Second
+	iv := time.Second // STACKTOP_TEST_AGENT_INTERVAL overrides, e.g. 2s to measure at the default interval
+	if v, err := time.ParseDuration(os.Getenv("STACKTOP_TEST_AGENT_INTERVAL")); err == nil && v > 0 {
+		iv = v
+	}
 	host := uniqueHost(t)
 	svc := "nova-sttest" + hex.EncodeToString([]byte(host[len(host)-2:]))
 	d := startDashboard(t, SourceConfig{Conn: b.conn, Flush: 200 * time.Millisecond, CanaryInterval: time.Second, CanaryTimeout: time.Second})
@@ -303,8 +312,8 @@ func TestIntegrationAgentToDashboard(t *testing.T) {
 		return ok && h.Seq >= 2 && hasProc(h, svc, dummy.Process.Pid)
 	})
 	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if h.BootID != strings.TrimSpace(string(bootID)) || h.Interval != iv || h.AgentVersion != "test-agent" || h.Uptime <= 0 {
-		t.Errorf("host %+v: want boot id %s, interval %s, agent test-agent", h, bootID, iv)
+	if h.BootID != strings.TrimSpace(string(bootID)) || h.Interval != iv || h.AgentVersion == "" || h.Uptime <= 0 {
+		t.Errorf("host %+v: want boot id %s, interval %s, an agent version", h, bootID, iv)
 	}
 	if h.Skew > time.Second || h.Skew < -time.Second {
 		t.Errorf("skew %s on one machine", h.Skew)
@@ -606,4 +615,67 @@ func TestIntegrationMemoryAlarm(t *testing.T) {
 		return false
 	})
 	t.Logf("recovered %s after the alarm cleared; agent %+v", time.Since(cleared).Round(time.Millisecond), a.Stats())
+}
+
+// TestIntegrationLeastPrivilege runs scripts/systemd/rabbitmq-users.sh for
+// two throwaway users and checks that its permissions are enough (an
+// agent's heartbeats reach a dashboard; the canary, in the nova vhost,
+// succeeds) and no more (the agent may not declare a queue).
+func TestIntegrationLeastPrivilege(t *testing.T) {
+	b := useBroker(t, false)
+	if b.rabbitmqctl == "" {
+		harness.Absent(t, "no STACKTOP_TEST_RABBITMQCTL")
+	}
+	root, err := harness.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := uniqueHost(t)[len(uniqueHost(t))-8:]
+	agentUser, dashUser := "st-agent-"+suffix, "st-dash-"+suffix
+	dir := t.TempDir()
+	agentPW, dashPW := filepath.Join(dir, "agent.pw"), filepath.Join(dir, "dash.pw")
+	_ = os.WriteFile(agentPW, []byte("agent-"+suffix), 0o600)
+	_ = os.WriteFile(dashPW, []byte("dash-"+suffix), 0o600)
+	t.Cleanup(func() {
+		_ = b.tryCtl("delete_user", agentUser)
+		_ = b.tryCtl("delete_user", dashUser)
+	})
+	cmd := exec.Command(filepath.Join(root, "scripts/systemd/rabbitmq-users.sh"), "/", b.novaVHost)
+	cmd.Env = append(os.Environ(), "RABBITMQCTL="+b.rabbitmqctl, "AGENT_USER="+agentUser, "DASHBOARD_USER="+dashUser,
+		"AGENT_PASSWORD_FILE="+agentPW, "DASHBOARD_PASSWORD_FILE="+dashPW)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmq-users.sh: %v\n%s", err, out)
+	}
+	t.Logf("rabbitmq-users.sh:\n%s", out)
+
+	agentConn := ConnConfig{URL: b.conn.URL, User: agentUser, Password: "agent-" + suffix}
+	dashConn := ConnConfig{URL: b.conn.URL, User: dashUser, Password: "dash-" + suffix}
+	d := startDashboard(t, SourceConfig{Conn: dashConn, CanaryVHost: b.novaVHost, Flush: 200 * time.Millisecond,
+		CanaryInterval: 500 * time.Millisecond, CanaryTimeout: 500 * time.Millisecond})
+	host := uniqueHost(t)
+	runAgent(t, itBroker{conn: agentConn}, host, 500*time.Millisecond)
+	waitFor(t, 10*time.Second, "heartbeats and a good canary with least privilege", func() bool {
+		s := d.snapshot()
+		_, ok := s.Host(host)
+		c := s.Canary.History
+		return ok && len(c) > 0 && c[len(c)-1].Result == sources.ProbeOK
+	})
+	if h, _ := d.snapshot().Source(sources.NameHeartbeat); h.LastErr != "" {
+		t.Errorf("consumer: %s", h.LastErr)
+	}
+
+	conn, err := agentConn.dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ch.QueueDeclare("stacktop.dashboard.sneaky", false, true, true, false, nil)
+	if ae, ok := err.(*amqp.Error); !ok || ae.Code != amqp.AccessRefused {
+		t.Errorf("agent user declaring a queue: %v, want ACCESS_REFUSED", err)
+	}
 }
