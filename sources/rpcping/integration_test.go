@@ -216,12 +216,15 @@ func TestIntegrationKilledComputeStopsAnswering(t *testing.T) {
 		// Leave the harness as found: the compute answers its pings again.
 		d.allAnswer(t, p, 120*time.Second, time.Now())
 	})
+	// The compute dies somewhere between invoking the script and its return:
+	// an answer to a ping sent before the return is no failure.
 	killed := time.Now()
 	d.run(t, d.script, "kill-compute", victim.Host)
+	returned := time.Now()
 
 	// Within one interval (plus the timeout of the ping that finds it
 	// gone), the victim times out while every other service still answers.
-	var failedAt time.Time
+	var sentAt, failedAt time.Time
 	others := map[Target]bool{}
 	p.until(t, interval+timeout+3*time.Second, "the killed compute times out, the others answer", func(pr sources.Probe, _ sources.Health) bool {
 		if pr.Kind == "" || pr.At.Before(killed) {
@@ -231,11 +234,12 @@ func TestIntegrationKilledComputeStopsAnswering(t *testing.T) {
 		switch {
 		case tg == victim && pr.Result == sources.ProbeTimeout:
 			if failedAt.IsZero() {
-				failedAt = pr.At.Add(pr.RTT)
+				sentAt, failedAt = pr.At, pr.At.Add(pr.RTT)
 				if want := "no reply in " + timeout.String(); pr.Detail != want {
 					t.Errorf("detail %q, want %q", pr.Detail, want)
 				}
 			}
+		case tg == victim && pr.Result == sources.ProbeOK && pr.At.Before(returned):
 		case tg == victim:
 			t.Fatalf("killed %s answered: %+v", victim.RoutingKey(), pr)
 		case pr.Result != sources.ProbeOK:
@@ -245,8 +249,11 @@ func TestIntegrationKilledComputeStopsAnswering(t *testing.T) {
 		}
 		return !failedAt.IsZero() && len(others) == len(d.targets)-1
 	})
-	t.Logf("%s killed → its ping timed out after %s (interval %s, timeout %s); the %d other services kept answering",
-		victim.Host, failedAt.Sub(killed).Round(time.Millisecond), interval, timeout, len(others))
+	t.Logf("%s killed → its next ping, sent %s later, timed out %s after the kill (interval %s, timeout %s); the %d other services kept answering",
+		victim.Host, sentAt.Sub(killed).Round(time.Millisecond), failedAt.Sub(killed).Round(time.Millisecond), interval, timeout, len(others))
+	if sentAt.Sub(killed) > interval+500*time.Millisecond {
+		t.Errorf("the first ping after the kill was sent %s later, want within one interval (%s)", sentAt.Sub(killed), interval)
+	}
 }
 
 func TestIntegrationStopAppEveryPingFails(t *testing.T) {
@@ -383,4 +390,53 @@ func TestIntegrationMemoryAlarmBlocksPings(t *testing.T) {
 		}
 	}
 	t.Logf("memory alarm → every ping blocked after %s; e.g. %q; health %q", last.Sub(raised).Round(time.Millisecond), blocked[d.targets[0]].Detail, health)
+}
+
+// A refused login and a wrong control exchange say so in the health,
+// without the password.
+func TestIntegrationRefusedAndWrongExchange(t *testing.T) {
+	d := devOpenStack(t)
+	harness.Share(t)
+	tr, err := ParseTransportURL(d.transportURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wrongPassword = "not-the-password-zq81"
+	b := tr.Brokers[0]
+	for _, c := range []struct {
+		name, url, exchange, want string
+	}{
+		{"wrong password", fmt.Sprintf("rabbit://%s:%s@%s/%s", b.Username, wrongPassword, b.Addr(), tr.VHost), "", "(403)"},
+		{"wrong exchange", d.transportURL, "not-nova", `control exchange "not-nova" in vhost "nova"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src, err := New(Config{TransportURL: c.url, Exchange: c.exchange, Targets: func() []Target { return d.targets[:1] }, Interval: time.Second, Timeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			got := make(chan sources.Health, 16)
+			go func() {
+				_ = src.Run(ctx, func(b sources.Batch) {
+					select {
+					case got <- b.Health:
+					default:
+					}
+				})
+			}()
+			select {
+			case h := <-got:
+				if h.OK || !strings.Contains(h.Err, c.want) {
+					t.Fatalf("health %+v, want an error with %q", h, c.want)
+				}
+				if strings.Contains(h.Err, wrongPassword) || strings.Contains(h.Err, b.Password) || strings.Contains(h.Err, "@") {
+					t.Fatalf("credentials in %q", h.Err)
+				}
+				t.Logf("health error: %s", h.Err)
+			case <-ctx.Done():
+				t.Fatal("no health batch within 10s")
+			}
+		})
+	}
 }

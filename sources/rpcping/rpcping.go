@@ -166,6 +166,11 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		case p := <-results:
 			pending = append(pending, p)
 		case now := <-tick.C:
+			select {
+			case <-dialed:
+			default:
+				continue // no health to tell before the first dial ends
+			}
 			if len(pending) == 0 && now.Sub(last) < s.cfg.Interval/2 {
 				continue
 			}
