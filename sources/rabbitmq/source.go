@@ -88,8 +88,9 @@ func (s *Source) SetFocus(vhost, name string) {
 //   - /api/nodes and /api/overview; a running node without mem_used means the
 //     management metrics collector is off;
 //   - queues, one request for all of them: /api/queues?columns=… when the
-//     collector is on (or in management mode); with it off, in auto or
-//     prometheus mode, /metrics on each prometheus endpoint and then, if those
+//     collector is on and no prometheus URL is configured (or in management
+//     mode); otherwise, in auto or prometheus mode,
+//     /metrics on each prometheus endpoint and then, if those
 //     cover every running node, /metrics/detailed?family=queue_coarse_metrics&
 //     family=queue_consumer_count on each; otherwise /api/queues with
 //     enable_queue_totals, which has depths but no consumers;
@@ -132,9 +133,9 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 		queues []sources.Queue
 		detail []string
 	)
-	usePrometheus := s.cfg.Mode == ModePrometheus || (s.cfg.Mode == ModeAuto && !metrics)
+	usePrometheus := s.cfg.Mode == ModePrometheus || (s.cfg.Mode == ModeAuto && (!metrics || len(s.cfg.PrometheusURLs) > 0))
 	if usePrometheus {
-		queues, detail = s.pollPrometheus(ctx, f, nodes, &ov)
+		queues, detail = s.pollPrometheus(ctx, f, nodes, &ov, metrics)
 	} else if !metrics {
 		detail = append(detail, "management API, metrics collector off: node gauges and consumers unknown")
 	} else {
@@ -149,9 +150,7 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 			ov.MessagesReady, ov.MessagesUnacked = totals(queues)
 		}
 	}
-	slices.SortFunc(queues, func(a, b sources.Queue) int {
-		return cmp.Or(strings.Compare(a.VHost, b.VHost), strings.Compare(a.Name, b.Name))
-	})
+	sortQueues(queues)
 
 	if fk := s.focus.Load(); fk != nil {
 		if d := s.pollFocus(ctx, f, *fk, queues, metrics); d != "" {
@@ -169,14 +168,20 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 // pollPrometheus fills node gauges and, when it can, the queue list from the
 // prometheus endpoints. It returns nil queues when the management API must
 // list them, and the notes for Health.Detail. It never fails the poll.
-func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources.Node, ov *sources.Overview) ([]sources.Queue, []string) {
+func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources.Node, ov *sources.Overview, metrics bool) ([]sources.Queue, []string) {
 	why := "prometheus"
-	if s.cfg.Mode == ModeAuto {
+	if s.cfg.Mode == ModeAuto && !metrics {
 		why = "prometheus (management metrics collector off)"
 	}
+	// What falling back to the management API loses: nothing while its
+	// metrics collector is on.
+	unknown, consumersUnknown := "", ""
+	if !metrics {
+		unknown, consumersUnknown = "; node gauges and consumers unknown", ", consumers unknown"
+	}
 	if now := s.now(); now.Before(s.promRetryAt) {
-		return nil, []string{fmt.Sprintf("management API; prometheus failed, retry in %v: %s; node gauges and consumers unknown",
-			s.promRetryAt.Sub(now).Round(time.Second), s.promLastErr)}
+		return nil, []string{fmt.Sprintf("management API; prometheus failed, retry in %v: %s%s",
+			s.promRetryAt.Sub(now).Round(time.Second), s.promLastErr, unknown)}
 	}
 
 	var (
@@ -201,7 +206,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 	if len(answered) == 0 {
 		s.promRetryAt = s.now().Add(prometheusRetryAfter)
 		s.promLastErr = strings.Join(errs, "; ")
-		return nil, []string{fmt.Sprintf("management API; prometheus failed: %s; node gauges and consumers unknown", s.promLastErr)}
+		return nil, []string{fmt.Sprintf("management API; prometheus failed: %s%s", s.promLastErr, unknown)}
 	}
 	s.promRetryAt, s.promLastErr = time.Time{}, ""
 	ov.Via = "prometheus"
@@ -228,7 +233,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 		notes = append(notes, "some prometheus endpoints failed: "+strings.Join(errs, "; "))
 	}
 	if covered < running {
-		notes = append(notes, fmt.Sprintf("prometheus covers %d of %d running nodes (set a prometheus URL for each node); queues from management API, consumers unknown", covered, running))
+		notes = append(notes, fmt.Sprintf("prometheus covers %d of %d running nodes (set a prometheus URL for each node); queues from management API%s", covered, running, consumersUnknown))
 		return nil, notes
 	}
 
@@ -256,7 +261,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 			return parseDetailedQueues(r, s.keep, byKey)
 		})
 		if err != nil {
-			notes = append(notes, "prometheus queue metrics failed, queues from management API, consumers unknown: "+err.Error())
+			notes = append(notes, "prometheus queue metrics failed, queues from management API"+consumersUnknown+": "+err.Error())
 			return nil, notes
 		}
 	}
@@ -310,6 +315,13 @@ func (s *Source) pollFocus(ctx context.Context, f *fetcher, fk queueKey, queues 
 	}
 	queues[i].Rates = rates
 	return ""
+}
+
+// sortQueues orders queues by vhost, then name, as the state keeps them.
+func sortQueues(queues []sources.Queue) {
+	slices.SortFunc(queues, func(a, b sources.Queue) int {
+		return cmp.Or(strings.Compare(a.VHost, b.VHost), strings.Compare(a.Name, b.Name))
+	})
 }
 
 // keep applies the queue-name filter.
