@@ -2,10 +2,16 @@ package rabbitmq
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
 )
 
 // managementQueuesJSON is /api/queues?columns=… for n queues in vhost "nova",
@@ -88,5 +94,116 @@ func BenchmarkDecodePrometheusQueues20000(b *testing.B) {
 		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil || len(m) != 20000 {
 			b.Fatal(err, len(m))
 		}
+	}
+}
+
+// foldBench folds batches of queues into a state.Store as successive 10 s
+// polls do: the first fold (which creates every queue's history) happens
+// before the timer starts.
+type foldBench struct {
+	store *state.Store
+	at    time.Time
+}
+
+func newFoldBench(b *testing.B, queues []sources.Queue) *foldBench {
+	f := &foldBench{store: state.NewStore(state.DefaultConfig()), at: time.Unix(1_700_000_000, 0)}
+	f.fold(b, queues)
+	return f
+}
+
+func (f *foldBench) fold(b *testing.B, queues []sources.Queue) {
+	f.at = f.at.Add(DefaultInterval)
+	snap := f.store.Apply(sources.Batch{
+		Source: sources.NameRabbitMQ, At: f.at, Queues: queues,
+		Health: sources.Health{OK: true, Interval: DefaultInterval},
+	})
+	if len(snap.Queues) != len(queues) {
+		b.Fatalf("folded %d queues of %d", len(snap.Queues), len(queues))
+	}
+}
+
+// BenchmarkDecodeFoldQueues20000 is the queue work of one poll on the
+// management path with 20,000 queues, after the response has arrived:
+// decode /api/queues?columns=… as a stream, sort, fold into the state.
+func BenchmarkDecodeFoldQueues20000(b *testing.B) {
+	body := managementQueuesJSON(20000)
+	qs, err := decodeQueues(bytes.NewReader(body), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := newFoldBench(b, qs)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		qs, err := decodeQueues(bytes.NewReader(body), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sortQueues(qs)
+		f.fold(b, qs)
+	}
+}
+
+// BenchmarkDecodeFoldPrometheusQueues20000 is the same on the prometheus
+// path: parse /metrics/detailed, build the list, sort, fold.
+func BenchmarkDecodeFoldPrometheusQueues20000(b *testing.B) {
+	body := prometheusDetailedText(20000)
+	decode := func() []sources.Queue {
+		m := make(map[queueKey]*sources.Queue, 20000)
+		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil {
+			b.Fatal(err)
+		}
+		qs := make([]sources.Queue, 0, len(m))
+		for _, q := range m {
+			qs = append(qs, *q)
+		}
+		sortQueues(qs)
+		return qs
+	}
+	f := newFoldBench(b, decode())
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f.fold(b, decode())
+	}
+}
+
+// BenchmarkPollFoldManagement20000 is a whole poll over loopback HTTP
+// (nodes, overview, 20,000 queues) from an httptest server, and its fold.
+func BenchmarkPollFoldManagement20000(b *testing.B) {
+	queues := managementQueuesJSON(20000)
+	nodes := []byte(`[{"name":"rabbit@mq-1","running":true,"mem_used":1,"mem_limit":2,"uptime":1000}]`)
+	overview := []byte(`{"cluster_name":"c","rabbitmq_version":"3.10.8","object_totals":{"queues":20000}}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/nodes":
+			_, _ = w.Write(nodes)
+		case r.URL.Path == "/api/overview":
+			_, _ = w.Write(overview)
+		case strings.HasPrefix(r.URL.Path, "/api/queues"):
+			_, _ = w.Write(queues)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	s, err := New(Config{URL: srv.URL, User: "u", Password: "p", Mode: ModeManagement})
+	if err != nil {
+		b.Fatal(err)
+	}
+	first, err := s.Poll(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := newFoldBench(b, first.Queues)
+	b.SetBytes(int64(len(queues)))
+	b.ReportAllocs()
+	for b.Loop() {
+		bat, err := s.Poll(context.Background())
+		if err != nil || bat.Health.Requests != 3 {
+			b.Fatal(err, bat.Health.Requests)
+		}
+		f.fold(b, bat.Queues)
 	}
 }
