@@ -22,6 +22,11 @@ type Config struct {
 	RPCHistory int
 	// MaxRestarts bounds the restarts timeline.
 	MaxRestarts int
+	// MaxEvents bounds Snapshot.Timeline.
+	MaxEvents int
+	// TimelineGroup is the window within which the same change on several
+	// hosts is one event of Snapshot.Timeline; negative groups nothing.
+	TimelineGroup time.Duration
 	// ReportSamples is how many gaps between distinct UpdatedAt values the
 	// ReportInterval estimate (their minimum, see svcState.pushDelta) looks at; 1..16.
 	ReportSamples int
@@ -50,6 +55,8 @@ func DefaultConfig() Config {
 		ProbeHistory:   360, // an hour of 10 s canaries
 		RPCHistory:     16,
 		MaxRestarts:    2000,
+		MaxEvents:      2000,
+		TimelineGroup:  30 * time.Second,
 		ReportSamples:  8,
 	}
 }
@@ -85,6 +92,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRestarts <= 0 {
 		c.MaxRestarts = d.MaxRestarts
+	}
+	if c.MaxEvents <= 0 {
+		c.MaxEvents = d.MaxEvents
+	}
+	if c.TimelineGroup == 0 {
+		c.TimelineGroup = d.TimelineGroup
 	}
 	if c.ReportSamples <= 0 {
 		c.ReportSamples = d.ReportSamples

@@ -39,6 +39,7 @@ func (s *Store) foldHeartbeats(f *fold, prev []Host) []Host {
 			addedAt = make(map[string]int)
 		}
 		addedAt[hb.Host] = len(added)
+		f.addedHosts = append(f.addedHosts, hb.Host)
 		h := Host{Name: hb.Host}
 		s.observeHost(f, &h, hb)
 		added = append(added, h)

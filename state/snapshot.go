@@ -1,7 +1,13 @@
 // Package state folds source batches into immutable snapshots of the cloud:
 // services with their transition history and flap state, queues with their
-// depth history and growth, broker nodes, node heartbeats, probes, and the
-// timeline of restarts.
+// depth history and growth, broker nodes, node heartbeats, probes, the
+// timeline of restarts, and the incident timeline (Snapshot.Timeline, see
+// events.go): every change Apply derives by comparing the snapshot it
+// makes with the one before — services changing condition or flapping,
+// restarts, broker alarms, partitions and nodes stopping, heartbeats lost
+// and back, the canary failing, sources failing, the verdict changing —
+// with the same change on several hosts within Config.TimelineGroup
+// grouped into one Event.
 //
 // One goroutine (the Store's owner) applies batches; each Apply returns a new
 // *Snapshot that is never written again, so the UI may hold and read it
@@ -23,7 +29,17 @@
 //     and at most 256 vanished processes; a host silent for longer than
 //     Retention is dropped;
 //   - the canary: at most Config.ProbeHistory probes (360);
-//   - restarts: at most Config.MaxRestarts (2000), none older than Retention.
+//   - restarts: at most Config.MaxRestarts (2000), none older than Retention;
+//   - the timeline: at most Config.MaxEvents events (2000), none older than
+//     Retention; an event lists at most every host once, so the timeline
+//     holds at most MaxEvents × hosts host names (shared strings), and the
+//     open groups are one per (kind, subject, change, source) seen within
+//     Retention. Snapshot.Changes holds one Apply's events only.
+//
+// Deriving the timeline costs an Apply little: a Nova poll's services are
+// compared in one merge walk, a heartbeat batch compares host ages without
+// allocating, and the timeline is copied only when an Apply derived
+// something; grouping looks up the open group of each event's key.
 //
 // Services, queues and nodes missing from a complete list are dropped with
 // their history. History backing arrays hold up to a quarter more than their
@@ -52,6 +68,15 @@ type Snapshot struct {
 	Canary    ProbeSeries       // broker round-trip canary
 	Restarts  []Restart         // newest first, within Retention
 	Verdict   Verdict           // correlation verdict; zero when no rule fired
+	// Timeline is the incident timeline, newest first: what changed, when,
+	// with its evidence (see Event), the same change on several hosts within
+	// Config.TimelineGroup grouped into one event; within Retention and
+	// Config.MaxEvents.
+	Timeline []Event
+	// Changes are the events this Apply derived, oldest first, one per host,
+	// not grouped; nil when nothing changed. Collecting them over a run
+	// gives the whole timeline, beyond Retention (stacktop timeline does).
+	Changes []Event
 }
 
 // SourceHealth is how one source's polls are going.

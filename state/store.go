@@ -18,6 +18,7 @@ type Store struct {
 	nodes    map[string]*nodeState                 // per broker node folding state
 	departed map[string]map[string]sources.Process // per host: processes last seen before they vanished
 	vx       verdictState                          // the correlation rules' memory, see verdict.go
+	tl       timelineState                         // the timeline's memory, see events.go
 }
 
 // NewStore returns a Store whose Snapshot is empty until the first Apply.
@@ -44,6 +45,8 @@ type fold struct {
 	at       time.Time // the batch's time: stamps transitions, samples, restarts
 	cutoff   time.Time // histories keep nothing older than this
 	restarts []Restart // found while folding this batch
+	// addedHosts are the hosts this batch's heartbeats added.
+	addedHosts []string
 }
 
 // Apply folds one batch and returns the new snapshot, which it also publishes.
@@ -91,6 +94,8 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	s.age(f, &next)
 	next.Restarts = mergeRestarts(next.Restarts, f.restarts, f.cutoff, s.cfg.MaxRestarts)
 	next.Verdict = s.computeVerdict(f, &next)
+	next.Changes = s.tl.deriveEvents(&f.b, prev, &next, f.restarts, f.addedHosts, f.cutoff)
+	next.Timeline = s.tl.foldTimeline(next.Timeline, next.Changes, f.cutoff, s.cfg.MaxEvents, s.cfg.TimelineGroup)
 
 	snap := &next
 	s.cur.Store(snap)
@@ -117,6 +122,7 @@ func (s *Store) age(f *fold, next *Snapshot) {
 	for _, h := range next.Hosts {
 		if h.LastSeen.Before(f.cutoff) {
 			delete(s.departed, h.Name)
+			delete(s.tl.lost, h.Name)
 			continue
 		}
 		hosts = append(hosts, h)

@@ -57,7 +57,7 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	if code >= 0 {
 		return code
 	}
-	write := map[string]func(io.Writer, []timeline.Entry, timeline.Meta, timeline.Options) error{
+	write := map[string]func(io.Writer, []state.Event, timeline.Meta, timeline.Options) error{
 		"markdown": timeline.Markdown, "md": timeline.Markdown, "text": timeline.Text,
 	}[format]
 	if write == nil {
@@ -112,7 +112,7 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	if _, ok := rd.End(); !ok && len(rd.Errors()) == 0 && meta.Batches > 0 {
 		meta.Notes = append(meta.Notes, "the recording has no end record: its recorder stopped without closing it, the timeline ends where the file does")
 	}
-	entries := timeline.Compact(timeline.Filter(b.Entries(), since, until), group)
+	entries := state.GroupEvents(timeline.Filter(b.Events(), since, until), group)
 	if err := write(stdout, entries, meta, timeline.Options{Since: since, Until: until}); err != nil {
 		fmt.Fprintf(stderr, "stacktop timeline: %v\n", err)
 		return 1

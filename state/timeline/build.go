@@ -9,12 +9,11 @@ import (
 )
 
 // Builder folds batches through its own state.Store and collects the
-// entries a Differ finds between successive snapshots.
+// events each snapshot derived (Snapshot.Changes), ungrouped.
 type Builder struct {
-	store   *state.Store
-	differ  Differ
-	entries []Entry
-	meta    Meta
+	store  *state.Store
+	events []state.Event
+	meta   Meta
 }
 
 // NewBuilder returns a Builder folding with cfg (zero fields take defaults).
@@ -22,10 +21,10 @@ func NewBuilder(cfg state.Config) *Builder {
 	return &Builder{store: state.NewStore(cfg)}
 }
 
-// Add folds one batch and diffs the snapshot it makes.
+// Add folds one batch and keeps the events its snapshot derived.
 func (b *Builder) Add(batch sources.Batch) {
 	s := b.store.Apply(batch)
-	b.entries = append(b.entries, b.differ.Diff(s)...)
+	b.events = append(b.events, s.Changes...)
 	m := &b.meta
 	m.Batches++
 	if at := batch.At; !at.IsZero() {
@@ -45,14 +44,15 @@ func (b *Builder) Add(batch sources.Batch) {
 // Snapshot returns the latest snapshot.
 func (b *Builder) Snapshot() *state.Snapshot { return b.store.Snapshot() }
 
-// Entries returns every entry so far, sorted by time.
-func (b *Builder) Entries() []Entry {
-	out := slices.Clone(b.entries)
-	slices.SortStableFunc(out, func(x, y Entry) int { return x.At.Compare(y.At) })
+// Events returns every event so far, oldest first, one per host (group
+// them with state.GroupEvents).
+func (b *Builder) Events() []state.Event {
+	out := slices.Clone(b.events)
+	slices.SortStableFunc(out, func(x, y state.Event) int { return x.At.Compare(y.At) })
 	return out
 }
 
-// Meta describes what the entries were built from, for the heading.
+// Meta describes what the events were built from, for the heading.
 func (b *Builder) Meta() Meta { return b.meta }
 
 // Meta describes the input of a timeline.

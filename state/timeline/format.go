@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
@@ -36,7 +37,7 @@ func (o Options) withDefaults() Options {
 // entry, "- [15:04:05] what changed — evidence (source)". Times are UTC,
 // with the date when the input spans more than one day. Text from the
 // cloud is stripped of control characters and its Markdown is escaped.
-func Markdown(w io.Writer, entries []Entry, m Meta, o Options) error {
+func Markdown(w io.Writer, entries []state.Event, m Meta, o Options) error {
 	o = o.withDefaults()
 	bw := bufio.NewWriter(w)
 	stamp := stamper(m, entries)
@@ -64,7 +65,7 @@ func Markdown(w io.Writer, entries []Entry, m Meta, o Options) error {
 }
 
 // Text writes the entries as plain lines, "15:04:05  what changed — evidence [source]".
-func Text(w io.Writer, entries []Entry, m Meta, o Options) error {
+func Text(w io.Writer, entries []state.Event, m Meta, o Options) error {
 	o = o.withDefaults()
 	bw := bufio.NewWriter(w)
 	stamp := stamper(m, entries)
@@ -129,7 +130,7 @@ func sameDay(a, b time.Time) bool {
 
 // stamper formats entry times: HH:MM:SS, or with the date when the input or
 // the entries span more than one day.
-func stamper(m Meta, entries []Entry) func(time.Time) string {
+func stamper(m Meta, entries []state.Event) func(time.Time) string {
 	days := !m.First.IsZero() && !sameDay(m.First, m.Last)
 	if n := len(entries); n > 0 && !sameDay(entries[0].At, entries[n-1].At) {
 		days = true

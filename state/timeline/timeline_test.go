@@ -127,10 +127,10 @@ func build(bs []sources.Batch) *Builder {
 
 // withoutVerdicts drops verdict entries: the rules are state's (and tested
 // there); TestVerdictChanges covers how the timeline reports them.
-func withoutVerdicts(entries []Entry) []Entry {
-	var out []Entry
+func withoutVerdicts(entries []state.Event) []state.Event {
+	var out []state.Event
 	for _, e := range entries {
-		if e.Kind != KindVerdict {
+		if e.Kind != state.EventVerdict {
 			out = append(out, e)
 		}
 	}
@@ -139,7 +139,7 @@ func withoutVerdicts(entries []Entry) []Entry {
 
 func TestScenarioTimeline(t *testing.T) {
 	b := build(scenario())
-	entries := withoutVerdicts(b.Entries())
+	entries := withoutVerdicts(b.Events())
 	var text bytes.Buffer
 	if err := Text(&text, entries, b.Meta(), Options{}); err != nil {
 		t.Fatal(err)
@@ -171,7 +171,7 @@ func TestScenarioTimeline(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if err := Markdown(&out, Compact(entries, 30*time.Second), b.Meta(), Options{}); err != nil {
+	if err := Markdown(&out, state.GroupEvents(entries, 30*time.Second), b.Meta(), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "scenario.md", out.Bytes())
@@ -186,50 +186,9 @@ func TestScenarioTimeline(t *testing.T) {
 	}
 }
 
-func TestVerdictChanges(t *testing.T) {
-	var d Differ
-	s1 := &state.Snapshot{At: at(0)}
-	s2 := &state.Snapshot{At: at(10), Verdict: state.Verdict{Summary: "broker-wide problem suspected: 12 hosts since 22:30", Evidence: []string{"12 services down on 12 hosts (nova)", "canary timing out (heartbeat)"}}}
-	s3 := &state.Snapshot{At: at(20), Verdict: state.Verdict{Summary: "broker-wide problem suspected: 13 hosts since 22:30, canary failing", Evidence: []string{"13 services down on 13 hosts (nova)"}}}
-	s4 := &state.Snapshot{At: at(30)}
-	var got []string
-	for _, s := range []*state.Snapshot{s1, s2, s3, s4} {
-		for _, e := range d.Diff(s) {
-			got = append(got, e.What(0)+" — "+e.Evidence)
-		}
-	}
-	want := []string{
-		"verdict: broker-wide problem suspected: 12 hosts since 22:30 — 12 services down on 12 hosts (nova); canary timing out (heartbeat)",
-		"verdict cleared — was: broker-wide problem suspected: 13 hosts since 22:30, canary failing",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-}
-
-func TestCompactKeepsRepeatsApart(t *testing.T) {
-	e := func(sec int, host, ev string) Entry {
-		return Entry{At: at(sec), Kind: KindService, Subject: "nova-compute", Change: "down", Where: []string{host}, Evidence: ev, GroupEvidence: "Nova: state down", Source: "nova"}
-	}
-	got := Compact([]Entry{e(0, "c2", "a"), e(5, "c1", "b"), e(10, "c2", "c"), e(50, "c3", "d"), {At: at(51), Kind: KindVerdict, Subject: "verdict:", Change: "x"}}, 30*time.Second)
-	var lines []string
-	for _, g := range got {
-		lines = append(lines, g.What(0)+" — "+g.Evidence)
-	}
-	want := []string{
-		"nova-compute down on 2 hosts: c1, c2 (over 5s) — Nova: state down",
-		"nova-compute down on c2 — c",
-		"nova-compute down on c3 — d",
-		"verdict: x — ",
-	}
-	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
-}
-
 func TestFormatIsSafeAndSpansDays(t *testing.T) {
 	m := Meta{First: at(0), Last: at(0).Add(26 * time.Hour), Batches: 2, Sources: []string{"nova"}}
-	entries := []Entry{{At: at(0).Add(25 * time.Hour), Kind: KindSource, Subject: "nova polls", Change: "failing",
+	entries := []state.Event{{At: at(0).Add(25 * time.Hour), Kind: state.EventSource, Subject: "nova polls", Change: "failing",
 		Evidence: "<b>boom</b> *bold* [link](http://x) \x1b[31mred\x1b[0m | `code`\nnext line", Source: "nova"}}
 	var out bytes.Buffer
 	if err := Markdown(&out, entries, m, Options{}); err != nil {
