@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/sources"
@@ -35,19 +34,11 @@ type bOrderKey struct {
 // brokerPane is the broker: the cluster overview on two lines, then one row
 // per node with its gauges, alarms and partitions; enter drills into a node.
 type brokerPane struct {
-	e        *env
-	list     listState
-	width    int
-	sort     int
-	problems bool
-	filter   string
+	tablePane
 
-	key    bOrderKey
-	order  []int32
-	sel    string
-	widths []int
-	cols   []column
-	nameW  int
+	key   bOrderKey
+	sel   string
+	nameW int
 }
 
 // overviewLines is how many lines the cluster overview takes above the table.
@@ -72,19 +63,15 @@ var brokerCols = []column{
 
 const bColName = 0
 
-func newBrokerPane(e *env) *brokerPane { return &brokerPane{e: e} }
+func newBrokerPane(e *env) *brokerPane {
+	p := &brokerPane{}
+	p.tablePane = tablePane{e: e, rows: p, sorts: bSortModes, above: overviewLines}
+	return p
+}
 
 func (p *brokerPane) Title() string { return "Broker" }
 
-func (p *brokerPane) SetSize(w, h int) {
-	p.width = w
-	p.list.height = h - 1 - overviewLines
-	p.list.clamp(len(p.order))
-}
-
-func (p *brokerPane) SetFilter(f string) { p.filter = f; p.sync() }
-
-func (p *brokerPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Nodes) }
+func (p *brokerPane) total() int { return len(p.e.snap.Nodes) }
 
 func (p *brokerPane) Status() string {
 	s := "sort: " + bSortNames[p.sort]
@@ -94,39 +81,18 @@ func (p *brokerPane) Status() string {
 	return s
 }
 
-func (p *brokerPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
-func (p *brokerPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
-
-func (p *brokerPane) Update(msg tea.Msg) (pane, tea.Cmd) {
-	switch msg := msg.(type) {
-	case refreshMsg:
-		p.sync()
-	case tea.KeyPressMsg:
-		k := p.e.keys
-		switch {
-		case p.list.nav(msg, k, len(p.order)):
-			p.remember()
-		case key.Matches(msg, k.Sort):
-			p.sort = (p.sort + 1) % bSortModes
-			p.sync()
-		case key.Matches(msg, k.Problems):
-			p.problems = !p.problems
-			p.sync()
-		case key.Matches(msg, k.Accept):
-			if n := p.current(); n != nil {
-				d := newNodeDetail(p.e, n.Name)
-				return p, func() tea.Msg { return openDetailMsg{p: d} }
-			}
-		}
+func (p *brokerPane) open() tea.Cmd {
+	if n := p.current(); n != nil {
+		return openCmd(newNodeDetail(p.e, n.Name))
 	}
-	return p, nil
+	return nil
 }
 
 func (p *brokerPane) current() *state.Node {
-	if p.list.cursor < 0 || p.list.cursor >= len(p.order) {
-		return nil
+	if i := p.cursorRow(); i >= 0 {
+		return &p.e.snap.Nodes[i]
 	}
-	return &p.e.snap.Nodes[p.order[p.list.cursor]]
+	return nil
 }
 
 func (p *brokerPane) remember() {

@@ -88,3 +88,86 @@ func (l *listState) window(n int) (lo, hi int) {
 func tableShortHelp(k *KeyMap) []key.Binding { return k.ShortHelp() }
 
 func tableFullHelp(k *KeyMap) [][]key.Binding { return k.FullHelp() }
+
+// tablePane is what the table panes share: their size, filter, problems
+// toggle and sort mode, the cursor over their row order, and the keys that
+// work the same in each. A pane embeds it and gives it its rows; it keeps
+// only its columns, row order (sync), Status and View.
+type tablePane struct {
+	e        *env
+	rows     tableRows
+	list     listState
+	width    int
+	above    int // lines above the column titles
+	sort     int
+	sorts    int // sort modes cycled by the sort key; 0 when the pane has no sort
+	problems bool
+	filter   string
+
+	order  []int32 // snapshot indices of the rows shown, in order
+	widths []int
+	cols   []column
+}
+
+// tableRows is the part of a table pane that differs: its rows.
+type tableRows interface {
+	pane
+	sync()         // recompute the row order if anything it depends on changed
+	total() int    // rows before filtering
+	remember()     // the cursor moved
+	open() tea.Cmd // enter on the current row; nil when there is nothing to open
+}
+
+// extraKeys is a table pane with keys of its own, tried after the shared
+// navigation and sort keys.
+type extraKeys interface {
+	extraKey(msg tea.KeyPressMsg) bool
+}
+
+func (t *tablePane) SetSize(w, h int) {
+	t.width = w
+	t.list.height = h - 1 - t.above // column titles
+	t.list.clamp(len(t.order))
+}
+
+func (t *tablePane) SetFilter(f string) { t.filter = f; t.rows.sync() }
+
+func (t *tablePane) Matches() (int, int) { return len(t.order), t.rows.total() }
+
+func (t *tablePane) ShortHelp() []key.Binding  { return tableShortHelp(t.e.keys) }
+func (t *tablePane) FullHelp() [][]key.Binding { return tableFullHelp(t.e.keys) }
+
+// cursorRow is the snapshot index of the row under the cursor, or -1.
+func (t *tablePane) cursorRow() int {
+	if t.list.cursor < 0 || t.list.cursor >= len(t.order) {
+		return -1
+	}
+	return int(t.order[t.list.cursor])
+}
+
+func (t *tablePane) Update(msg tea.Msg) (pane, tea.Cmd) {
+	switch msg := msg.(type) {
+	case refreshMsg:
+		t.rows.sync()
+	case tea.KeyPressMsg:
+		k := t.e.keys
+		x, _ := t.rows.(extraKeys)
+		switch {
+		case t.list.nav(msg, k, len(t.order)):
+			t.rows.remember()
+		case t.sorts > 0 && key.Matches(msg, k.Sort):
+			t.sort = (t.sort + 1) % t.sorts
+			t.rows.sync()
+		case x != nil && x.extraKey(msg):
+		case key.Matches(msg, k.Problems):
+			t.problems = !t.problems
+			t.rows.sync()
+		case key.Matches(msg, k.Accept):
+			return t.rows, t.rows.open()
+		}
+	}
+	return t.rows, nil
+}
+
+// openCmd asks the root to push d.
+func openCmd(d pane) tea.Cmd { return func() tea.Msg { return openDetailMsg{p: d} } }

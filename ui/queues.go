@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/state"
@@ -37,18 +36,10 @@ type qOrderKey struct {
 
 // queuesPane lists broker queues, biggest backlog first.
 type queuesPane struct {
-	e        *env
-	list     listState
-	width    int
-	sort     int
-	problems bool
-	filter   string
+	tablePane
 
 	key    qOrderKey
-	order  []int32
 	sel    state.QueueKey
-	widths []int
-	cols   []column
 	vhostW int // widest vhost among the rows in order
 	nameW  int // widest name
 	histN  int // longest history
@@ -74,19 +65,15 @@ const (
 	qColTrend = 6
 )
 
-func newQueuesPane(e *env) *queuesPane { return &queuesPane{e: e} }
+func newQueuesPane(e *env) *queuesPane {
+	p := &queuesPane{}
+	p.tablePane = tablePane{e: e, rows: p, sorts: qSortModes}
+	return p
+}
 
 func (p *queuesPane) Title() string { return "Queues" }
 
-func (p *queuesPane) SetSize(w, h int) {
-	p.width = w
-	p.list.height = h - 1
-	p.list.clamp(len(p.order))
-}
-
-func (p *queuesPane) SetFilter(f string) { p.filter = f; p.sync() }
-
-func (p *queuesPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Queues) }
+func (p *queuesPane) total() int { return len(p.e.snap.Queues) }
 
 func (p *queuesPane) Status() string {
 	s := "sort: " + qSortNames[p.sort]
@@ -96,38 +83,18 @@ func (p *queuesPane) Status() string {
 	return s
 }
 
-func (p *queuesPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
-func (p *queuesPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
-
-func (p *queuesPane) Update(msg tea.Msg) (pane, tea.Cmd) {
-	switch msg := msg.(type) {
-	case refreshMsg:
-		p.sync()
-	case tea.KeyPressMsg:
-		k := p.e.keys
-		switch {
-		case p.list.nav(msg, k, len(p.order)):
-			p.remember()
-		case key.Matches(msg, k.Sort):
-			p.sort = (p.sort + 1) % qSortModes
-			p.sync()
-		case key.Matches(msg, k.Problems):
-			p.problems = !p.problems
-			p.sync()
-		case key.Matches(msg, k.Accept):
-			if q := p.current(); q != nil {
-				return p, openQueueDetail(p.e, q.Key)
-			}
-		}
+func (p *queuesPane) open() tea.Cmd {
+	if q := p.current(); q != nil {
+		return openQueueDetail(p.e, q.Key)
 	}
-	return p, nil
+	return nil
 }
 
 func (p *queuesPane) current() *state.Queue {
-	if p.list.cursor < 0 || p.list.cursor >= len(p.order) {
-		return nil
+	if i := p.cursorRow(); i >= 0 {
+		return &p.e.snap.Queues[i]
 	}
-	return &p.e.snap.Queues[p.order[p.list.cursor]]
+	return nil
 }
 
 func (p *queuesPane) remember() {

@@ -19,16 +19,9 @@ type rOrderKey struct {
 
 // restartsPane is the restarts timeline, newest first.
 type restartsPane struct {
-	e        *env
-	list     listState
-	width    int
-	problems bool
-	filter   string
+	tablePane
 
 	key    rOrderKey
-	order  []int32
-	widths []int
-	cols   []column
 	whereW int // widest where among the rows in order
 	whatW  int // widest what
 	evW    int // widest evidence
@@ -56,19 +49,15 @@ const (
 	rColEvidence = 5
 )
 
-func newRestartsPane(e *env) *restartsPane { return &restartsPane{e: e} }
+func newRestartsPane(e *env) *restartsPane {
+	p := &restartsPane{}
+	p.tablePane = tablePane{e: e, rows: p}
+	return p
+}
 
 func (p *restartsPane) Title() string { return "Restarts" }
 
-func (p *restartsPane) SetSize(w, h int) {
-	p.width = w
-	p.list.height = h - 1
-	p.list.clamp(len(p.order))
-}
-
-func (p *restartsPane) SetFilter(f string) { p.filter = f; p.sync() }
-
-func (p *restartsPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Restarts) }
+func (p *restartsPane) total() int { return len(p.e.snap.Restarts) }
 
 func (p *restartsPane) Status() string {
 	s := "newest first"
@@ -90,7 +79,6 @@ func (p *restartsPane) ShortHelp() []key.Binding {
 	k := p.e.keys
 	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Jump, k.Help, k.Quit, k.Filter, k.Problems, k.Verdict, k.Canary, k.Pause}
 }
-func (p *restartsPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
 
 // jumpTo puts the cursor on the first entry (newest first) at or before t,
 // or on the oldest when every entry is newer.
@@ -112,27 +100,14 @@ func (p *restartsPane) jumpTo(t time.Time) {
 	p.list.clamp(len(p.order))
 }
 
-func (p *restartsPane) Update(msg tea.Msg) (pane, tea.Cmd) {
-	switch msg := msg.(type) {
-	case refreshMsg:
-		p.sync()
-	case tea.KeyPressMsg:
-		k := p.e.keys
-		switch {
-		case p.list.nav(msg, k, len(p.order)):
-			p.jumped = time.Time{}
-		case key.Matches(msg, k.Problems):
-			p.problems = !p.problems
-			p.sync()
-		case key.Matches(msg, k.Accept):
-			if p.list.cursor < len(p.order) {
-				r := p.e.snap.Restarts[p.order[p.list.cursor]]
-				d := newRestartDetail(p.e, r)
-				return p, func() tea.Msg { return openDetailMsg{p: d} }
-			}
-		}
+// remember: a moved cursor is no longer at the jump.
+func (p *restartsPane) remember() { p.jumped = time.Time{} }
+
+func (p *restartsPane) open() tea.Cmd {
+	if i := p.cursorRow(); i >= 0 {
+		return openCmd(newRestartDetail(p.e, p.e.snap.Restarts[i]))
 	}
-	return p, nil
+	return nil
 }
 
 func (p *restartsPane) sync() {

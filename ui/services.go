@@ -37,37 +37,26 @@ type svcOrderKey struct {
 
 // servicesPane lists Nova services.
 type servicesPane struct {
-	e        *env
-	list     listState
-	width    int
-	sort     int
+	tablePane
 	byBinary bool
-	problems bool
-	filter   string
 
 	key     svcOrderKey
-	order   []int32
 	sev     []int32 // scratch: severity per service, by snapshot index
 	sel     state.ServiceKey
-	widths  []int
 	colsBuf []column
 	hostW   int // widest host among the rows in order
 	binW    int // widest binary among them
 }
 
-func newServicesPane(e *env) *servicesPane { return &servicesPane{e: e} }
+func newServicesPane(e *env) *servicesPane {
+	p := &servicesPane{}
+	p.tablePane = tablePane{e: e, rows: p, sorts: svcSortModes}
+	return p
+}
 
 func (p *servicesPane) Title() string { return "Services" }
 
-func (p *servicesPane) SetSize(w, h int) {
-	p.width = w
-	p.list.height = h - 1 // column titles
-	p.list.clamp(len(p.order))
-}
-
-func (p *servicesPane) SetFilter(f string) { p.filter = f; p.sync() }
-
-func (p *servicesPane) Matches() (int, int) { return len(p.order), len(p.e.snap.Services) }
+func (p *servicesPane) total() int { return len(p.e.snap.Services) }
 
 func (p *servicesPane) Status() string {
 	s := "sort: " + svcSortNames[p.sort]
@@ -80,42 +69,28 @@ func (p *servicesPane) Status() string {
 	return s
 }
 
-func (p *servicesPane) ShortHelp() []key.Binding  { return tableShortHelp(p.e.keys) }
-func (p *servicesPane) FullHelp() [][]key.Binding { return tableFullHelp(p.e.keys) }
-
-func (p *servicesPane) Update(msg tea.Msg) (pane, tea.Cmd) {
-	switch msg := msg.(type) {
-	case refreshMsg:
-		p.sync()
-	case tea.KeyPressMsg:
-		k := p.e.keys
-		switch {
-		case p.list.nav(msg, k, len(p.order)):
-			p.remember()
-		case key.Matches(msg, k.Sort):
-			p.sort = (p.sort + 1) % svcSortModes
-			p.sync()
-		case key.Matches(msg, k.Group):
-			p.byBinary = !p.byBinary
-			p.sync()
-		case key.Matches(msg, k.Problems):
-			p.problems = !p.problems
-			p.sync()
-		case key.Matches(msg, k.Accept):
-			if s := p.current(); s != nil {
-				d := newServiceDetail(p.e, s.Key)
-				return p, func() tea.Msg { return openDetailMsg{p: d} }
-			}
-		}
+// extraKey: b groups by host or by binary.
+func (p *servicesPane) extraKey(msg tea.KeyPressMsg) bool {
+	if !key.Matches(msg, p.e.keys.Group) {
+		return false
 	}
-	return p, nil
+	p.byBinary = !p.byBinary
+	p.sync()
+	return true
+}
+
+func (p *servicesPane) open() tea.Cmd {
+	if s := p.current(); s != nil {
+		return openCmd(newServiceDetail(p.e, s.Key))
+	}
+	return nil
 }
 
 func (p *servicesPane) current() *state.Service {
-	if p.list.cursor < 0 || p.list.cursor >= len(p.order) {
-		return nil
+	if i := p.cursorRow(); i >= 0 {
+		return &p.e.snap.Services[i]
 	}
-	return &p.e.snap.Services[p.order[p.list.cursor]]
+	return nil
 }
 
 func (p *servicesPane) remember() {
