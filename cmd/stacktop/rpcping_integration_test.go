@@ -17,8 +17,8 @@ import (
 // snapshot lists, and every nova-compute, conductor and scheduler row gets
 // its RPC round trip.
 func TestIntegrationRPCPingOfNovaServices(t *testing.T) {
+	harness.Share(t) // before Require: a broker another test stopped is back once the lock is ours
 	env := harness.Require(t, "openstack", "STACKTOP_TEST_TRANSPORT_URL")
-	harness.Share(t)
 	c, err := loadConfig("", false, func(k string) string {
 		if k == "STACKTOP_TRANSPORT_URL" {
 			return env.Get("STACKTOP_TEST_TRANSPORT_URL")

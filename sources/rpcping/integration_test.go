@@ -36,8 +36,12 @@ type devCloud struct {
 	pingEnabled  map[string]bool // by Nova host for computes, by binary for the others
 }
 
-func devOpenStack(t *testing.T) *devCloud {
+// devOpenStack takes the harness lock (harness.Share or harness.Disrupt)
+// first, then checks the harness answers: a broker stopped by another
+// package's test is back by the time the lock is ours.
+func devOpenStack(t *testing.T, lock func(testing.TB)) *devCloud {
 	t.Helper()
+	lock(t)
 	env := harness.Require(t, "openstack", "STACKTOP_TEST_TRANSPORT_URL")
 	root, err := harness.Root()
 	if err != nil {
@@ -169,8 +173,7 @@ func (d *devCloud) allAnswer(t *testing.T, p *pinger, within time.Duration, sinc
 }
 
 func TestIntegrationEveryServiceAnswers(t *testing.T) {
-	d := devOpenStack(t)
-	harness.Share(t)
+	d := devOpenStack(t, harness.Share)
 	p := d.start(t, 2*time.Second, 5*time.Second)
 
 	rtts := map[Target][]time.Duration{}
@@ -204,8 +207,7 @@ func TestIntegrationEveryServiceAnswers(t *testing.T) {
 }
 
 func TestIntegrationKilledComputeStopsAnswering(t *testing.T) {
-	d := devOpenStack(t)
-	harness.Disrupt(t)
+	d := devOpenStack(t, harness.Disrupt)
 	const interval, timeout = 3 * time.Second, 2 * time.Second
 	p := d.start(t, interval, timeout)
 	d.allAnswer(t, p, 20*time.Second, time.Time{})
@@ -257,8 +259,7 @@ func TestIntegrationKilledComputeStopsAnswering(t *testing.T) {
 }
 
 func TestIntegrationStopAppEveryPingFails(t *testing.T) {
-	d := devOpenStack(t)
-	harness.Disrupt(t)
+	d := devOpenStack(t, harness.Disrupt)
 	const interval, timeout = 4 * time.Second, 2 * time.Second
 	p := d.start(t, interval, timeout)
 	d.allAnswer(t, p, 20*time.Second, time.Time{})
@@ -342,8 +343,7 @@ func TestIntegrationStopAppEveryPingFails(t *testing.T) {
 // A memory alarm blocks publishers: pings say "blocked" (not a timeout that
 // would blame the services), health says why, and nothing hangs.
 func TestIntegrationMemoryAlarmBlocksPings(t *testing.T) {
-	d := devOpenStack(t)
-	harness.Disrupt(t)
+	d := devOpenStack(t, harness.Disrupt)
 	const interval, timeout = 2 * time.Second, 2 * time.Second
 	p := d.start(t, interval, timeout)
 	d.allAnswer(t, p, 20*time.Second, time.Time{})
@@ -395,8 +395,7 @@ func TestIntegrationMemoryAlarmBlocksPings(t *testing.T) {
 // A refused login and a wrong control exchange say so in the health,
 // without the password.
 func TestIntegrationRefusedAndWrongExchange(t *testing.T) {
-	d := devOpenStack(t)
-	harness.Share(t)
+	d := devOpenStack(t, harness.Share)
 	tr, err := ParseTransportURL(d.transportURL)
 	if err != nil {
 		t.Fatal(err)
@@ -439,4 +438,29 @@ func TestIntegrationRefusedAndWrongExchange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The least privilege the README documents is enough: configure and read
+// on stacktop's own reply queues, write on the control exchange only.
+func TestIntegrationLeastPrivilegeUser(t *testing.T) {
+	d := devOpenStack(t, harness.Share)
+	tr, err := ParseTransportURL(d.transportURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, password := "stacktop-rpcping-test", newID()
+	add := exec.Command(d.rabbitmqctl, "add_user", user) // the password on stdin, not in argv
+	add.Stdin = strings.NewReader(password + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("add_user: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { d.run(t, d.rabbitmqctl, "delete_user", user) })
+	d.run(t, d.rabbitmqctl, "set_permissions", "-p", tr.VHost, user, "^reply_", "^"+DefaultExchange+"$", "^reply_")
+
+	b := tr.Brokers[0]
+	lp := *d
+	lp.transportURL = fmt.Sprintf("rabbit://%s:%s@%s/%s", user, password, b.Addr(), tr.VHost)
+	p := lp.start(t, time.Second, 5*time.Second)
+	got := lp.allAnswer(t, p, 20*time.Second, time.Time{})
+	t.Logf("user %s with permissions configure ^reply_, write ^%s$, read ^reply_: %d services answered", user, DefaultExchange, len(got))
 }
