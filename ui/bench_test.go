@@ -33,6 +33,16 @@ func bigSnapshot(nSvc, nQ int) *state.Snapshot {
 		s.Queues = append(s.Queues, state.Queue{Key: state.QueueKey{VHost: "/", Name: fmt.Sprintf("q.%06d", i)},
 			Messages: int64(i*7919) % 100000, Unacked: int64(i % 50), Consumers: i%4 - 1, GrowthPerMin: float64(i%200 - 100), History: h})
 	}
+	// A full timeline (state's MaxEvents), each event on one to 50 hosts.
+	s.Timeline = nil
+	for i := range 2000 {
+		e := state.Event{At: ago(time.Duration(i) * 2 * time.Second), Kind: state.EventService, Level: state.EventLevel(i % 3),
+			Subject: "nova-compute", Change: "down", Evidence: "Nova: state down", Source: "nova", ID: uint64(2000 - i)}
+		for k := range 1 + i%50 {
+			e.Hosts = append(e.Hosts, fmt.Sprintf("compute-%05d", (i+k)%max(nSvc, 1)))
+		}
+		s.Timeline = append(s.Timeline, e)
+	}
 	return s
 }
 
@@ -52,7 +62,7 @@ func BenchmarkView(b *testing.B) {
 		{"services/5000", 5000, 20000, nil},
 		{"queues/2000", 500, 2000, []string{"2"}},
 		{"queues/20000", 5000, 20000, []string{"2"}},
-		{"restarts", 5000, 20000, []string{"3"}},
+		{"timeline/2000", 5000, 20000, []string{"3"}},
 		{"detail-service/5000", 5000, 20000, []string{"G", "enter"}},
 		{"detail-queue/20000", 5000, 20000, []string{"2", "enter"}},
 		{"broker", 5000, 20000, []string{"4"}},
@@ -89,7 +99,7 @@ func BenchmarkKeypress(b *testing.B) {
 		{"services-problems/5000", 5000, 20000, nil, []string{"f"}},
 		{"detail-service-jk/5000", 5000, 20000, []string{"G", "enter"}, []string{"j", "k"}},
 		{"detail-queue-jk/20000", 5000, 20000, []string{"2", "enter"}, []string{"j", "k"}},
-		{"restarts-jump/5000", 5000, 20000, []string{"3", "t", "0", "3", ":", "1", "0"}, []string{"enter", "t"}},
+		{"timeline-jump/2000", 5000, 20000, []string{"3", "t", "0", "3", ":", "1", "0"}, []string{"enter", "t"}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

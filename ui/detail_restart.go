@@ -6,6 +6,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
 )
 
 // restartDetail is the drill-down of one restart: its evidence and what else
@@ -51,4 +52,28 @@ func (d *restartDetail) lines() []string {
 		o.add("  none")
 	}
 	return o.lines
+}
+
+func kindWord(k state.RestartKind) string {
+	switch k {
+	case state.RestartProcess:
+		return "process"
+	case state.RestartHost:
+		return "reboot"
+	case state.RestartBrokerNode:
+		return "broker"
+	case state.RestartRecovered:
+		return "recovered"
+	}
+	return "?"
+}
+
+func kindInk(st *theme.Styles, k state.RestartKind) theme.Ink {
+	switch k {
+	case state.RestartBrokerNode, state.RestartHost:
+		return st.Table.Bad
+	case state.RestartProcess:
+		return st.Table.Warn
+	}
+	return st.Status.Up
 }

@@ -99,13 +99,13 @@ func TestDrillKeys(t *testing.T) {
 			wantRow(t, m, "compute-015")
 		}},
 		{"jump before everything lands on the oldest", []string{"3", "t", "0", "1", ":", "0", "0", "enter"}, func(t *testing.T, m Model) {
-			wantRow(t, m, "ctl-2")
+			wantRow(t, m, "lists 46")
 			if !strings.Contains(screen(m), "none before 01:00:00") {
 				t.Fatalf("no note:\n%s", screen(m))
 			}
 		}},
 		{"jump after the newest lands on it", []string{"3", "G", "t", "0", "3", ":", "1", "2", "enter"}, func(t *testing.T, m Model) {
-			wantRow(t, m, "compute-003")
+			wantRow(t, m, "broker canary")
 		}},
 		{"a bad time keeps the field open", []string{"3", "t", "2", "5", ":", "0", "0", "enter"}, func(t *testing.T, m Model) {
 			if !m.jumping || !strings.Contains(lastLine(m), "not a time") {
@@ -116,7 +116,7 @@ func TestDrillKeys(t *testing.T) {
 			if m.jumping {
 				t.Fatal("still jumping")
 			}
-			wantRow(t, m, "compute-023")
+			wantRow(t, m, "compute-015")
 		}},
 		{"moving clears the jump note", []string{"3", "t", "0", "3", ":", "1", "0", "enter", "k"}, func(t *testing.T, m Model) {
 			if strings.Contains(screen(m), "at or before") {
@@ -258,4 +258,64 @@ func TestVerdictEvidenceSources(t *testing.T) {
 	}
 	s.Canary.History = []sources.Probe{{Kind: sources.ProbeCanary, At: fixedNow, RTT: time.Millisecond, Result: sources.ProbeOK}}
 	checkFrame(t, ansi.Strip(press(newTestModel(s, 80, 24, true), "c").Render()), 80, 24)
+}
+
+// TestTimelineDrill: enter on an event opens what shows its evidence.
+func TestTimelineDrill(t *testing.T) {
+	down := func(n int) []string {
+		keys := []string{"3"}
+		for range n {
+			keys = append(keys, "j")
+		}
+		return append(keys, "enter")
+	}
+	tests := []struct {
+		name string
+		keys []string
+		want func(p pane) bool
+		text string
+	}{
+		{"canary → the canary view", down(0), func(p pane) bool { _, ok := p.(*canaryDetail); return ok }, ""},
+		{"service transition → its drill-down", down(1), func(p pane) bool { _, ok := p.(*serviceDetail); return ok }, "nova-compute on compute-003"},
+		{"restart → the restart view", down(2), func(p pane) bool { _, ok := p.(*restartDetail); return ok }, "pid 4015 → 9915"},
+		{"heartbeats lost → the host's service", down(3), func(p pane) bool { _, ok := p.(*serviceDetail); return ok }, "compute-011"},
+		{"verdict change → the verdict view", down(5), func(p pane) bool { _, ok := p.(*verdictDetail); return ok }, ""},
+		{"reboot → the restart view", down(8), func(p pane) bool { _, ok := p.(*restartDetail); return ok }, "boot id b00t"},
+		{"alarm → the node view", down(7), func(p pane) bool { _, ok := p.(*nodeDetail); return ok }, "rabbit@ctl-1"},
+		{"grouped transition → the first host's service", down(9), func(p pane) bool { _, ok := p.(*serviceDetail); return ok }, "compute-003"},
+		{"a start has nothing to open", down(12), func(p pane) bool { return p == nil }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := press(newTestModel(incident(), 160, 48, true), tt.keys...)
+			d := m.detail()
+			if !tt.want(d) {
+				t.Fatalf("opened %T", d)
+			}
+			if tt.text != "" && !strings.Contains(ansi.Strip(m.Render()), tt.text) {
+				t.Fatalf("no %q in\n%s", tt.text, ansi.Strip(m.Render()))
+			}
+		})
+	}
+}
+
+// TestTimelineProblemsAndFilter: f hides recoveries and starts; / matches
+// hosts of grouped events, kinds and evidence.
+func TestTimelineProblemsAndFilter(t *testing.T) {
+	m := press(newTestModel(incident(), 160, 48, true), "3", "f")
+	if n, total := m.tabs[tabTimeline].Matches(); n != 11 || total != 13 {
+		t.Errorf("problems only: %d/%d rows, want 11/13", n, total)
+	}
+	if s := ansi.Strip(m.Render()); strings.Contains(s, "nova-compute up") || strings.Contains(s, "lists 46") || !strings.Contains(s, "problems only") {
+		t.Errorf("problems only shows a recovery or a start:\n%s", s)
+	}
+	for _, tt := range []struct {
+		filter string
+		want   int
+	}{{"compute-007", 1}, {"restart", 5}, {"heartbeat", 6}, {"deadline", 1}} {
+		m := press(newTestModel(incident(), 160, 48, true), append([]string{"3", "/"}, append(strings.Split(tt.filter, ""), "enter")...)...)
+		if n, _ := m.tabs[tabTimeline].Matches(); n != tt.want {
+			t.Errorf("filter %q: %d rows, want %d", tt.filter, n, tt.want)
+		}
+	}
 }

@@ -17,19 +17,19 @@ func TestFilterPerPane(t *testing.T) {
 		field     string
 		tabLine   []string // substrings of the tab line
 	}{
-		{"services filter survives a visit to queues", []string{"/", "c", "t", "l", "enter", "2", "1"}, 6, 45, 6, "ctl",
+		{"services filter survives a visit to queues", []string{"/", "c", "t", "l", "enter", "2", "1"}, 6, 45, 13, "ctl",
 			[]string{"Services 6/46", `filter "ctl" 6/46`}},
-		{"other panes start unfiltered", []string{"/", "c", "t", "l", "enter", "2"}, 6, 45, 6, "",
+		{"other panes start unfiltered", []string{"/", "c", "t", "l", "enter", "2"}, 6, 45, 13, "",
 			[]string{"Services 6/46", "Queues 45"}},
-		{"each pane its own filter", []string{"/", "c", "t", "l", "enter", "2", "/", "r", "e", "p", "l", "y", "enter", "3", "1"}, 6, 1, 6, "ctl",
-			[]string{"Services 6/46", "Queues 1/45", "Restarts 6 "}},
-		{"queues filter kept when coming back", []string{"2", "/", "r", "e", "p", "l", "y", "enter", "1", "2"}, 46, 1, 6, "reply",
+		{"each pane its own filter", []string{"/", "c", "t", "l", "enter", "2", "/", "r", "e", "p", "l", "y", "enter", "3", "1"}, 6, 1, 13, "ctl",
+			[]string{"Services 6/46", "Queues 1/45", "Timeline 13 "}},
+		{"queues filter kept when coming back", []string{"2", "/", "r", "e", "p", "l", "y", "enter", "1", "2"}, 46, 1, 13, "reply",
 			[]string{`filter "reply" 1/45`}},
-		{"esc clears only the active pane", []string{"/", "c", "t", "l", "enter", "2", "/", "r", "e", "p", "l", "y", "enter", "esc", "1"}, 6, 45, 6, "ctl",
+		{"esc clears only the active pane", []string{"/", "c", "t", "l", "enter", "2", "/", "r", "e", "p", "l", "y", "enter", "esc", "1"}, 6, 45, 13, "ctl",
 			[]string{"Services 6/46", "Queues 45"}},
-		{"/ resumes editing the pane's filter", []string{"/", "c", "t", "l", "enter", "2", "1", "/", "-", "1"}, 2, 45, 6, "ctl-1",
+		{"/ resumes editing the pane's filter", []string{"/", "c", "t", "l", "enter", "2", "1", "/", "-", "1"}, 2, 45, 13, "ctl-1",
 			[]string{"Services 2/46"}},
-		{"tab keys switch too", []string{"/", "c", "t", "l", "enter", "tab", "shift+tab"}, 6, 45, 6, "ctl", []string{"Services 6/46"}},
+		{"tab keys switch too", []string{"/", "c", "t", "l", "enter", "tab", "shift+tab"}, 6, 45, 13, "ctl", []string{"Services 6/46"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -151,6 +151,7 @@ func incident() *state.Snapshot {
 		{At: ago(31 * time.Minute), Kind: state.RestartBrokerNode, Where: "rabbit@ctl-2", What: "rabbitmq-server", Evidence: "uptime went from 40d02h to 12s", Source: "rabbitmq"},
 		{At: ago(31*time.Minute + 20*time.Second), Kind: state.RestartProcess, Where: "ctl-2", What: "nova-conductor", Evidence: "pid 2211 → 3120", Source: "heartbeat"},
 	}
+	s.Timeline = incidentTimeline()
 	s.Verdict = state.Verdict{
 		Summary: "BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out",
 		Evidence: []string{"nova: 6 services flapping on 6 hosts within 50m", "rabbitmq: memory alarm on rabbit@ctl-1 (7.0G of 6.0G)",
@@ -165,6 +166,31 @@ func incident() *state.Snapshot {
 		},
 	}
 	return s
+}
+
+// incidentTimeline is the incident's timeline as the store derives it,
+// newest first: every kind of event, the restarts among them.
+func incidentTimeline() []state.Event {
+	down6 := []string{"compute-003", "compute-007", "compute-011", "compute-015", "compute-019", "compute-023"}
+	ev := []state.Event{
+		{At: ago(30 * time.Second), Kind: state.EventCanary, Level: state.LevelProblem, Subject: "broker canary", Change: "failing", Evidence: "timeout after 5s", Source: "heartbeat"},
+		{At: ago(45 * time.Second), Kind: state.EventService, Level: state.LevelRecovery, Subject: "nova-compute", Change: "up", Hosts: []string{"compute-003"}, Evidence: "Nova: state up, after 2m10s down", Source: "nova"},
+		{At: ago(70 * time.Second), Kind: state.EventRestart, Level: state.LevelProblem, Subject: "nova-compute", Change: "restarted", Hosts: []string{"compute-015"}, Evidence: "pid 4015 → 9915, started 03:10:50", Source: "heartbeat"},
+		{At: ago(72 * time.Second), Kind: state.EventHeartbeat, Level: state.LevelProblem, Subject: "heartbeats", Change: "lost", Hosts: []string{"compute-011"}, Evidence: "last heartbeat 03:09:58 (seq 4410), none for 5 intervals of 10s", Source: "heartbeat"},
+		{At: ago(80 * time.Second), Kind: state.EventSource, Level: state.LevelProblem, Subject: "rabbitmq polls", Change: "failing", Evidence: "GET /api/queues: context deadline exceeded (last success 03:10:25)", Source: "rabbitmq"},
+		{At: ago(88 * time.Second), Kind: state.EventVerdict, Level: state.LevelProblem, Subject: "verdict:", Change: "BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm", Evidence: "nova: 6 services flapping on 6 hosts within 50m; rabbitmq: memory alarm on rabbit@ctl-1", Source: "stacktop"},
+		{At: ago(95 * time.Second), Kind: state.EventRestart, Level: state.LevelProblem, Subject: "nova-compute", Change: "restarted", Hosts: []string{"compute-023"}, Evidence: "pid 4023 → 9923, started 03:10:25", Source: "heartbeat"},
+		{At: ago(5 * time.Minute), Kind: state.EventBroker, Level: state.LevelProblem, Subject: "rabbit@ctl-1", Change: "memory alarm raised", Evidence: "memory 7.0 GiB, high watermark 6.0 GiB", Source: "rabbitmq"},
+		{At: ago(9 * time.Minute), Kind: state.EventRestart, Level: state.LevelProblem, Change: "rebooted", Hosts: []string{"compute-019"}, Evidence: "boot id b00t → 7e11; uptime 9m", Source: "heartbeat"},
+		{At: ago(12 * time.Minute), Until: ago(12*time.Minute - 20*time.Second), Kind: state.EventService, Level: state.LevelProblem, Subject: "nova-compute", Change: "down", Hosts: down6, Evidence: "Nova: state down", Source: "nova"},
+		{At: ago(31 * time.Minute), Kind: state.EventBroker, Level: state.LevelProblem, Subject: "rabbit@ctl-2", Change: "restarted", Evidence: "uptime went from 40d02h to 12s", Source: "rabbitmq"},
+		{At: ago(31*time.Minute + 20*time.Second), Kind: state.EventRestart, Level: state.LevelProblem, Subject: "nova-conductor", Change: "restarted", Hosts: []string{"ctl-2"}, Evidence: "pid 2211 → 3120", Source: "heartbeat"},
+		{At: ago(50 * time.Minute), Kind: state.EventStart, Subject: "Nova", Change: "lists 46 services: 46 up", Evidence: "all up", Source: "nova"},
+	}
+	for i := range ev {
+		ev[i].ID = uint64(len(ev) - i)
+	}
+	return ev
 }
 
 func sortQueues(qs []state.Queue) {

@@ -32,11 +32,13 @@ func TestGolden(t *testing.T) {
 		{"services-by-binary", []string{"b"}, nil},
 		{"services-problems", []string{"f"}, nil},
 		{"queues", []string{"2"}, nil},
-		{"restarts", []string{"3"}, nil},
+		{"timeline", []string{"3"}, nil},
+		{"timeline-problems", []string{"3", "f"}, nil},
+		{"timeline-filter", []string{"3", "/", "r", "e", "s", "t", "a", "r", "t", "enter"}, nil},
 		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}, nil}, // compute-007
 		{"detail-sibling", []string{"G", "k", "enter", "j"}, nil},                // ctl-3: conductor, cursor on the scheduler
 		{"detail-queue", []string{"2", "enter"}, nil},                            // the reply queue
-		{"detail-restart", []string{"3", "j", "enter"}, nil},
+		{"detail-restart", []string{"3", "j", "j", "enter"}, nil}, // compute-015's nova-compute
 		{"filter-typing", []string{"/", "0", "1"}, nil},
 		{"help", []string{"?"}, nil},
 		{"paused", []string{"p"}, nil},
@@ -49,7 +51,7 @@ func TestGolden(t *testing.T) {
 		{"detail-service-queue", []string{"j", "j", "enter", "j"}, nil}, // compute-003, cursor on its queue
 		{"detail-service-queue-open", []string{"j", "j", "enter", "j", "enter"}, nil},
 		{"jump-typing", []string{"3", "t", "0", "3", ":", "1", "1"}, nil},
-		{"restarts-jumped", []string{"3", "t", "0", "3", ":", "1", "0", "enter"}, nil},
+		{"timeline-jumped", []string{"3", "t", "0", "3", ":", "1", "0", "enter"}, nil},
 	}
 	sizes := [][2]int{{80, 24}, {160, 48}}
 	for _, v := range views {

@@ -44,11 +44,25 @@ func hostile() *state.Snapshot {
 	s.Hosts[0].BootID = evil
 	s.Restarts[4].Where = s.Nodes[0].Name // a broker restart of the hostile node
 	s.Restarts[4].Evidence = evil
+	for i := range s.Timeline { // every event's text from the cloud
+		e := &s.Timeline[i]
+		e.Evidence = strings.Repeat(evil, 5)
+		e.Source = evil
+		if len(e.Hosts) > 0 {
+			e.Hosts = append([]string{evil}, e.Hosts[1:]...)
+		} else {
+			e.Subject = evil
+		}
+	}
+	s.Timeline[1].Subject = evil            // a service transition of a hostile binary
+	s.Timeline[5].Change = "BROKER " + evil // a verdict
+	s.Timeline[7].Subject = s.Nodes[0].Name // an alarm on the hostile node
 	return s
 }
 
 func TestHostileStrings(t *testing.T) {
-	views := [][]string{nil, {"enter"}, {"2"}, {"2", "enter"}, {"3"}, {"3", "enter"}, {"f"}, {"/", "\x1b"},
+	views := [][]string{nil, {"enter"}, {"2"}, {"2", "enter"}, {"3"}, {"3", "enter"}, {"3", "j", "enter"}, {"3", "j", "j", "enter"}, {"3", "G", "enter"},
+		{"3", "j", "j", "j", "j", "j", "j", "j", "enter"}, {"3", "j", "j", "j", "j", "j", "enter"}, {"3", "/", "\x1b"}, {"f"}, {"/", "\x1b"},
 		{"4"}, {"4", "enter"}, {"4", "j", "enter"}, {"v"}, {"c"}, {"3", "t", "\x1b"}}
 	for _, noColor := range []bool{false, true} {
 		for _, keys := range views {

@@ -4,24 +4,24 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is every key binding of the UI; pass DefaultKeyMap() or a modified copy in Options.
 type KeyMap struct {
-	NextTab, PrevTab                  key.Binding
-	Services, Queues, Restart, Broker key.Binding
-	Up, Down                          key.Binding
-	Home, End                         key.Binding
-	PageUp, PageDown                  key.Binding
-	Filter                            key.Binding
-	Accept                            key.Binding // enter: drill down, or accept the filter
-	Back                              key.Binding // esc (or alt+esc, esc pressed twice quickly): leave a drill-down, clear the filter, close help
-	Sort                              key.Binding
-	Group                             key.Binding
-	Problems                          key.Binding
-	Pause                             key.Binding
-	Verdict                           key.Binding // the verdict's evidence, or the rules' inputs when none fired
-	Canary                            key.Binding // the broker canary's round trips and failures
-	Jump                              key.Binding // jump to a time in the restarts timeline (and seek, in replay)
-	Step                              key.Binding // replay: the next batch; disabled (hidden) unless Options.Step is set
-	Help                              key.Binding
-	Quit                              key.Binding
+	NextTab, PrevTab                   key.Binding
+	Services, Queues, Timeline, Broker key.Binding
+	Up, Down                           key.Binding
+	Home, End                          key.Binding
+	PageUp, PageDown                   key.Binding
+	Filter                             key.Binding
+	Accept                             key.Binding // enter: drill down, or accept the filter
+	Back                               key.Binding // esc (or alt+esc, esc pressed twice quickly): leave a drill-down, clear the filter, close help
+	Sort                               key.Binding
+	Group                              key.Binding
+	Problems                           key.Binding
+	Pause                              key.Binding
+	Verdict                            key.Binding // the verdict's evidence, or the rules' inputs when none fired
+	Canary                             key.Binding // the broker canary's round trips and failures
+	Jump                               key.Binding // jump to a time in the timeline (and seek, in replay)
+	Step                               key.Binding // replay: the next batch; disabled (hidden) unless Options.Step is set
+	Help                               key.Binding
+	Quit                               key.Binding
 }
 
 // DefaultKeyMap returns the standard bindings.
@@ -34,7 +34,7 @@ func DefaultKeyMap() KeyMap {
 		PrevTab:  b("shift+tab", "prev pane", "shift+tab"),
 		Services: b("1", "services", "1"),
 		Queues:   b("2", "queues", "2"),
-		Restart:  b("3", "restarts", "3"),
+		Timeline: b("3", "timeline", "3"),
 		Broker:   b("4", "broker", "4"),
 		Up:       b("↑/k", "up", "up", "k"),
 		Down:     b("↓/j", "down", "down", "j"),
@@ -68,7 +68,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // Disabled bindings (Step in live mode) are not shown.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Restart, k.Broker, k.Help, k.Quit},
+		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Timeline, k.Broker, k.Help, k.Quit},
 		{k.Up, k.Down, k.Home, k.End, k.PageUp, k.PageDown, k.Pause},
 		{k.Accept, k.Back, k.Filter, k.Sort, k.Group, k.Problems, k.Verdict, k.Canary, k.Jump, k.Step},
 	}

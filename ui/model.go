@@ -1,6 +1,6 @@
 // Package ui is stacktop's terminal interface: a Bubble Tea v2 program that
 // renders immutable state snapshots as a header (sources, verdict, broker
-// health), three panes (services, queues, restarts) and drill-downs.
+// health), four panes (services, queues, timeline, broker) and drill-downs.
 //
 // Snapshots arrive on Options.Updates (or as SnapshotMsg sent to the
 // program); Update and View do no IO.
@@ -41,7 +41,7 @@ type Options struct {
 	//
 	// Step plays the next recorded batch while the replay is stepping (key n).
 	// Seek moves the replay to the state at t (key t, the same time entry that
-	// jumps the restarts timeline: HH:MM or HH:MM:SS on the day of the UI's
+	// jumps the timeline: HH:MM or HH:MM:SS on the day of the UI's
 	// clock, Now, or the day before when that would be in the future); the
 	// timeline's cursor goes to the first entry at or before t again when the
 	// next snapshot arrives.
@@ -72,7 +72,7 @@ const maxFilter = 128
 const (
 	tabServices = iota
 	tabQueues
-	tabRestarts
+	tabTimeline
 	tabBroker
 	numTabs
 )
@@ -123,7 +123,7 @@ func New(opts Options) Model {
 	}
 	e := &env{snap: snap, now: opts.Now(), keys: &km}
 	m := Model{opts: opts, e: e, latest: snap, width: 80, height: 24}
-	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newRestartsPane(e), newBrokerPane(e)}
+	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newTimelinePane(e), newBrokerPane(e)}
 	m.help = help.New()
 	m.filter = textinput.New()
 	m.filter.Prompt = ""
@@ -277,8 +277,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.switchTab(tabServices)
 	case key.Matches(msg, k.Queues):
 		return m.switchTab(tabQueues)
-	case key.Matches(msg, k.Restart):
-		return m.switchTab(tabRestarts)
+	case key.Matches(msg, k.Timeline):
+		return m.switchTab(tabTimeline)
 	case key.Matches(msg, k.Broker):
 		return m.switchTab(tabBroker)
 	case key.Matches(msg, k.Verdict):
@@ -294,7 +294,7 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Step):
 		step := m.opts.Step
 		return m, func() tea.Msg { step(); return nil }
-	case key.Matches(msg, k.Jump) && (m.opts.Seek != nil || m.active == tabRestarts && len(m.details) == 0):
+	case key.Matches(msg, k.Jump) && (m.opts.Seek != nil || m.active == tabTimeline && len(m.details) == 0):
 		m.jumping = true
 		m.jumpErr = ""
 		m.jump.SetValue("")
@@ -354,7 +354,7 @@ func (m Model) jumpKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.jumping = false
 		m.jump.Blur()
-		rp := m.tabs[tabRestarts].(*restartsPane)
+		rp := m.tabs[tabTimeline].(*timelinePane)
 		rp.jumpTo(t)
 		if seek := m.opts.Seek; seek != nil {
 			rp.pending = t

@@ -70,10 +70,6 @@ func TestColumnsFitContent(t *testing.T) {
 		s.Hosts[0].Name = long
 		return s
 	}
-	widest := 0
-	for _, r := range incident().Restarts {
-		widest = max(widest, ansi.StringWidth(r.Evidence))
-	}
 	tests := []struct {
 		name   string
 		snap   *state.Snapshot
@@ -92,7 +88,7 @@ func TestColumnsFitContent(t *testing.T) {
 		{"queue names fit, the trend shows all 30 samples", incident(), 160, []string{"2"}, []int{5, 38, 8, 8, 7, 4, 30}, "▸ /     reply_5d2f9c0e8a6b4e1f9d3c7a2b1e0f4d6c "},
 		{"queue names cut at 80", incident(), 80, []string{"2"}, []int{5, 28, 8, 8, 7, 4, 12}, "▸ /     reply_5d2f9c0e8a6b4e1f9d3c7… "},
 		// time ago kind where what evidence
-		{"restarts give the evidence what is left", incident(), 160, []string{"3"}, []int{8, 7, 9, 12, 15, widest}, "rabbit@ctl-2 rabbitmq-server uptime went from 40d02h to 12s"},
+		{"the timeline gives the evidence what is left", incident(), 160, []string{"3"}, []int{8, 7, 9, 20, 32, 160 - 2 - 8 - 7 - 9 - 20 - 32 - 5}, "rabbit@ctl-2         restarted                        uptime went from 40d02h to 12s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,7 +100,7 @@ func TestColumnsFitContent(t *testing.T) {
 				got = p.widths
 			case *queuesPane:
 				got = p.widths
-			case *restartsPane:
+			case *timelinePane:
 				got = p.widths
 			}
 			if !slices.Equal(got, tt.widths) {

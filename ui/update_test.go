@@ -33,7 +33,7 @@ func TestKeys(t *testing.T) {
 				t.Fatalf("active %d row %q", m.active, currentRow(m))
 			}
 		}},
-		{"tab cycles", []string{"tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabRestarts) }},
+		{"tab cycles", []string{"tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabTimeline) }},
 		{"tab reaches the broker", []string{"tab", "tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabBroker) }},
 		{"tab wraps", []string{"tab", "tab", "tab", "tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabServices) }},
 		{"shift+tab wraps back", []string{"shift+tab"}, func(t *testing.T, m Model) { wantTab(t, m, tabBroker) }},
@@ -118,7 +118,7 @@ func TestKeys(t *testing.T) {
 			}
 			wantRow(t, m, "compute-002")
 		}},
-		{"restart drill-down", []string{"3", "enter"}, func(t *testing.T, m Model) {
+		{"restart drill-down", []string{"3", "j", "j", "enter"}, func(t *testing.T, m Model) {
 			if _, ok := m.detail().(*restartDetail); !ok {
 				t.Fatal("no restart detail")
 			}

@@ -1,0 +1,297 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/theme"
+)
+
+type tlOrderKey struct {
+	snap     *state.Snapshot
+	problems bool
+	filter   string
+}
+
+// timelinePane is the incident timeline (Snapshot.Timeline), newest first:
+// service transitions, restarts, alarms, heartbeats lost, the canary,
+// sources failing and verdict changes.
+type timelinePane struct {
+	tablePane
+
+	key    tlOrderKey
+	whereW int // widest where among the rows in order
+	whatW  int // widest what
+	evW    int // widest evidence
+
+	jumped  time.Time // the last jump's time, shown until the cursor moves
+	jumpHit bool      // whether an entry at or before it was found
+	pending time.Time // replay: jump here again when the next snapshot arrives
+}
+
+// timelineCols are sized to what is listed; the evidence takes what is left.
+// Short of room, time, evidence and what go in that order.
+var timelineCols = []column{
+	{title: "time", width: 8, drop: 3},
+	{title: "ago", width: 7, right: true},
+	{title: "kind", width: 9},
+	{title: "where", width: 12, fit: true, max: 20},
+	{title: "what", width: 8, fit: true, max: 32, drop: 1},
+	{title: "evidence", width: 10, grow: 1, drop: 2},
+}
+
+// Indices of timelineCols.
+const (
+	tColWhere    = 3
+	tColWhat     = 4
+	tColEvidence = 5
+)
+
+// maxWhereHosts bounds the hosts named in the where column; the rest are counted.
+const maxWhereHosts = 3
+
+func newTimelinePane(e *env) *timelinePane {
+	p := &timelinePane{}
+	p.tablePane = tablePane{e: e, rows: p}
+	return p
+}
+
+func (p *timelinePane) Title() string { return "Timeline" }
+
+func (p *timelinePane) total() int { return len(p.e.snap.Timeline) }
+
+func (p *timelinePane) Status() string {
+	s := "newest first"
+	if p.problems {
+		s += " · problems only"
+	}
+	if !p.jumped.IsZero() {
+		if p.jumpHit {
+			s += " · at or before " + p.jumped.Format("15:04:05")
+		} else {
+			s += " · none before " + p.jumped.Format("15:04:05")
+		}
+	}
+	return s
+}
+
+// ShortHelp adds the time jump to the table keys.
+func (p *timelinePane) ShortHelp() []key.Binding {
+	k := p.e.keys
+	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Jump, k.Help, k.Quit, k.Filter, k.Problems, k.Verdict, k.Canary, k.Pause}
+}
+
+// jumpTo puts the cursor on the first event (newest first) at or before t,
+// or on the oldest when every event is newer.
+func (p *timelinePane) jumpTo(t time.Time) {
+	p.sync()
+	tl := p.e.snap.Timeline
+	p.jumped, p.jumpHit = t, false
+	for i, idx := range p.order {
+		if !tl[idx].At.After(t) {
+			p.list.cursor, p.jumpHit = i, true
+			break
+		}
+	}
+	if !p.jumpHit {
+		p.list.cursor = len(p.order) - 1
+	}
+	// The event goes to the top of the window, with what came after it above.
+	p.list.offset = max(0, p.list.cursor-1)
+	p.list.clamp(len(p.order))
+}
+
+// remember: a moved cursor is no longer at the jump.
+func (p *timelinePane) remember() { p.jumped = time.Time{} }
+
+// open drills into the event's evidence: a service's drill-down, a
+// restart's, a broker node's, the verdict's or the canary's.
+func (p *timelinePane) open() tea.Cmd {
+	i := p.cursorRow()
+	if i < 0 {
+		return nil
+	}
+	if d := eventDetail(p.e, &p.e.snap.Timeline[i]); d != nil {
+		return openCmd(d)
+	}
+	return nil
+}
+
+// eventDetail is the drill-down that shows e's evidence, or nil.
+func eventDetail(en *env, e *state.Event) pane {
+	snap := en.snap
+	host := ""
+	if len(e.Hosts) > 0 {
+		host = e.Hosts[0]
+	}
+	switch e.Kind {
+	case state.EventService:
+		k := state.ServiceKey{Binary: e.Subject, Host: host}
+		if _, ok := snap.Service(k); ok {
+			return newServiceDetail(en, k)
+		}
+	case state.EventRestart:
+		for _, r := range snap.Restarts {
+			if r.At.Equal(e.At) && r.Where == host && (e.Subject == "" || r.What == e.Subject) {
+				return newRestartDetail(en, r)
+			}
+		}
+		kind, what := state.RestartProcess, e.Subject
+		if e.Subject == "" {
+			kind, what = state.RestartHost, "host"
+		}
+		return newRestartDetail(en, state.Restart{At: e.At, Kind: kind, Where: host, What: what, Evidence: e.Evidence, Source: e.Source})
+	case state.EventBroker:
+		if _, ok := snap.Node(e.Subject); ok {
+			return newNodeDetail(en, e.Subject)
+		}
+	case state.EventHeartbeat:
+		for _, s := range snap.Services {
+			if s.Key.Host == host {
+				return newServiceDetail(en, s.Key)
+			}
+		}
+	case state.EventCanary:
+		return newCanaryDetail(en)
+	case state.EventVerdict:
+		return newVerdictDetail(en)
+	}
+	return nil
+}
+
+// eventWhere is the where column: the hosts, or what changed when the
+// event is not per host.
+func eventWhere(e *state.Event) string {
+	if len(e.Hosts) == 0 {
+		if e.Kind == state.EventVerdict {
+			return ""
+		}
+		return e.Subject
+	}
+	return e.Where(maxWhereHosts)
+}
+
+// eventWhat is the what column: the change, with what changed when the
+// where column names hosts.
+func eventWhat(e *state.Event) string {
+	w := e.Change
+	if len(e.Hosts) > 0 && e.Subject != "" {
+		w = e.Subject + " " + e.Change
+	}
+	if e.Kind == state.EventVerdict && e.Subject == "verdict" {
+		w = "verdict " + e.Change
+	}
+	if len(e.Hosts) > 1 {
+		w += " ×" + strconv.Itoa(len(e.Hosts))
+	}
+	return w
+}
+
+func eventMatches(e *state.Event, f string) bool {
+	if containsFold(eventWhat(e), f) || containsFold(e.Evidence, f) || containsFold(string(e.Kind), f) ||
+		containsFold(e.Subject, f) || containsFold(e.Source, f) {
+		return true
+	}
+	for _, h := range e.Hosts {
+		if containsFold(h, f) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *timelinePane) sync() {
+	k := tlOrderKey{snap: p.e.snap, problems: p.problems, filter: p.filter}
+	if k == p.key && p.order != nil {
+		return
+	}
+	newSnap := k.snap != p.key.snap
+	p.key = k
+	tl := p.e.snap.Timeline
+	order := p.order[:0]
+	for i := range tl {
+		e := &tl[i]
+		if p.problems && e.Level != state.LevelProblem {
+			continue
+		}
+		if p.filter != "" && !eventMatches(e, p.filter) {
+			continue
+		}
+		order = append(order, int32(i))
+	}
+	p.order = order
+	p.whereW, p.whatW, p.evW = 0, 0, 0
+	for _, i := range order {
+		e := &tl[i]
+		p.whereW = max(p.whereW, textWidth(eventWhere(e)))
+		p.whatW = max(p.whatW, textWidth(eventWhat(e)))
+		p.evW = max(p.evW, textWidth(e.Evidence))
+	}
+	p.list.clamp(len(order))
+	if !p.pending.IsZero() && newSnap {
+		t := p.pending
+		p.pending = time.Time{}
+		p.jumpTo(t)
+	}
+}
+
+// eventInk colours the kind by the event's level: problems by their weight,
+// recoveries as up.
+func eventInk(st *theme.Styles, e *state.Event) theme.Ink {
+	switch e.Level {
+	case state.LevelProblem:
+		switch e.Kind {
+		case state.EventBroker, state.EventVerdict, state.EventCanary, state.EventSource:
+			return st.Table.Bad
+		case state.EventRestart:
+			if e.Subject == "" { // a reboot
+				return st.Table.Bad
+			}
+		}
+		return st.Table.Warn
+	case state.LevelRecovery:
+		return st.Status.Up
+	}
+	return st.Table.Dim
+}
+
+func (p *timelinePane) View() string {
+	st := &p.e.st
+	p.cols = append(p.cols[:0], timelineCols...)
+	p.cols[tColWhere].content = p.whereW
+	p.cols[tColWhat].content = p.whatW
+	p.cols[tColEvidence].max = max(p.cols[tColEvidence].width, p.evW)
+	p.widths = layoutColumns(p.cols, p.width, p.widths)
+	var b strings.Builder
+	b.Grow((p.width + 64) * (p.list.height + 1))
+	headerRow(&b, p.cols, p.widths, st)
+	tl := p.e.snap.Timeline
+	if len(p.order) == 0 {
+		b.WriteString("\n  ")
+		b.WriteString(emptyText(len(tl), "events"))
+		return b.String()
+	}
+	lo, hi := p.list.window(len(p.order))
+	for i := lo; i < hi; i++ {
+		idx := int(p.order[i])
+		if idx >= len(tl) {
+			break
+		}
+		x := &tl[idx]
+		b.WriteByte('\n')
+		r := startRow(&b, p.widths, i == p.list.cursor, st)
+		r.cell(x.At.Format("15:04:05"), false, theme.Ink{})
+		r.cell(ageSince(p.e.now, x.At), true, st.Table.Dim)
+		r.cell(string(x.Kind), false, eventInk(st, x))
+		r.cell(eventWhere(x), false, theme.Ink{})
+		r.cell(eventWhat(x), false, theme.Ink{})
+		r.cell(x.Evidence, false, st.Table.Dim)
+		r.end(st)
+	}
+	return b.String()
+}
