@@ -38,7 +38,7 @@ func TestGolden(t *testing.T) {
 		{"detail-service", []string{"j", "j", "j", "j", "j", "j", "enter"}, nil}, // compute-007
 		{"detail-sibling", []string{"G", "k", "enter", "j"}, nil},                // ctl-3: conductor, cursor on the scheduler
 		{"detail-queue", []string{"2", "enter"}, nil},                            // the reply queue
-		{"detail-restart", []string{"3", "j", "j", "enter"}, nil}, // compute-015's nova-compute
+		{"detail-restart", []string{"3", "j", "j", "enter"}, nil},                // compute-015's nova-compute
 		{"filter-typing", []string{"/", "0", "1"}, nil},
 		{"help", []string{"?"}, nil},
 		{"paused", []string{"p"}, nil},
