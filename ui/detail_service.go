@@ -341,7 +341,7 @@ func restartLines(o *doc, e *env, host string) {
 			continue
 		}
 		if shown == maxHostRestarts {
-			o.add(o.paint(st.Detail.Label, "  "+strconv.Itoa(n-shown)+" more in the restarts pane"))
+			o.add(o.paint(st.Detail.Label, "  "+strconv.Itoa(n-shown)+" more in the timeline"))
 			break
 		}
 		shown++
