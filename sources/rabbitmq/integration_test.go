@@ -441,9 +441,9 @@ func TestRabbitMetricsOffQueuesAndNodes(t *testing.T) {
 
 // TestRabbitWrongPassword: a wrong password says "credentials refused".
 func TestRabbitWrongPassword(t *testing.T) {
-	for _, get := range []func(*testing.T) itBroker{sharedBroker, metricsOffBroker} {
-		b := get(t)
-		t.Run(b.harness, func(t *testing.T) {
+	for name, get := range map[string]func(*testing.T) itBroker{"rabbitmq": sharedBroker, "rabbitmq-metrics-off": metricsOffBroker} {
+		t.Run(name, func(t *testing.T) {
+			b := get(t)
 			harness.Share(t)
 			s := newITSource(t, b, func(c *Config) { c.Password = "wrong-" + c.Password })
 			_, err := s.Source.Poll(context.Background())
