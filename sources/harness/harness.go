@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,7 +107,12 @@ func Require(t testing.TB, name, probeKey string) Env {
 	t.Helper()
 	env, err := Load(name)
 	if err == nil {
+		// Probe under a shared lock, so that a test elsewhere that has the
+		// harness stopped right now is waited for rather than taken for an
+		// absent harness (which fails the run under STACKTOP_REQUIRE_INTEGRATION).
+		release := probeLock(t)
 		err = probe(env[probeKey], probeKey)
+		release()
 	}
 	if err != nil {
 		Absent(t, fmt.Sprintf("harness %s absent: %v", name, err))
@@ -152,30 +158,77 @@ func Share(t testing.TB) { lock(t, syscall.LOCK_SH) }
 // of Share, never after it.
 func Disrupt(t testing.TB) { lock(t, syscall.LOCK_EX) }
 
+// held counts the locks this test process holds: flock locks taken through
+// separate opens conflict even within one process, so a probe made while
+// this process already holds one must not lock again.
+var held struct {
+	sync.Mutex
+	n int
+}
+
 func lock(t testing.TB, how int) {
 	t.Helper()
-	base, err := RunBase()
+	unlock, err := acquire(how)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if unlock.waited > time.Second {
+		t.Logf("harness: waited %s for other integration tests", unlock.waited.Round(time.Millisecond))
+	}
+	t.Cleanup(unlock.release)
+}
+
+// probeLock takes a shared lock for the length of a probe, unless this
+// process already holds one; it returns the function that releases it.
+func probeLock(t testing.TB) func() {
+	t.Helper()
+	held.Lock()
+	n := held.n
+	held.Unlock()
+	if n > 0 {
+		return func() {}
+	}
+	unlock, err := acquire(syscall.LOCK_SH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return unlock.release
+}
+
+type unlocker struct {
+	waited  time.Duration
+	release func()
+}
+
+func acquire(how int) (unlocker, error) {
+	base, err := RunBase()
+	if err != nil {
+		return unlocker{}, err
+	}
 	if err := os.MkdirAll(base, 0o755); err != nil {
-		t.Fatalf("harness: %v", err)
+		return unlocker{}, fmt.Errorf("harness: %w", err)
 	}
 	path := filepath.Join(base, "integration.lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		t.Fatalf("harness: %v", err)
+		return unlocker{}, fmt.Errorf("harness: %w", err)
 	}
 	start := time.Now()
 	if err := syscall.Flock(int(f.Fd()), how); err != nil {
 		f.Close()
-		t.Fatalf("harness: lock %s: %v", path, err)
+		return unlocker{}, fmt.Errorf("harness: lock %s: %w", path, err)
 	}
-	if waited := time.Since(start); waited > time.Second {
-		t.Logf("harness: waited %s for other integration tests", waited.Round(time.Millisecond))
-	}
-	t.Cleanup(func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	})
+	held.Lock()
+	held.n++
+	held.Unlock()
+	var once sync.Once
+	return unlocker{waited: time.Since(start), release: func() {
+		once.Do(func() {
+			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			f.Close()
+			held.Lock()
+			held.n--
+			held.Unlock()
+		})
+	}}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestLoadParsesEnvFile(t *testing.T) {
@@ -92,5 +93,53 @@ func TestDisruptExcludesShare(t *testing.T) {
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Errorf("lock still held after the test ended: %v", err)
+	}
+}
+
+func TestRequireWaitsForADisruptionToEnd(t *testing.T) {
+	base := t.TempDir()
+	t.Setenv("STACKTOP_RUN_BASE", base)
+	t.Setenv(RequireEnv, "1") // a probe that does not wait fails the test instead of skipping it
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // the service is "stopped" by a disrupting test elsewhere
+	if err := os.MkdirAll(filepath.Join(base, "svc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "svc", "env"), []byte("URL=http://"+addr+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another process holds the environment exclusively while the service is down.
+	f, err := os.OpenFile(filepath.Join(base, "integration.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	restarted := make(chan net.Listener, 1)
+	go func() {
+		// The disrupting test works a while, restores the service, then releases the lock.
+		time.Sleep(300 * time.Millisecond)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			restarted <- nil
+			return
+		}
+		restarted <- l
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	}()
+	env := Require(t, "svc", "URL") // must wait, not skip
+	if l := <-restarted; l != nil {
+		l.Close()
+	} else {
+		t.Skip("could not listen on the same port again")
+	}
+	if env.Get("URL") == "" {
+		t.Error("Require returned no environment")
 	}
 }
