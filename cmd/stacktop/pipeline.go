@@ -60,15 +60,18 @@ func (p *pipeline) Run(ctx context.Context) {
 }
 
 // offer replaces any snapshot the UI has not taken yet with s.
-func (p *pipeline) offer(s *state.Snapshot) {
+func (p *pipeline) offer(s *state.Snapshot) { offerSnapshot(p.out, s) }
+
+// offerSnapshot puts snap on ch, replacing a snapshot nobody took yet.
+func offerSnapshot(ch chan *state.Snapshot, snap *state.Snapshot) {
 	for {
 		select {
-		case p.out <- s:
+		case ch <- snap:
 			return
 		default:
 		}
 		select {
-		case <-p.out:
+		case <-ch:
 		default:
 		}
 	}

@@ -169,6 +169,10 @@ func (s *replaySession) seek(t time.Time) error {
 	s.gen++
 	gen := s.gen
 	s.cur, s.rd, s.cancel = rp, rd, cancel
+	select { // a snapshot of the old position must not be shown after the seek
+	case <-s.out:
+	default:
+	}
 	s.mu.Unlock()
 	for len(s.steps) > 0 { // steps pressed before the seek are for the old position
 		<-s.steps
@@ -193,21 +197,6 @@ func (s *replaySession) seek(t time.Time) error {
 		}
 	}()
 	return nil
-}
-
-// offerSnapshot puts snap on ch, replacing a snapshot nobody took yet.
-func offerSnapshot(ch chan *state.Snapshot, snap *state.Snapshot) {
-	for {
-		select {
-		case ch <- snap:
-			return
-		default:
-		}
-		select {
-		case <-ch:
-		default:
-		}
-	}
 }
 
 func (s *replaySession) replay() *recording.Replay {

@@ -330,6 +330,11 @@ func TestReplaySessionSeeks(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = waitSnapshot(t, sess.out, func(s *state.Snapshot) bool { return s.Seq == 72 })
+	select { // the last snapshot is offered just before the replay says it is done
+	case <-sess.replay().Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("replay not done 20s after its last snapshot")
+	}
 	if s.At.Truncate(time.Second) != end || !strings.Contains(sess.summary(), "to the end") {
 		t.Errorf("after the seek: played to %v; %s", s.At, sess.summary())
 	}
