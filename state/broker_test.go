@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,64 @@ func TestNodesRestarts(t *testing.T) {
 	snap = s2.Apply(nodesBatch(2, nil))
 	if len(snap.Nodes) != 0 {
 		t.Errorf("empty node list left %d nodes", len(snap.Nodes))
+	}
+}
+
+func TestBrokerApplicationRestart(t *testing.T) {
+	refused := func(n int, src string) sources.Batch {
+		return sources.Batch{Source: src, At: at(n), Health: sources.Health{Interval: poll, Target: "http://127.0.0.1:15672",
+			Err: "rabbitmq: list nodes: broker unreachable: http://127.0.0.1:15672/api/nodes: dial tcp 127.0.0.1:15672: connect: connection refused"}}
+	}
+	timedOut := func(n int, src string) sources.Batch {
+		return sources.Batch{Source: src, At: at(n), Health: sources.Health{Interval: poll, Err: "rabbitmq: list nodes: timed out after 8s"}}
+	}
+	up := func(n int, uptime time.Duration) sources.Batch {
+		return nodesBatch(n, nil, node("rabbit@mq-1", uptime))
+	}
+	tests := []struct {
+		name         string
+		batches      []sources.Batch
+		wantRestarts int
+		wantEvidence string
+	}{
+		{"stop_app then start_app: refused, back with uptime continuous",
+			[]sources.Batch{up(0, time.Hour), refused(1, sources.NameRabbitMQ), refused(2, sources.NameRabbitMQ), up(3, time.Hour+3*poll)},
+			1, "refused connections for 20s (connection refused), then answered with node uptime continuous"},
+		{"node restarted: the uptime reset says it, once",
+			[]sources.Batch{up(0, time.Hour), refused(1, sources.NameRabbitMQ), up(2, 5*time.Second)},
+			1, "uptime went from 1h0m0s to 5s"},
+		{"timeouts prove nothing: a network problem looks the same",
+			[]sources.Batch{up(0, time.Hour), timedOut(1, sources.NameRabbitMQ), up(2, time.Hour+2*poll)}, 0, ""},
+		{"another source's refusal is not the management listener",
+			[]sources.Batch{up(0, time.Hour), refused(1, sources.NameHeartbeat), up(2, time.Hour+2*poll)}, 0, ""},
+		{"refused before any node was ever listed",
+			[]sources.Batch{refused(0, sources.NameRabbitMQ), up(1, time.Hour)}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStore(DefaultConfig())
+			var snap *Snapshot
+			for _, b := range tt.batches {
+				snap = s.Apply(b)
+			}
+			var got []Restart
+			for _, r := range snap.Restarts {
+				if r.Kind == RestartBrokerNode {
+					got = append(got, r)
+				}
+			}
+			if len(got) != tt.wantRestarts {
+				t.Fatalf("broker restarts %+v, want %d", got, tt.wantRestarts)
+			}
+			if tt.wantRestarts == 0 {
+				return
+			}
+			if got[0].Where != "rabbit@mq-1" || !strings.Contains(got[0].Evidence, tt.wantEvidence) {
+				t.Errorf("restart %+v, want rabbit@mq-1 with evidence %q", got[0], tt.wantEvidence)
+			}
+			if snap.Nodes[0].Restarts != 1 {
+				t.Errorf("node counts %d restarts, want 1", snap.Nodes[0].Restarts)
+			}
+		})
 	}
 }

@@ -16,6 +16,8 @@ type Store struct {
 	// Owned by the Apply goroutine.
 	svcx     []svcState                            // per-service folding state, aligned with cur.Services
 	nodes    map[string]*nodeState                 // per broker node folding state
+	nodeSrc  string                                // the source that delivers the broker node list
+	refused  refusal                               // that source's broker refusing connections, see broker.go
 	departed map[string]map[string]sources.Process // per host: processes last seen before they vanished
 	vx       verdictState                          // the correlation rules' memory, see verdict.go
 	tl       timelineState                         // the timeline's memory, see events.go
@@ -71,6 +73,7 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 
 	if b.Source != "" {
 		next.Sources = foldHealth(prev.Sources, b, at)
+		s.noteRefusal(b, at)
 	}
 	if b.Services != nil {
 		s.foldServices(f, &next)
