@@ -346,13 +346,19 @@ func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showG
 }
 
 // heartbeatCell is the age of a host's last heartbeat, marked late or lost.
+// While the dashboard's own heartbeat feed is down, a silent host is shown
+// as unknown ("?"), not lost: the feed, not forty hosts, has failed.
 func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.Styles) (string, theme.Ink) {
 	h := findHost(snap, host)
 	if h == nil {
 		return "", theme.Ink{}
 	}
 	age := ageSince(now, h.LastSeen)
-	switch liveness(h, now) {
+	live := liveness(h, now)
+	if src, ok := snap.Source(sources.NameHeartbeat); ok && live != state.LiveFresh && (src.LastErr != "" || src.Stale(now)) {
+		return "? " + age, st.Table.Dim
+	}
+	switch live {
 	case state.LiveLost:
 		return "LOST " + age, st.Table.Bad
 	case state.LiveLate:
