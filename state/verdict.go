@@ -49,10 +49,12 @@ package state
 //     signal: "broker-wide problem suspected: 14 services on 12 hosts
 //     down/flapping since 03:58:10, canary 7/10 failed (…), mem alarm on
 //     rabbit@mq-1, reply/conductor queues +2.9k/min". With two or more
-//     broker signals and services not (yet) affected broadly it says
-//     "broker problem, services not affected yet: …". Host findings go to
-//     the evidence: forty hosts flapping with a sick broker are one broker
-//     incident.
+//     broker signals and services affected on fewer hosts than "many" (a
+//     small cloud, or the first victims) it says "broker problem
+//     suspected: 2 services on 2 hosts down since 05:02:36, …"; with none
+//     affected, "broker problem, services not affected yet: …". Host
+//     findings go to the evidence: forty hosts flapping with a sick broker
+//     are one broker incident.
 //  2. Auth (CauseAuth): the nova source fails with an authentication error
 //     (Keystone refusing credentials or tokens, or unreachable while
 //     authenticating) on authFailMin polls in a row or until its data is
@@ -696,13 +698,21 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 		c = candidate{cause: CauseBroker, started: sum.started,
 			summary: "broker-wide problem suspected: " + sum.affectedPhrase() + ", " + joinTexts(sigs, maxNamed+1)}
 		c.findings = append(append(c.findings, svcFinding), sigs...)
+	case len(sigs) >= 2 && sum.affected > 0:
+		// Services affected on too few hosts to be "many": a small cloud
+		// (the dev cloud's two computes, both down with the broker
+		// stopped), or the first victims. They are named, never "not
+		// affected"; "broker-wide" stays for many hosts.
+		c = candidate{cause: CauseBroker, started: earliest(sigs),
+			summary: "broker problem suspected: " + sum.affectedPhrase() + ", " + joinTexts(sigs, maxNamed+1)}
+		if !sum.started.IsZero() && (c.started.IsZero() || sum.started.Before(c.started)) {
+			c.started = sum.started
+		}
+		c.findings = append(append(c.findings, svcFinding), sigs...)
 	case len(sigs) >= 2:
 		c = candidate{cause: CauseBroker, started: earliest(sigs),
 			summary: "broker problem, services not affected yet: " + joinTexts(sigs, maxNamed+1)}
 		c.findings = append(c.findings, sigs...)
-		if sum.affected > 0 {
-			extra = append(extra, svcFinding)
-		}
 	case authBad:
 		c = candidate{cause: CauseAuth, summary: "auth outage, data stale: " + authF.Text, findings: []Finding{authF}}
 		extra = append(extra, sigs...)
@@ -1056,7 +1066,12 @@ func signedCount(x float64) string {
 	return count(x)
 }
 
-// short80 keeps the first line of an error, at most 80 bytes.
+// short80 keeps the first line of an error, at most 80 bytes. A longer
+// one keeps its start (what failed) and its end (why: a wrapped error ends
+// with its cause) around "...", so that a URL in the middle does not push
+// out the cause; measured on the dev cloud, "nova: list services: HTTP 503
+// from GET http://…/os-services: The Keystone service is temporarily
+// unavailable." lost everything after the URL.
 func short80(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
@@ -1064,9 +1079,21 @@ func short80(s string) string {
 	if len(s) <= 80 {
 		return s
 	}
-	cut := 77
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
+	const keep, tail, near = 77, 45, 12 // 77 bytes + "..."; the end part about 45 of them
+	t := len(s) - tail
+	for t < len(s) && !utf8.RuneStart(s[t]) {
+		t++
 	}
-	return s[:cut] + "..."
+	// Both parts break at a word when one is near.
+	if j := strings.LastIndexByte(s[t-near:t], ' '); j >= 0 && s[t-1] != ' ' {
+		t = t - near + j + 1
+	}
+	h := keep - (len(s) - t)
+	for h > 0 && !utf8.RuneStart(s[h]) {
+		h--
+	}
+	if j := strings.LastIndexByte(s[h-near:h], ' '); j >= 0 && s[h] != ' ' {
+		h = h - near + j + 1
+	}
+	return s[:h] + "..." + s[t:]
 }

@@ -21,6 +21,7 @@ type world struct {
 	rpc      func(n int, binary, host string) sources.ProbeResult // "" for no ping
 	novaErr  func(n int) string                                   // the nova poll fails with this
 	hbErr    func(n int) string                                   // the heartbeat source's connection fails
+	mgmtErr  func(n int) string                                   // the rabbitmq source's poll fails
 	nodes    func(n int) []sources.Node                           // broker nodes; nil: healthy
 	backlog  func(n int) int64                                    // messages on the conductor queue
 }
@@ -99,6 +100,9 @@ func (w world) batches(n int) []sources.Batch {
 	}
 	rb := nodesBatch(n, &sources.Overview{ClusterName: "c"}, nodes...)
 	rb.Queues = []sources.Queue{queue("conductor", depth), queue("reply_0123abcd", 0)}
+	if w.mgmtErr != nil && w.mgmtErr(n) != "" {
+		rb = sources.Batch{Source: sources.NameRabbitMQ, At: now, Health: sources.Health{Err: w.mgmtErr(n), Interval: poll}}
+	}
 	out = append(out, rb)
 	return out
 }
@@ -364,6 +368,76 @@ func TestVerdictBrokerEvidence(t *testing.T) {
 	}
 }
 
+// TestVerdictSmallCloudBrokerStop replays what TestIntegrationVerdict saw
+// on the dev cloud (two computes and a controller) when the broker's
+// application stopped: the AMQP connection and the management API fail at
+// once, Nova calls both computes down a poll later while the controller's
+// services stay up. Two hosts of three are not "many", so the verdict is
+// not "broker-wide"; it used to say "services not affected yet" with every
+// compute down. It must name the broker and the services it took down, and
+// clear after recovery.
+func TestVerdictSmallCloudBrokerStop(t *testing.T) {
+	stopped := func(n int) bool { return between(n, 5, 9) }
+	w := world{computes: 2,
+		hbErr: func(n int) string {
+			if stopped(n) {
+				return "heartbeat: connect amqp://127.0.0.1:5672/: dial tcp 127.0.0.1:5672: connect: connection refused"
+			}
+			return ""
+		},
+		mgmtErr: func(n int) string {
+			if stopped(n) {
+				return "rabbitmq: list nodes: broker unreachable: http://127.0.0.1:15672/api/nodes: connection refused"
+			}
+			return ""
+		},
+		down: func(n int, b, h string) bool { return b == "nova-compute" && between(n, 6, 10) },
+	}
+	vs := w.run(25)
+	for n := 0; n < 5; n++ {
+		if vs[n].Cause != CauseNone {
+			t.Errorf("poll %d: %v %q before the broker stopped", n, vs[n].Cause, vs[n].Summary)
+		}
+	}
+	if v := vs[5]; v.Cause != CauseBroker || v.Thin || !strings.HasPrefix(v.Summary, "broker problem, services not affected yet: AMQP connection failing: ") {
+		t.Errorf("poll 5: %v thin=%v %q", v.Cause, v.Thin, v.Summary)
+	}
+	for n := 6; n <= 10; n++ {
+		v := vs[n]
+		want := "broker problem suspected: 2 services on 2 hosts down since 12:01:00, "
+		if v.Cause != CauseBroker || v.Thin || !strings.HasPrefix(v.Summary, want) || strings.Contains(v.Summary, "not affected") ||
+			!strings.Contains(v.Summary, "connect: connection refused") || !strings.Contains(v.Summary, "management API failing") {
+			t.Errorf("poll %d: %v thin=%v %q, want the broker naming the services: %q…", n, v.Cause, v.Thin, v.Summary, want)
+		}
+		if !v.Started.Equal(at(5)) || !v.Since.Equal(vs[5].Since) {
+			t.Errorf("poll %d: started %v since %v, want the broker's first signal %v and the verdict held since poll 5", n, v.Started, v.Since, at(5))
+		}
+		if len(v.Findings) == 0 || v.Findings[0].Source != sources.NameNova || !strings.Contains(v.Findings[0].Text, "2/3 services on 2/3 hosts affected") {
+			t.Errorf("poll %d: first finding %+v, want the services", n, v.Findings)
+		}
+	}
+	cleared := -1
+	for n := 11; n < len(vs); n++ {
+		if vs[n].Cause == CauseNone && cleared < 0 {
+			cleared = n
+		}
+		if cleared >= 0 && vs[n].Cause != CauseNone {
+			t.Errorf("poll %d: %v %q after the verdict cleared", n, vs[n].Cause, vs[n].Summary)
+		}
+	}
+	// Quiet from poll 10 (the last failure at 9 leaves the 30 s window at 13), then the 30 s hold.
+	if cleared < 0 || cleared > 17 {
+		t.Errorf("cleared at poll %d, want by 17", cleared)
+	}
+	if testing.Verbose() {
+		for n, v := range vs {
+			if n == 0 || v.Summary != vs[n-1].Summary {
+				t.Logf("poll %2d: %-10v %q", n, v.Cause, v.Summary)
+			}
+		}
+	}
+}
+
 // TestVerdictRecoveryNeedsNewEvidence: once a broker verdict clears, the
 // evidence from before the clear cannot bring it back.
 func TestVerdictRecoveryNeedsNewEvidence(t *testing.T) {
@@ -418,8 +492,34 @@ func TestVerdictHelpers(t *testing.T) {
 			t.Errorf("isAuthError(%q) = %v", c.err, got)
 		}
 	}
-	if got := short80(strings.Repeat("é", 60)); len(got) > 80 || !strings.HasSuffix(got, "...") || !utf8Valid(got) {
+	if got := short80(strings.Repeat("é", 60)); len(got) > 80 || !strings.Contains(got, "...") || !utf8Valid(got) {
 		t.Errorf("short80 = %q", got)
+	}
+	for n := 81; n < 240; n++ { // every length, words and multi-byte runes at every offset
+		src := strings.Repeat("ab é cdéf  ghijklmnopqrstuvwxyzé ", 10)[:n]
+		src = strings.ToValidUTF8(src, "x")
+		if got := short80(src); len(got) > 80 || !utf8Valid(got) || !strings.Contains(got, "...") {
+			t.Errorf("short80 of %d bytes = %q (%d bytes)", len(src), got, len(got))
+		}
+	}
+	if got := short80("abc\ndef"); got != "abc" {
+		t.Errorf("short80 of two lines = %q", got)
+	}
+	// Errors as the dev cloud's sources gave them (TestIntegrationVerdict):
+	// the cause, at the end, must survive the URL in the middle.
+	for _, c := range []struct{ err, want string }{
+		{"nova: list services: HTTP 503 from GET http://127.0.0.1:8774/v2.1/os-services: The Keystone service is temporarily unavailable.",
+			"nova: list services: HTTP 503...The Keystone service is temporarily unavailable."},
+		{"heartbeat: connect amqp://127.0.0.1:5672/: dial tcp 127.0.0.1:5672: connect: connection refused",
+			"heartbeat: connect ...tcp 127.0.0.1:5672: connect: connection refused"},
+	} {
+		got := short80(c.err)
+		if got != c.want || len(got) > 80 {
+			t.Errorf("short80(%q)\n = %q\nwant %q", c.err, got, c.want)
+		}
+	}
+	if !isAuthError("nova: list services: HTTP 503 from GET http://127.0.0.1:8774/v2.1/os-services: The Keystone service is temporarily unavailable.") {
+		t.Error("nova-api's 503 while Keystone is down is not taken for an auth error")
 	}
 	if got := count(2890); got != "2.9k" {
 		t.Errorf("count = %q", got)
