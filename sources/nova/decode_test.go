@@ -14,16 +14,46 @@ import (
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
 )
 
-// decodeBody runs body through the same path as a live poll: gophercloud's
-// page parsing (services.List's ServicePage), then decodePage.
+// decodeBody runs body through the same path as a live poll: the source's
+// transport (guard) asked for the raw page, gophercloud's page parsing
+// (services.List's ServicePage), then decodePage.
 func decodeBody(t testing.TB, body []byte) ([]sources.Service, error) {
-	resp := &http.Response{
-		StatusCode: 200,
-		Header:     http.Header{"Content-Type": []string{"application/json"}},
-		Body:       io.NopCloser(bytes.NewReader(body)),
-		Request:    &http.Request{URL: &url.URL{Scheme: "http", Host: "nova", Path: "/v2.1/os-services"}},
+	return decodeVia(body, true)
+}
+
+// decodeGeneric decodes body the way gophercloud parses a page by itself,
+// into map[string]any, then decodePage's map path: the reference decodeBody
+// must agree with.
+func decodeGeneric(body []byte) ([]sources.Service, error) {
+	return decodeVia(body, false)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func decodeVia(body []byte, raw bool) ([]sources.Service, error) {
+	g := &guard{next: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Header.Get(rawPageHeader) != "" {
+			return nil, fmt.Errorf("%s reached the server", rawPageHeader)
+		}
+		return &http.Response{
+			StatusCode: 200,
+			Header:     http.Header{"Content-Type": []string{"application/json"}},
+			Body:       io.NopCloser(bytes.NewReader(body)),
+			Request:    req,
+		}, nil
+	})}
+	req := &http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: "http", Host: "nova", Path: "/v2.1/os-services"}, Header: http.Header{}}
+	if raw {
+		req.Header.Set(rawPageHeader, "1")
+	}
+	resp, err := g.RoundTrip(req)
+	if err != nil {
+		return nil, err
 	}
 	pr, err := pagination.PageResultFrom(resp)
 	if err != nil {
@@ -182,5 +212,156 @@ func BenchmarkDecode5000(b *testing.B) {
 		if err != nil || len(got) != 5000 {
 			b.Fatal(err, len(got))
 		}
+	}
+}
+
+// agreementBodies are bodies on which the raw decoder must agree with the
+// map path: the fixtures, the decode cases, and JSON it must read like encoding/json.
+func agreementBodies(t testing.TB) [][]byte {
+	bodies := [][]byte{synthetic(3)}
+	for _, f := range []string{"nova-os-services-2.1.json", "nova-os-services-2.11.json", "nova-os-services-2.53.json", "nova-os-services-2.69.json"} {
+		bodies = append(bodies, fixture(t, f))
+	}
+	for _, s := range []string{
+		``, ` `, `{}`, `[]`, `null`, `"services"`, `12`, `true`, `{"services": null}`, `{"services": [1]}`, `{"services": [[]]}`,
+		`{"services": {"a": 1}}`, `{"services": "x"}`, `{"services": []}`, `{"services": []} trailing`, `{"services": [] `,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "extra": {"x": [1, 2.5e3, -0, "\u00e9\n", null, true, false]}}]}`,
+		`{"services": [{"binary": "b\u0041\\\"/\/", "host": "h\u00e9\ud83d\ude00", "state": "up"}]}`,
+		`{"services": [{"binary": "b", "host": "h\xff", "state": "up"}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "id": 12}], "services": "later"}`,
+		`{"services": "first", "services": [{"binary": "b", "host": "h", "state": "up", "id": -12}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "id": 1e2}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "id": 99999999999999999999}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "id": [1]}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "forced_down": true, "disabled_reason": "r"}, {"binary": "c", "host": "h"}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up"}, 3, {]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up",}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up"},]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": 01}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": 1.}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": "\q"}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": "\u12"}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": "a` + "\n" + `"}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "nul"}]}`,
+		`{"services" [] }`, `{services: []}`, `{"services": [], }`,
+	} {
+		bodies = append(bodies, []byte(s))
+	}
+	return bodies
+}
+
+// TestDecodeRawAgrees: the raw decoder of the live poll and the map path
+// over gophercloud's own parsing accept the same bodies and decode them alike.
+func TestDecodeRawAgrees(t *testing.T) {
+	for _, body := range agreementBodies(t) {
+		checkAgree(t, body)
+	}
+}
+
+func checkAgree(t *testing.T, body []byte) {
+	t.Helper()
+	raw, rawErr := decodeBody(t, body)
+	ref, refErr := decodeGeneric(body)
+	if (rawErr == nil) != (refErr == nil) {
+		t.Fatalf("%q:\n raw: %v\n map: %v", body, rawErr, refErr)
+	}
+	if rawErr != nil {
+		return
+	}
+	if len(raw) != len(ref) || (raw == nil) != (ref == nil) {
+		t.Fatalf("%q: raw %d services, map %d", body, len(raw), len(ref))
+	}
+	for i := range raw {
+		if raw[i] != ref[i] {
+			t.Fatalf("%q: service %d:\n raw %+v\n map %+v", body, i, raw[i], ref[i])
+		}
+	}
+}
+
+func FuzzDecodeRawAgrees(f *testing.F) {
+	for _, body := range agreementBodies(f) {
+		f.Add(body)
+	}
+	f.Fuzz(checkAgree)
+}
+
+// pollBodies builds an os-services body of n services (microversion 2.69)
+// that can be rewritten in place for each poll: every updated_at, and the
+// state of every hundredth service.
+type pollBody struct {
+	body    []byte
+	updated []int // offsets of the updated_at values
+	flips   []int // offsets of the state values that change
+}
+
+const nova269Time = "2006-01-02T15:04:05.000000"
+
+func newPollBody(n int) *pollBody {
+	var b bytes.Buffer
+	p := &pollBody{}
+	b.WriteString(`{"services": [`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"binary": "nova-compute", "host": "compute-%05d", "id": "%08x-d4e3-4859-89b0-3f30020c52cf", "zone": "nova", "status": "enabled", "state": `, i, i)
+		if i%100 == 0 {
+			p.flips = append(p.flips, b.Len())
+		}
+		b.WriteString(`"up"  , "updated_at": "`)
+		p.updated = append(p.updated, b.Len())
+		b.WriteString(nova269Time)
+		b.WriteString(`", "disabled_reason": null, "forced_down": false}`)
+	}
+	b.WriteString(`]}`)
+	p.body = b.Bytes()
+	return p
+}
+
+// at rewrites the body as Nova would answer at poll time now: every service
+// reported within the last second, the flipping ones down on odd polls.
+func (p *pollBody) at(now time.Time, poll int) []byte {
+	for i, off := range p.updated {
+		copy(p.body[off:], now.Add(-time.Duration(i%1000)*time.Millisecond).UTC().AppendFormat(nil, nova269Time))
+	}
+	state := `"up"  `
+	if poll%2 == 1 {
+		state = `"down"`
+	}
+	for _, off := range p.flips {
+		copy(p.body[off:], state)
+	}
+	return p.body
+}
+
+// BenchmarkDecodeAndFold5000 is a live poll's work on stacktop's side for
+// a cloud of 5,000 services: decode the os-services response (transport,
+// gophercloud's page, decodePage) and fold the batch into the state store,
+// every poll a full list 10 s after the last, every service's report newer,
+// 1 % of them changing state.
+func BenchmarkDecodeAndFold5000(b *testing.B) {
+	const n, every = 5000, 10 * time.Second
+	p := newPollBody(n)
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	store := state.NewStore(state.DefaultConfig())
+	fold := func(i int) {
+		now := t0.Add(time.Duration(i) * every)
+		list, err := decodeBody(b, p.at(now, i))
+		if err != nil || len(list) != n {
+			b.Fatal(err, len(list))
+		}
+		store.Apply(sources.Batch{Source: sources.NameNova, At: now, Health: sources.Health{OK: true, Interval: every}, Services: list})
+	}
+	fold(0)
+	b.SetBytes(int64(len(p.body)))
+	b.ReportAllocs()
+	i := 1
+	for b.Loop() {
+		fold(i)
+		i++
+	}
+	snap := store.Snapshot()
+	if len(snap.Services) != n || snap.Services[0].ReportInterval == 0 {
+		b.Fatalf("%d services in the snapshot, report interval %v", len(snap.Services), snap.Services[0].ReportInterval)
 	}
 }

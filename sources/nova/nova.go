@@ -92,7 +92,9 @@ func (s *Source) poll(ctx context.Context) (b sources.Batch, err error) {
 
 	c := *s.compute
 	c.Microversion = s.mvHead
-	page, err := services.List(&c, nil).AllPages(ctx)
+	pager := services.List(&c, nil)
+	pager.Headers = map[string]string{rawPageHeader: "1"} // the body as bytes, for decodeJSON
+	page, err := pager.AllPages(ctx)
 	if err != nil {
 		if gophercloud.ResponseCodeIs(err, http.StatusNotAcceptable) {
 			s.mv = microversion{} // the API changed under us (an upgrade or rollback): negotiate again

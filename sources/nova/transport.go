@@ -24,7 +24,39 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("refusing %s %s: stacktop is read-only", req.Method, req.URL.Path)
 	}
 	g.requests.Add(1)
-	return g.next.RoundTrip(req)
+	raw := req.Header.Get(rawPageHeader) != ""
+	if raw {
+		req = req.Clone(req.Context())
+		req.Header.Del(rawPageHeader)
+	}
+	resp, err := g.next.RoundTrip(req)
+	if raw && err == nil {
+		keepRaw(resp)
+	}
+	return resp, err
+}
+
+// rawPageHeader, set on a request (services.List's Pager.Headers), asks the
+// guard to have gophercloud's pager hand over that response's JSON body as
+// bytes, for decodeJSON, instead of parsing it into map[string]any. The
+// guard removes it before the request leaves.
+const rawPageHeader = "X-Stacktop-Raw-Page"
+
+// rawContentTypeHeader holds the Content-Type of a response whose own the
+// guard replaced (keepRaw).
+const rawContentTypeHeader = "X-Stacktop-Raw-Content-Type"
+
+// keepRaw makes a successful JSON response look like opaque bytes to
+// gophercloud (pagination.PageResultFrom parses only application/json),
+// keeping its real Content-Type in rawContentTypeHeader for decodePage.
+// Error responses are left alone: gophercloud reads their bodies as bytes anyway.
+func keepRaw(resp *http.Response) {
+	ct := resp.Header.Get("Content-Type")
+	if resp.StatusCode/100 != 2 || !isJSON(ct) {
+		return
+	}
+	resp.Header.Set(rawContentTypeHeader, ct)
+	resp.Header.Set("Content-Type", "application/octet-stream")
 }
 
 // allowed says whether a request may reach the cloud.
