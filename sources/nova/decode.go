@@ -18,7 +18,7 @@ import (
 // is not JSON or has no "services" list is an error, not an empty cloud.
 //
 // The live poll asks the transport for the page's raw bytes (rawPageHeader):
-// decodeJSON reads them straight into sources.Service, about four times as
+// decodeJSON reads them straight into sources.Service, three to four times as
 // fast as letting gophercloud parse them into map[string]any first, which for
 // 5,000 services costs some 20 ms and 160,000 allocations per poll. A page
 // that gophercloud did parse (a transport that kept the Content-Type) is
