@@ -68,7 +68,7 @@ package state
 //     heartbeats are lost (Host.Liveness), while the heartbeat source is
 //     healthy and most hosts still beat: "host down: compute-07".
 //  6. Process (CauseProcess): services down while their host's heartbeats
-//     continue, confirmed by the RPC ping timing out or the process missing
+//     continue (the heartbeat source healthy), confirmed by the RPC ping timing out or the process missing
 //     from the host's process list: "service process problem: nova-compute
 //     on compute-07".
 //  7. Possible broker problem (CauseBroker, thin): exactly one broker signal
@@ -639,7 +639,10 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 				downNamed = append(downNamed, hd.host)
 				hostF = append(hostF, Finding{Source: sources.NameHeartbeat, Host: hd.host, At: host.LastSeen,
 					Text: fmt.Sprintf("host down: %s: %s down since %s, no heartbeat since %s", hd.host, what, clockOf(hd.since), clockOf(host.LastSeen))})
-			case known && host.Liveness(now) != LiveLost && !rpcOK:
+			case known && host.Liveness(now) != LiveLost && !rpcOK && hbHealthy:
+				// (With the heartbeat source failing, a host not yet lost
+				// is only not heard from for long enough: its heartbeats
+				// cannot be said to continue.)
 				missing := missingProcesses(svcs, host)
 				detail := rpcText
 				if missing != "" {
@@ -664,8 +667,11 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 			default:
 				unknownNamed = append(unknownNamed, what+" on "+hd.host)
 				why := "no heartbeats from the host"
-				if known {
-					why = fmt.Sprintf("heartbeats lost (last %s), heartbeat source unhealthy or most hosts silent", clockOf(host.LastSeen))
+				switch {
+				case known && !hbHealthy:
+					why = fmt.Sprintf("heartbeat source failing (host last heard %s)", clockOf(host.LastSeen))
+				case known:
+					why = fmt.Sprintf("heartbeats lost (last %s) with most hosts silent", clockOf(host.LastSeen))
 				}
 				hostF = append(hostF, Finding{Source: sources.NameNova, Host: hd.host,
 					Text: fmt.Sprintf("%s on %s down since %s; %s; %s", what, hd.host, clockOf(hd.since), why, rpcText)})

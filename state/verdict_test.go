@@ -415,6 +415,12 @@ func TestVerdictSmallCloudBrokerStop(t *testing.T) {
 		if len(v.Findings) == 0 || v.Findings[0].Source != sources.NameNova || !strings.Contains(v.Findings[0].Text, "2/3 services on 2/3 hosts affected") {
 			t.Errorf("poll %d: first finding %+v, want the services", n, v.Findings)
 		}
+		// The heartbeat source cannot reach the broker either: no host's
+		// heartbeats "continue" (the dev cloud's evidence said so 5 s in).
+		all := strings.Join(v.Evidence, "\n")
+		if n <= 9 && (strings.Contains(all, "heartbeats continue") || !strings.Contains(all, "nova-compute on compute-01 down since 12:01:00; heartbeat source failing (host last heard 12:00:40)")) {
+			t.Errorf("poll %d: evidence:\n%s", n, all)
+		}
 	}
 	cleared := -1
 	for n := 11; n < len(vs); n++ {
