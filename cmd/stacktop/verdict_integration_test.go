@@ -98,6 +98,7 @@ func TestIntegrationVerdict(t *testing.T) {
 			return v.Cause == state.CauseBroker && !v.Thin && strings.Contains(v.Summary, " services on ") && !strings.Contains(v.Summary, "not affected")
 		})
 		t.Logf("FIGURE broker+services: stop_app → services named after %s: %s", sc.took(c), c.v.Summary)
+		logEvidence(t, c)
 		sc.onlyCause(t, state.CauseBroker)
 		d.restoreAndClear(t, sc, ctl, "start_app")
 	})
@@ -111,6 +112,7 @@ func TestIntegrationVerdict(t *testing.T) {
 			return v.Cause == state.CauseProcess && !v.Thin && v.Summary == want
 		})
 		t.Logf("FIGURE process: kill-compute → verdict after %s: %s", sc.took(c), c.v.Summary)
+		logEvidence(t, c)
 		if !evidenceHas(c, "rpc-ping", "RPC ping of nova-compute timeout") && !evidenceHas(c, "heartbeat", "RPC ping of nova-compute timeout") {
 			t.Errorf("process verdict without the timed-out RPC ping in its evidence: %q", c.v.Evidence)
 		}
@@ -130,6 +132,7 @@ func TestIntegrationVerdict(t *testing.T) {
 		want := "host down: " + victim
 		c := sc.await(t, want, hostVerdictMax, func(v state.Verdict) bool { return v.Cause == state.CauseHostDown && v.Summary == want })
 		t.Logf("FIGURE host: kill-compute + agent stopped → verdict after %s: %s", sc.took(c), c.v.Summary)
+		logEvidence(t, c)
 		d.startAgent(t, victim)
 		d.restoreAndClear(t, sc, script, "start-compute", victim)
 		sc.never(t, state.CauseBroker)
@@ -148,6 +151,7 @@ func TestIntegrationVerdict(t *testing.T) {
 		sc := d.disrupt(t, script, "stop-keystone")
 		c := sc.await(t, "an auth outage verdict", authVerdictMax, func(v state.Verdict) bool { return v.Cause == state.CauseAuth })
 		t.Logf("FIGURE keystone: stop-keystone → verdict after %s: %s", sc.took(c), c.v.Summary)
+		logEvidence(t, c)
 		// What the 2 s dashboard made of it meanwhile: its polls time out
 		// before nova-api's 503, so nothing names Keystone (see above).
 		nova, _ := fast.snapshot().Source("nova")
@@ -512,6 +516,12 @@ func (d *verdictDashboard) restoreAndClear(t *testing.T, sc *scenario, cmd strin
 		shortCmd(cmd), strings.Join(args, " "), up.Sub(start).Round(100*time.Millisecond),
 		cleared.Sub(start).Round(100*time.Millisecond), cleared.Sub(up).Round(100*time.Millisecond))
 	t.Logf("verdicts: %s", sc.verdicts())
+}
+
+// logEvidence logs the verdict's evidence, one piece a line, as the detail view lists it.
+func logEvidence(t *testing.T, c verdictChange) {
+	t.Helper()
+	t.Logf("evidence:\n\t%s", strings.Join(c.v.Evidence, "\n\t"))
 }
 
 func evidenceHas(v verdictChange, source, text string) bool {
