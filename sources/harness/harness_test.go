@@ -121,17 +121,18 @@ func TestRequireWaitsForADisruptionToEnd(t *testing.T) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
+	fd := int(f.Fd())
 	restarted := make(chan net.Listener, 1)
 	go func() {
-		// The disrupting test works a while, restores the service, then releases the lock.
+		// The disrupting test works a while, restores the service, then
+		// releases the lock (always, or Require would wait forever).
 		time.Sleep(300 * time.Millisecond)
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			restarted <- nil
-			return
+			l = nil
 		}
+		_ = syscall.Flock(fd, syscall.LOCK_UN)
 		restarted <- l
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	}()
 	env := Require(t, "svc", "URL") // must wait, not skip
 	if l := <-restarted; l != nil {
