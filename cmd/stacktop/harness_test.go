@@ -20,6 +20,7 @@ import (
 	"github.com/stacktop/stacktop/sources/heartbeat"
 	"github.com/stacktop/stacktop/sources/nova"
 	"github.com/stacktop/stacktop/sources/rabbitmq"
+	"github.com/stacktop/stacktop/sources/recording"
 	"github.com/stacktop/stacktop/state"
 )
 
@@ -247,5 +248,55 @@ func TestTimelineOfHarnessRecording(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("timeline lacks %q", want)
 		}
+	}
+}
+
+// TestVerdictOnHarnessRecording runs the rule set on the recording of a real
+// broker stop/start on the dev cloud: the broker is named, and neither host
+// nor process is blamed for the computes that went down with it.
+func TestVerdictOnHarnessRecording(t *testing.T) {
+	rd, err := recording.Open("testdata/harness-broker-stop.jsonl.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	store := state.NewStore(state.DefaultConfig())
+	var firstBroker, firstFull time.Time
+	var stopped time.Time // the first failed poll: the broker went away
+	for {
+		b, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if !b.Health.OK && stopped.IsZero() {
+			stopped = b.At
+		}
+		v := store.Apply(b).Verdict
+		switch v.Cause {
+		case state.CauseBroker:
+			if firstBroker.IsZero() {
+				firstBroker = b.At
+				t.Logf("%s after the broker went away: %s", b.At.Sub(stopped).Round(time.Second), v.Summary)
+			}
+			if !v.Thin && firstFull.IsZero() {
+				firstFull = b.At
+				t.Logf("%s after the broker went away: %s", b.At.Sub(stopped).Round(time.Second), v.Summary)
+			}
+		case state.CauseNone:
+		default:
+			t.Errorf("at %s the verdict blames %s: %s", b.At.Format(time.TimeOnly), v.Cause, v.Summary)
+		}
+	}
+	if len(rd.Errors()) > 0 {
+		t.Fatalf("recording unreadable: %v", rd.Errors())
+	}
+	if firstBroker.IsZero() {
+		t.Fatal("the broker stop never produced a broker verdict")
+	}
+	if firstFull.IsZero() {
+		t.Fatal("the broker was only ever named on thin evidence")
+	}
+	if d := firstFull.Sub(stopped); d > 30*time.Second {
+		t.Errorf("broker named on full evidence %s after it went away, want ≤ 30s", d)
 	}
 }
