@@ -166,41 +166,16 @@ func runTUI(o options, getenv func(string) string) error {
 	defer stop()
 
 	cfg := state.DefaultConfig()
-	var srcs []sources.Source
+	set, err := buildSources(ctx, o, getenv)
+	if err != nil {
+		return err
+	}
+	defer set.close()
+	srcs, focus := set.srcs, set.focus
 	var uiOpts ui.Options
-	var focus func(state.QueueKey)
-	if o.demo {
-		cloud, err := demo.Start(ctx, demo.DefaultConfig())
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		defer cloud.Close()
-		s, f, err := demoSources(cloud)
-		if err != nil {
-			return err
-		}
-		srcs, focus = s, f
-		uiOpts.Cloud, uiOpts.Broker = "demo", "demo-rabbit"
-	} else {
-		path, explicit := o.configPath, o.configPath != ""
-		if path == "" {
-			path, explicit = getenv("STACKTOP_CONFIG"), getenv("STACKTOP_CONFIG") != ""
-		}
-		if path == "" {
-			path = defaultConfigPath()
-		}
-		c, err := loadConfig(path, explicit, getenv)
-		if err != nil {
-			return err
-		}
-		if c.Retention != 0 {
-			cfg.Retention = time.Duration(c.Retention)
-		}
-		s, f, err := configuredSources(c, o.cloud)
-		if err != nil {
-			return err
-		}
-		srcs, focus = s, f
+	uiOpts.Cloud, uiOpts.Broker = set.cloud, set.broker
+	if set.retention != 0 {
+		cfg.Retention = set.retention
 	}
 	if o.retention != 0 {
 		if o.retention < time.Minute {
@@ -230,11 +205,53 @@ func runTUI(o options, getenv func(string) string) error {
 	uiOpts.NoColor = o.noColor
 	uiOpts.FocusQueue = focus
 	prog := tea.NewProgram(ui.New(uiOpts), tea.WithContext(ctx))
-	_, err := prog.Run()
+	_, err = prog.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil // SIGTERM or SIGHUP: a normal way to end
 	}
 	return err
+}
+
+// sourceSet is what stacktop runs: its sources and what the screen needs to know of them.
+type sourceSet struct {
+	srcs          []sources.Source
+	focus         func(state.QueueKey) // the broker source's drill-down focus; nil without one
+	retention     time.Duration        // from the config file; 0 for the default
+	cloud, broker string               // header names; "" for the sources' own
+	close         func()               // stops the demo cloud, if any
+}
+
+// buildSources builds the sources from the demo or from the configuration,
+// for the screen (runTUI) and for recording without it (runRecord) alike.
+func buildSources(ctx context.Context, o options, getenv func(string) string) (sourceSet, error) {
+	if o.demo {
+		cloud, err := demo.Start(ctx, demo.DefaultConfig())
+		if err != nil {
+			return sourceSet{}, fmt.Errorf("demo: %w", err)
+		}
+		srcs, focus, err := demoSources(cloud)
+		if err != nil {
+			cloud.Close()
+			return sourceSet{}, err
+		}
+		return sourceSet{srcs: srcs, focus: focus, cloud: "demo", broker: "demo-rabbit", close: func() { cloud.Close() }}, nil
+	}
+	path, explicit := o.configPath, o.configPath != ""
+	if path == "" {
+		path, explicit = getenv("STACKTOP_CONFIG"), getenv("STACKTOP_CONFIG") != ""
+	}
+	if path == "" {
+		path = defaultConfigPath()
+	}
+	c, err := loadConfig(path, explicit, getenv)
+	if err != nil {
+		return sourceSet{}, err
+	}
+	srcs, focus, err := configuredSources(c, o.cloud)
+	if err != nil {
+		return sourceSet{}, err
+	}
+	return sourceSet{srcs: srcs, focus: focus, retention: time.Duration(c.Retention), close: func() {}}, nil
 }
 
 // demoSources points the real Nova and RabbitMQ sources at the simulated

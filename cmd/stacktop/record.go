@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
-	"github.com/stacktop/stacktop/sources/demo"
 	"github.com/stacktop/stacktop/sources/recording"
 	"github.com/stacktop/stacktop/state"
 )
@@ -71,12 +70,13 @@ func runRecord(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	srcs, cleanup, err := headlessSources(ctx, o, getenv)
+	set, err := buildSources(ctx, o, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
 		return 1
 	}
-	defer cleanup()
+	defer set.close()
+	srcs := set.srcs
 	rec, err := startRecording(file)
 	if err != nil {
 		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
@@ -127,39 +127,6 @@ func parseWithFile(fs *flag.FlagSet, args []string, cmd, usage string, stdout, s
 	}
 	fmt.Fprintf(stderr, "stacktop %s: unexpected argument %q\nRun stacktop %s --help for usage.\n", cmd, pos[1], cmd)
 	return "", 2
-}
-
-// headlessSources builds the sources stacktop would show, as runTUI does,
-// for running without the screen. cleanup stops the demo, if any.
-func headlessSources(ctx context.Context, o options, getenv func(string) string) ([]sources.Source, func(), error) {
-	if o.demo {
-		cloud, err := demo.Start(ctx, demo.DefaultConfig())
-		if err != nil {
-			return nil, nil, fmt.Errorf("demo: %w", err)
-		}
-		srcs, _, err := demoSources(cloud)
-		if err != nil {
-			cloud.Close()
-			return nil, nil, err
-		}
-		return srcs, func() { cloud.Close() }, nil
-	}
-	path, explicit := o.configPath, o.configPath != ""
-	if path == "" {
-		path, explicit = getenv("STACKTOP_CONFIG"), getenv("STACKTOP_CONFIG") != ""
-	}
-	if path == "" {
-		path = defaultConfigPath()
-	}
-	c, err := loadConfig(path, explicit, getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	srcs, _, err := configuredSources(c, o.cloud)
-	if err != nil {
-		return nil, nil, err
-	}
-	return srcs, func() {}, nil
 }
 
 // recorder writes the pipeline's batches to a recording and counts them.
