@@ -366,6 +366,7 @@ func TestPollModes(t *testing.T) {
 
 func TestPollErrors(t *testing.T) {
 	const password = "s3cret-Pa55"
+	hugeQueues := managementQueuesJSON(20000) // ~2 MiB
 	slowBody := func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100000")
 		_, _ = w.Write([]byte(`[{"name":"a","vhost":"/"},`))
@@ -376,14 +377,17 @@ func TestPollErrors(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name   string
-		url    func(fb *fakeBroker) string
-		path   string
-		fault  http.HandlerFunc
-		limit  int64
-		want   string
-		is     error
-		status int
+		name  string
+		url   func(fb *fakeBroker) string
+		path  string
+		fault http.HandlerFunc
+		limit int64
+		// timeout is the poll's timeout: short only where the fault is a
+		// stall, so a loaded -race run cannot turn another fault into one.
+		timeout time.Duration
+		want    string
+		is      error
+		status  int
 	}{
 		{name: "wrong password", url: func(fb *fakeBroker) string {
 			fb.password = "another"
@@ -410,15 +414,15 @@ func TestPollErrors(t *testing.T) {
 			fmt.Fprint(w, `[{"name":"a","vhost":"/","messages":1}`)
 		}, want: "response truncated"},
 		{name: "huge response", path: "/api/queues", limit: 1 << 20, fault: func(w http.ResponseWriter, r *http.Request) {
-			_, _ = w.Write(managementQueuesJSON(20000)) // ~2 MiB
+			_, _ = w.Write(hugeQueues)
 		}, want: "response exceeds 1 MiB", is: ErrTooLarge},
-		{name: "slow body", path: "/api/queues", fault: slowBody, want: "timed out after 300ms", is: ErrTimeout},
+		{name: "slow body", path: "/api/queues", fault: slowBody, timeout: 300 * time.Millisecond, want: "timed out after 300ms", is: ErrTimeout},
 		{name: "slow headers", path: "/api/overview", fault: func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
 			}
-		}, want: "rabbitmq: overview: GET ", is: ErrTimeout},
+		}, timeout: 300 * time.Millisecond, want: "rabbitmq: overview: GET ", is: ErrTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -427,7 +431,11 @@ func TestPollErrors(t *testing.T) {
 			if tt.fault != nil {
 				fb.fault(tt.path, tt.fault)
 			}
-			cfg := Config{Password: password, Timeout: 300 * time.Millisecond, MaxResponseBytes: tt.limit}
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = 5 * time.Second
+			}
+			cfg := Config{Password: password, Timeout: timeout, MaxResponseBytes: tt.limit}
 			if tt.url != nil {
 				cfg.URL = tt.url(fb)
 			} else {
@@ -439,7 +447,7 @@ func TestPollErrors(t *testing.T) {
 			}
 			start := time.Now()
 			b, err := s.Poll(context.Background())
-			if took := time.Since(start); took > 3*time.Second {
+			if took := time.Since(start); took > timeout+2*time.Second {
 				t.Errorf("poll took %v: a stalled broker must not hang it", took)
 			}
 			if err == nil {
