@@ -155,7 +155,8 @@ func Share(t testing.TB) { lock(t, syscall.LOCK_SH) }
 
 // Disrupt holds the integration environment exclusively for the rest of the
 // test, for tests that stop, block or reconfigure a harness; call it instead
-// of Share, never after it.
+// of Share, never after it. Before releasing, it waits until the dev cloud's
+// RPC servers are subscribed again (see settle).
 func Disrupt(t testing.TB) { lock(t, syscall.LOCK_EX) }
 
 // held counts the locks this test process holds: flock locks taken through
@@ -175,7 +176,16 @@ func lock(t testing.TB, how int) {
 	if unlock.waited > time.Second {
 		t.Logf("harness: waited %s for other integration tests", unlock.waited.Round(time.Millisecond))
 	}
-	t.Cleanup(unlock.release)
+	if how != syscall.LOCK_EX {
+		t.Cleanup(unlock.release)
+		return
+	}
+	// Registered first, this cleanup runs last: after the test has put
+	// what it stopped back, and before anyone else may use the harness.
+	t.Cleanup(func() {
+		defer unlock.release()
+		settle(t)
+	})
 }
 
 // probeLock takes a shared lock for the length of a probe, unless this

@@ -4,10 +4,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 func TestLoadParsesEnvFile(t *testing.T) {
@@ -142,5 +146,41 @@ func TestRequireWaitsForADisruptionToEnd(t *testing.T) {
 	}
 	if env.Get("URL") == "" {
 		t.Error("Require returned no environment")
+	}
+}
+
+func TestIntegrationRPCServersSubscribed(t *testing.T) {
+	Share(t)
+	env := Require(t, "openstack", "STACKTOP_TEST_TRANSPORT_URL")
+	queues, err := RPCServerQueues(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(queues) < 4 {
+		t.Fatalf("queues %v: want the conductor, the scheduler and two computes", queues)
+	}
+	transport := env.Get("STACKTOP_TEST_TRANSPORT_URL")
+	conn, err := amqp.Dial(strings.Replace(transport, "rabbit://", "amqp://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := "stacktop-harness-test-" + strconv.Itoa(os.Getpid())
+	if _, err := ch.QueueDeclare(idle, false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = ch.QueueDelete(idle, false, false, false) }()
+
+	missing, err := Unsubscribed(transport, append(slices.Clone(queues), idle, "compute.no-such-host"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{idle + " (no consumer)", "compute.no-such-host (no queue)"}
+	if !slices.Equal(missing, want) {
+		t.Errorf("Unsubscribed = %q, want %q: every dev cloud RPC server subscribed, the idle and absent queues reported", missing, want)
 	}
 }
