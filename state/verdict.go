@@ -803,7 +803,6 @@ func (v *verdictState) settle(next *Snapshot, now time.Time, c candidate) Verdic
 		if c.prio() == curPrio {
 			hs := v.healthySince
 			v.adopt(c, now, cur.Since)
-			v.keepStarted(cur.Started)
 			v.healthySince = hs
 		}
 		return v.cur
@@ -813,7 +812,6 @@ func (v *verdictState) settle(next *Snapshot, now time.Time, c candidate) Verdic
 		v.adopt(c, now, time.Time{})
 	case c.cause != CauseNone && c.prio() == curPrio:
 		v.adopt(c, now, cur.Since)
-		v.keepStarted(cur.Started)
 	case cur.Cause != CauseNone && now.Sub(v.lastFired) >= verdictHold:
 		return v.clear(next, now)
 	}
@@ -821,10 +819,22 @@ func (v *verdictState) settle(next *Snapshot, now time.Time, c candidate) Verdic
 }
 
 // adopt makes c the current verdict; since zero means "reached now".
+// Started is held for the whole episode (until the verdict clears): the
+// earliest evidence any of its verdicts had, and never later than when the
+// first of them was reached, so a window sliding past the first evidence,
+// or a candidate without a start of its own, cannot move it later.
 func (v *verdictState) adopt(c candidate, now, since time.Time) {
 	if since.IsZero() {
 		since = now
 	}
+	started := c.started
+	if started.IsZero() || started.After(now) {
+		started = now
+	}
+	if prev := v.cur.Started; prev.Before(started) && v.cur.Cause != CauseNone && !prev.IsZero() {
+		started = prev
+	}
+	c.started = started
 	ev := make([]string, len(c.findings))
 	for i, f := range c.findings {
 		ev[i] = f.Source + ": " + f.Text
@@ -832,13 +842,6 @@ func (v *verdictState) adopt(c candidate, now, since time.Time) {
 	v.cur = Verdict{Summary: c.summary, Evidence: ev, Cause: c.cause, Thin: c.thin, Since: since, Started: c.started, Findings: c.findings}
 	v.lastFired = now
 	v.healthySince = time.Time{}
-}
-
-// keepStarted keeps the earlier start of a verdict that holds on, as the window slides past it.
-func (v *verdictState) keepStarted(t time.Time) {
-	if !t.IsZero() && (v.cur.Started.IsZero() || t.Before(v.cur.Started)) {
-		v.cur.Started = t
-	}
 }
 
 // clear ends the current verdict and restarts the evidence window at now;

@@ -538,3 +538,54 @@ func TestVerdictHelpers(t *testing.T) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestVerdictStartedHeldForTheEpisode: a broker incident that outlasts the
+// evidence window, reached first on a thin signal (canary timeouts only),
+// then on services going down, then on the canary alone again as the first
+// evidence slides out of the window. "Trouble began" must stay at the first
+// evidence for the whole episode, never move later, and never read later
+// than when the verdict was reached; after it clears, a new episode starts
+// afresh.
+func TestVerdictStartedHeldForTheEpisode(t *testing.T) {
+	w := world{computes: 10,
+		canary: func(n int) (sources.ProbeResult, time.Duration) {
+			if between(n, 5, 40) || between(n, 60, 70) {
+				return sources.ProbeTimeout, 5 * time.Second
+			}
+			return sources.ProbeOK, 2 * time.Millisecond
+		},
+		down: func(n int, b, h string) bool { return b == "nova-compute" && h <= "compute-05" && between(n, 9, 20) },
+	}
+	vs := w.run(80)
+	episode := 0
+	var started time.Time
+	for n, v := range vs {
+		if v.Cause == CauseNone {
+			started = time.Time{}
+			continue
+		}
+		if started.IsZero() {
+			episode++
+			started = v.Started
+		}
+		if v.Started.IsZero() || v.Started.After(v.Since) || v.Started.After(at(n)) {
+			t.Errorf("poll %d: started %v, since %v: trouble cannot begin after the verdict was reached", n, v.Started, v.Since)
+		}
+		if !v.Started.Equal(started) {
+			t.Errorf("poll %d (%v %q): started %v, want it held at the episode's first evidence %v", n, v.Cause, v.Summary, v.Started, started)
+		}
+	}
+	if episode != 2 {
+		t.Fatalf("%d episodes, want 2 (canary failing at polls 5–40 and 60–70)", episode)
+	}
+	// The first episode's evidence began with the canaries failing from poll 5.
+	if first := vs[6].Started; first.After(at(6)) || first.Before(at(4)) {
+		t.Errorf("first episode started %v, want the first failed canaries around %v", first, at(5))
+	}
+	if v := vs[35]; v.Cause != CauseBroker || !v.Started.Equal(vs[6].Started) {
+		t.Errorf("poll 35, long after the first evidence left the window: %v started %v, want broker started %v", v.Cause, v.Started, vs[6].Started)
+	}
+	if v := vs[65]; v.Started.Before(at(59)) {
+		t.Errorf("second episode started %v: it must not inherit the first's %v", v.Started, vs[6].Started)
+	}
+}
