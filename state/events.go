@@ -21,6 +21,7 @@ const (
 	EventBroker    EventKind = "broker"    // a broker node: alarms, partitions, running, restarts
 	EventHeartbeat EventKind = "heartbeat" // a host's heartbeats lost or back
 	EventCanary    EventKind = "canary"    // the broker round-trip canary
+	EventRPC       EventKind = "rpc"       // a service's RPC ping failing or answering again
 	EventSource    EventKind = "source"    // a source's polls failing or recovering
 	EventVerdict   EventKind = "verdict"   // the correlation verdict
 )
@@ -219,6 +220,9 @@ func (t *timelineState) deriveEvents(b *sources.Batch, prev, next *Snapshot, res
 	}
 	if b.Services != nil {
 		out = t.servicesDiff(out, prev, next)
+	}
+	if len(b.Probes) > 0 && !sameSlice(prev.Services, next.Services) {
+		out = rpcDiff(out, b, prev, next)
 	}
 	out = restartEvents(out, restarts, cutoff)
 	if b.Nodes != nil {
@@ -642,6 +646,47 @@ func (t *timelineState) hostsDiff(out []Event, s *Snapshot, added []string) []Ev
 		}
 		out = append(out, Event{At: s.At, Kind: EventStart, Level: level, Subject: "heartbeats",
 			Change: fmt.Sprintf("from %d host%s", len(s.Hosts), evPlural(len(s.Hosts))), Evidence: ev, Source: sources.NameHeartbeat})
+	}
+	return out
+}
+
+// rpcDiff reports the services whose RPC ping started failing, or answers
+// again, with this batch's pings: a transition, not every failed ping.
+func rpcDiff(out []Event, b *sources.Batch, prev, s *Snapshot) []Event {
+	for _, p := range b.Probes {
+		if p.Kind != sources.ProbeRPC {
+			continue
+		}
+		key := ServiceKey{Binary: p.Binary, Host: p.Host}
+		n, ok := s.Service(key)
+		if !ok || n.RPC == nil || !n.RPC.At.Equal(p.At) {
+			continue // not listed by Nova, or an older ping than the one kept
+		}
+		var was *sources.Probe
+		if o, ok := prev.Service(key); ok {
+			was = o.RPC
+		}
+		failedBefore := was != nil && was.Result != sources.ProbeOK
+		e := Event{At: p.At, Kind: EventRPC, Subject: p.Binary, Hosts: []string{p.Host}, Source: b.Source}
+		switch {
+		case p.Result != sources.ProbeOK && !failedBefore:
+			e.Change, e.Level = "RPC ping failing", LevelProblem
+			e.Evidence = string(p.Result)
+			if p.RTT >= time.Millisecond {
+				e.Evidence += " after " + p.RTT.Round(time.Millisecond).String()
+			}
+			if p.Detail != "" && p.Result != sources.ProbeTimeout { // a timeout's detail only repeats it
+				e.Evidence += ": " + p.Detail
+			}
+			e.GroupEvidence = string(p.Result)
+		case p.Result == sources.ProbeOK && failedBefore:
+			e.Change, e.Level = "answering RPC again", LevelRecovery
+			e.Evidence = "round trip " + p.RTT.Round(time.Millisecond).String()
+			e.GroupEvidence = "answered"
+		default:
+			continue
+		}
+		out = append(out, e)
 	}
 	return out
 }

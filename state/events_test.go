@@ -177,3 +177,62 @@ func TestHeartbeatEvents(t *testing.T) {
 		t.Errorf("lost hosts remembered: %v", s.tl.lost)
 	}
 }
+
+// TestRPCEvents: a service's RPC ping going from answering to failing, on
+// two hosts within the group window, is one grouped event; more failures
+// add nothing; answering again is one event per host; a ping of a service
+// Nova does not list, or that answers all along, is no event.
+func TestRPCEvents(t *testing.T) {
+	s := NewStore(Config{})
+	var all []Event
+	apply := func(b sources.Batch) { all = append(all, s.Apply(b).Changes...) }
+	apply(downPoll(0, 3, func(int) bool { return false }))
+	ping := func(n int, res map[string]sources.ProbeResult) sources.Batch {
+		b := sources.Batch{Source: "rpcping", At: at(n), Health: sources.Health{OK: true}}
+		for _, h := range []string{"c00", "c01", "c02", "gone"} {
+			r, ok := res[h]
+			if !ok {
+				r = sources.ProbeOK
+			}
+			rtt := 3 * time.Millisecond
+			if r == sources.ProbeTimeout {
+				rtt = 2 * time.Second
+			}
+			b.Probes = append(b.Probes, sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: h, At: at(n), RTT: rtt, Result: r, Detail: map[bool]string{true: "pong"}[r == sources.ProbeOK]})
+		}
+		return b
+	}
+	timeout := sources.ProbeTimeout
+	apply(ping(1, nil))
+	apply(ping(2, map[string]sources.ProbeResult{"c01": timeout, "gone": timeout}))
+	apply(ping(3, map[string]sources.ProbeResult{"c01": timeout, "c02": timeout}))
+	apply(ping(4, map[string]sources.ProbeResult{"c02": timeout}))
+	apply(ping(5, nil))
+	var rpc []Event
+	for _, e := range all {
+		if e.Kind == EventRPC {
+			rpc = append(rpc, e)
+		}
+	}
+	want := "nova-compute RPC ping failing on c01 — timeout after 2s\n" +
+		"nova-compute RPC ping failing on c02 — timeout after 2s\n" +
+		"nova-compute answering RPC again on c01 — round trip 3ms\n" +
+		"nova-compute answering RPC again on c02 — round trip 3ms"
+	if g := eventLines(rpc); g != want {
+		t.Errorf("changes\n%s\nwant\n%s", g, want)
+	}
+	for i, e := range rpc {
+		if wantLevel := []EventLevel{LevelProblem, LevelProblem, LevelRecovery, LevelRecovery}[i]; e.Level != wantLevel || e.Source != "rpcping" {
+			t.Errorf("%s: level %v source %q", e.What(0), e.Level, e.Source)
+		}
+	}
+	var grouped []string
+	for _, e := range s.Snapshot().Timeline {
+		if e.Kind == EventRPC {
+			grouped = append(grouped, e.What(0)+" — "+e.Evidence)
+		}
+	}
+	if g := strings.Join(grouped, "\n"); !strings.Contains(g, "nova-compute RPC ping failing on 2 hosts: c01, c02 (over 10s) — timeout") {
+		t.Errorf("timeline does not group the failing pings:\n%s", g)
+	}
+}

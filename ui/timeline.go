@@ -130,7 +130,7 @@ func eventDetail(en *env, e *state.Event) pane {
 		host = e.Hosts[0]
 	}
 	switch e.Kind {
-	case state.EventService:
+	case state.EventService, state.EventRPC: // drill down to the service
 		k := state.ServiceKey{Binary: e.Subject, Host: host}
 		if _, ok := snap.Service(k); ok {
 			return newServiceDetail(en, k)
