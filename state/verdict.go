@@ -527,8 +527,12 @@ func (v *verdictState) brokerSignals(next *Snapshot, ws, now time.Time, out []Fi
 		last := h[len(h)-1]
 		switch {
 		case failed >= canaryFailMin:
+			lastText := string(last.Result) + " " + secs(last.RTT)
+			if last.Result == sources.ProbeError {
+				lastText = "could not send" // no round trip to time
+			}
 			out = append(out, Finding{Source: sources.NameHeartbeat, At: last.At,
-				Text: fmt.Sprintf("canary %d/%d failed (last %s %s)", failed, n, last.Result, secs(last.RTT))})
+				Text: fmt.Sprintf("canary %d/%d failed (last %s)", failed, n, lastText)})
 		case slow >= canarySlowMin:
 			out = append(out, Finding{Source: sources.NameHeartbeat, At: last.At,
 				Text: fmt.Sprintf("canary slow: %d/%d over %s (last %s)", slow, n, secs(canarySlowRTT), secs(last.RTT))})
