@@ -30,19 +30,6 @@ func timelineOf(t *testing.T, args ...string) (stdout, stderr string) {
 	return out.String(), errs.String()
 }
 
-// withoutVerdicts drops the verdict lines: the correlation rules are
-// state's and tested there; the timeline's handling of verdicts is tested
-// in state/timeline. The golden file then changes only with the timeline.
-func withoutVerdicts(md string) string {
-	var keep []string
-	for _, l := range strings.SplitAfter(md, "\n") {
-		if !strings.Contains(l, "] verdict") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "")
-}
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -62,7 +49,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestTimelineOfDemoRecording(t *testing.T) {
 	md, _ := timelineOf(t, demoRecording, "--format", "markdown")
-	golden(t, "demo-incident.md", withoutVerdicts(md))
+	golden(t, "demo-incident.md", md)
 	// What the demo's incident must show, whatever the golden file says.
 	for _, want := range []string{
 		"## Timeline\n\nAll times UTC. Observed 2026-11-25 04:27:23–04:28:06 (43s), 72 batches from heartbeat, nova, rabbitmq, recorded by stacktop dev.\n\n",

@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/harness"
 	"github.com/stacktop/stacktop/sources/heartbeat"
 	"github.com/stacktop/stacktop/state"
@@ -71,7 +72,7 @@ func TestIntegrationVerdict(t *testing.T) {
 		t.Skipf("the dev cloud has no %s (NUM_COMPUTES >= 2)", victim)
 	}
 
-	d := startVerdictDashboard(t, ost, mq, itNovaInterval)
+	d := startVerdictDashboard(t, ost, mq, itNovaInterval, nil)
 	hosts := d.waitHosts(t)
 	for _, h := range hosts {
 		d.startAgent(t, h)
@@ -144,7 +145,7 @@ func TestIntegrationVerdict(t *testing.T) {
 		// 3.5 s before it answers 503): a 2 s poll times out first and says
 		// nothing about Keystone. The agents above keep beating.
 		fast := d
-		d := startVerdictDashboard(t, ost, mq, itKeystoneNovaInterval)
+		d := startVerdictDashboard(t, ost, mq, itKeystoneNovaInterval, nil)
 		d.baseline(t, hosts)
 		t.Cleanup(func() { d.restore(t, script, "start-keystone") })
 		fastSc := fast.mark()
@@ -185,7 +186,8 @@ type verdictChange struct {
 
 // startVerdictDashboard builds the sources from a config as stacktop does
 // and runs them through the pipeline until the test ends.
-func startVerdictDashboard(t *testing.T, ost, mq harness.Env, novaInterval time.Duration) *verdictDashboard {
+// tap, when not nil, sees every batch before it is folded (a recording).
+func startVerdictDashboard(t *testing.T, ost, mq harness.Env, novaInterval time.Duration, tap func(sources.Batch)) *verdictDashboard {
 	t.Helper()
 	amqpURL, err := url.Parse(mq.Get("STACKTOP_TEST_AMQP_URL"))
 	if err != nil || amqpURL.User == nil {
@@ -234,6 +236,7 @@ func startVerdictDashboard(t *testing.T, ost, mq harness.Env, novaInterval time.
 		ctx:    ctx,
 		agents: map[string]context.CancelFunc{},
 	}
+	d.p.tap = tap
 	ran := make(chan struct{})
 	go func() { d.p.Run(ctx); close(ran) }()
 	go d.watch(ctx)
