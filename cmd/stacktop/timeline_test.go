@@ -175,6 +175,7 @@ func TestRecordReplayExport(t *testing.T) {
 	}{
 		{demoRecording, 72, "2026-11-25T04:28:06Z"},
 		{harnessRecording, 62, "2026-11-25T04:33:39Z"},
+		{computeKillRecording, 211, "2026-11-25T06:35:48Z"},
 	} {
 		t.Run(filepath.Base(tc.file), func(t *testing.T) { recordReplayExport(t, tc.file, tc.batches, tc.end) })
 	}
@@ -211,8 +212,12 @@ func recordReplayExport(t *testing.T, file string, batches int, end string) {
 	}()
 	p.Run(ctx) // returns when the replay has played everything
 	<-done
-	if s := <-p.Snapshots(); s != nil {
+	// Run has offered every snapshot; the newest is on the channel unless
+	// the collector took it before the replay said it was done.
+	select {
+	case s := <-p.Snapshots():
 		last = s
+	default:
 	}
 	if _, err := rec.Close(); err != nil {
 		t.Fatal(err)
