@@ -47,6 +47,8 @@ type Header struct {
 	Stale   Ink // data older than twice the poll interval
 	Error   Ink // failing source and its error text
 	Paused  Ink // the PAUSED badge
+	Replay  Ink // the REPLAY badge: speed or step
+	Ended   Ink // the END OF RECORDING badge
 	Verdict Ink // the correlation verdict line
 	Alarm   Ink // broker alarms and partitions
 	Dim     Ink // clock and secondary text
@@ -132,6 +134,8 @@ func New(isDark, noColor bool) Styles {
 		Stale:   InkOf(fg(orange).Bold(true)),
 		Error:   InkOf(fg(red).Bold(true)),
 		Paused:  InkOf(lipgloss.NewStyle().Background(yellow).Foreground(badgeFG).Bold(true)),
+		Replay:  InkOf(lipgloss.NewStyle().Background(blue).Foreground(badgeFG).Bold(true)),
+		Ended:   InkOf(lipgloss.NewStyle().Background(magenta).Foreground(badgeFG).Bold(true)),
 		Verdict: InkOf(fg(red).Bold(true)),
 		Alarm:   InkOf(fg(red).Bold(true)),
 		Dim:     InkOf(fg(dim)),

@@ -9,7 +9,7 @@ func TestNoColorHasNoEscapes(t *testing.T) {
 	for _, dark := range []bool{true, false} {
 		s := New(dark, true)
 		var b strings.Builder
-		for _, ink := range []Ink{s.Status.Up, s.Status.Down, s.Table.Selected, s.Header.Paused} {
+		for _, ink := range []Ink{s.Status.Up, s.Status.Down, s.Table.Selected, s.Header.Paused, s.Header.Replay, s.Header.Ended} {
 			ink.Paint(&b, "x")
 		}
 		if strings.ContainsRune(b.String(), 0x1b) {

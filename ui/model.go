@@ -47,6 +47,11 @@ type Options struct {
 	// next snapshot arrives.
 	Step func()
 	Seek func(t time.Time)
+
+	// Replay carries a replay's status (nil in live mode): the header shows
+	// it in place of the clock. Like Updates it is read by a command, never
+	// in Update; the replay offers the newest status whenever it changes.
+	Replay <-chan ReplayStatus
 }
 
 // SnapshotMsg delivers a new snapshot; the UI sends these itself from
@@ -84,6 +89,7 @@ type Model struct {
 	latest *state.Snapshot
 	paused bool
 	closed bool
+	replay *ReplayStatus // the replay's latest status; nil in live mode
 
 	tabs    [numTabs]listPane
 	active  int
@@ -155,7 +161,7 @@ func (m *Model) setStyles(st theme.Styles) {
 
 // Init starts listening for snapshots, starts the clock and asks the terminal for its background colour.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.wait(), tick(), tea.RequestBackgroundColor)
+	return tea.Batch(m.wait(), m.waitReplay(), tick(), tea.RequestBackgroundColor)
 }
 
 func (m Model) wait() tea.Cmd {
@@ -187,6 +193,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 		return m, m.wait()
+	case ReplayMsg:
+		st := msg.Status
+		m.replay = &st
+		m.e.now = m.opts.Now() // a pause or the end stops the clock now, not at the next tick
+		m.refresh()
+		m.layout()
+		return m, m.waitReplay()
 	case updatesClosedMsg:
 		m.closed = true
 		m.layout()

@@ -164,7 +164,11 @@ func (m Model) header() string {
 	now := e.now
 	h := &st.Header
 	f := &flow{width: max(1, m.width)}
-	f.put("", 8, f.paint(h.Dim, now.Format("15:04:05")))
+	if m.replay != nil {
+		m.replayItem(f)
+	} else {
+		f.put("", 8, f.paint(h.Dim, now.Format("15:04:05")))
+	}
 	if m.paused {
 		label := " PAUSED "
 		if m.latest != s {
@@ -191,7 +195,11 @@ func (m Model) header() string {
 	cl := textWidth(sanitize.Line(orDash(cloud), 24))
 	br := sanitize.Line(orDash(broker), 24)
 	names += " ⇄ " + f.paint(h.Title, br)
-	f.put(" ", cl+3+textWidth(br), names)
+	sep := " "
+	if m.replay != nil {
+		sep = " │ " // the replay's status may end in words of its own
+	}
+	f.put(sep, cl+3+textWidth(br), names)
 	m.brokerHealth(f)
 
 	f.newline()

@@ -60,13 +60,14 @@ func (p *pipeline) Run(ctx context.Context) {
 }
 
 // offer replaces any snapshot the UI has not taken yet with s.
-func (p *pipeline) offer(s *state.Snapshot) { offerSnapshot(p.out, s) }
+func (p *pipeline) offer(s *state.Snapshot) { offerNewest(p.out, s) }
 
-// offerSnapshot puts snap on ch, replacing a snapshot nobody took yet.
-func offerSnapshot(ch chan *state.Snapshot, snap *state.Snapshot) {
+// offerNewest puts v on ch, replacing a value (a snapshot, a replay's
+// status) nobody took yet.
+func offerNewest[T any](ch chan T, v T) {
 	for {
 		select {
-		case ch <- snap:
+		case ch <- v:
 			return
 		default:
 		}

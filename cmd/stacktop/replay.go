@@ -30,8 +30,11 @@ SYNOPSIS
 DESCRIPTION
     Plays a recording made with stacktop record (or --record) through the
     same state and screen as a live run. Every batch keeps its recorded
-    time, so the clock, ages and timelines read as they did then. The cloud
-    name in the header is prefixed with "replay".
+    time, so the clock, ages and timelines read as they did then. Where the
+    clock stands in a live run, the header shows the replay: REPLAY with its
+    speed, the replay's clock and how much of the recording lies behind it
+    (REPLAY 10x 06:14:07 (43%)), or REPLAY STEP with the batches played
+    (12/340), and END OF RECORDING once everything has played.
 
     Keys are those of stacktop, and: t seeks (type a time, HH:MM[:SS] UTC,
     enter; the replay starts over from the recording's beginning, folds
@@ -106,7 +109,7 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
 		return 1
 	}
-	uiOpts := ui.Options{Updates: sess.out, Now: sess.Now, NoColor: noColor, Cloud: "replay " + recordedTarget(file),
+	uiOpts := ui.Options{Updates: sess.out, Replay: sess.status, Now: sess.Now, NoColor: noColor, Cloud: recordedTarget(file),
 		Seek: func(t time.Time) { _ = sess.seek(t) }}
 	if step {
 		uiOpts.Step = sess.step
@@ -125,30 +128,50 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	return 0
 }
 
-// replaySession plays a recording into one snapshot channel for the UI.
-// Seeking starts over: a fresh store and a fresh Replay from the file's
-// start, folding everything before the target at once (the state needs the
-// history), then playing on at the session's speed or step by step.
+// replaySession plays a recording into one snapshot channel for the UI,
+// and says where it stands on a second one (ui.ReplayStatus, for the
+// header). Seeking starts over: a fresh store and a fresh Replay from the
+// file's start, folding everything before the target at once (the state
+// needs the history), then playing on at the session's speed or step by step.
 type replaySession struct {
-	ctx   context.Context
-	file  string
-	cfg   state.Config
-	speed float64
-	out   chan *state.Snapshot // what the UI reads; always the newest snapshot
-	steps chan struct{}        // nil unless stepping
+	ctx    context.Context
+	file   string
+	cfg    state.Config
+	speed  float64
+	clock  recording.Clock      // paces the replays; nil for the real clock (tests set it before the first seek)
+	out    chan *state.Snapshot // what the UI reads; always the newest snapshot
+	status chan ui.ReplayStatus // the replay's newest status, for the UI's header
+	steps  chan struct{}        // nil unless stepping
 
 	mu     sync.Mutex
 	gen    int // bumped by every seek; snapshots of older generations are dropped
 	cur    *recording.Replay
 	rd     *recording.Reader
 	cancel context.CancelFunc
+	ended  bool             // the current replay has played the whole recording
+	extent recording.Extent // the recording's batches and span, once measured
 }
 
+// newReplaySession prepares a replay of file (nothing plays before the
+// first seek) and starts measuring the recording for the status.
 func newReplaySession(ctx context.Context, file string, cfg state.Config, speed float64, step bool) *replaySession {
-	s := &replaySession{ctx: ctx, file: file, cfg: cfg, speed: speed, out: make(chan *state.Snapshot, 1)}
+	s := &replaySession{ctx: ctx, file: file, cfg: cfg, speed: speed,
+		out: make(chan *state.Snapshot, 1), status: make(chan ui.ReplayStatus, 1)}
 	if step {
 		s.steps = make(chan struct{}, 16)
 	}
+	go func() {
+		// Only the status's totals and percentage wait for this; a recording
+		// that cannot be read says so through the replay itself.
+		ext, err := recording.Measure(ctx, file)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.extent = ext
+		s.publishLocked()
+		s.mu.Unlock()
+	}()
 	return s
 }
 
@@ -159,20 +182,21 @@ func (s *replaySession) seek(t time.Time) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	rp := recording.NewReplay(rd, recording.ReplayOptions{Speed: s.speed, From: t, Step: s.steps})
-	p := newPipeline(state.NewStore(s.cfg), []sources.Source{rp})
 
 	s.mu.Lock()
+	rp := recording.NewReplay(rd, recording.ReplayOptions{Speed: s.speed, From: t, Step: s.steps, Clock: s.clock})
+	p := newPipeline(state.NewStore(s.cfg), []sources.Source{rp})
 	if s.cancel != nil {
 		s.cancel()
 	}
 	s.gen++
 	gen := s.gen
-	s.cur, s.rd, s.cancel = rp, rd, cancel
+	s.cur, s.rd, s.cancel, s.ended = rp, rd, cancel, false
 	select { // a snapshot of the old position must not be shown after the seek
 	case <-s.out:
 	default:
 	}
+	s.publishLocked()
 	s.mu.Unlock()
 	for len(s.steps) > 0 { // steps pressed before the seek are for the old position
 		<-s.steps
@@ -183,6 +207,7 @@ func (s *replaySession) seek(t time.Time) error {
 		p.Run(ctx)
 	}()
 	go func() {
+		done := rp.Done()
 		for {
 			select {
 			case <-ctx.Done():
@@ -190,13 +215,31 @@ func (s *replaySession) seek(t time.Time) error {
 			case snap := <-p.Snapshots():
 				s.mu.Lock()
 				if s.gen == gen {
-					offerSnapshot(s.out, snap)
+					offerNewest(s.out, snap)
+					s.publishLocked()
+				}
+				s.mu.Unlock()
+			case <-done:
+				done = nil
+				s.mu.Lock()
+				if s.gen == gen && ctx.Err() == nil { // played to the end, not stopped by a seek
+					s.ended = true
+					s.publishLocked()
 				}
 				s.mu.Unlock()
 			}
 		}
 	}()
 	return nil
+}
+
+// publishLocked offers the UI the replay's status as it stands; s.mu is held.
+func (s *replaySession) publishLocked() {
+	if s.cur == nil {
+		return // nothing plays before the first seek
+	}
+	offerNewest(s.status, ui.ReplayStatus{Speed: s.speed, Step: s.steps != nil, Ended: s.ended,
+		Played: s.cur.Played(), Total: s.extent.Batches, Start: s.extent.First, End: s.extent.Last, At: s.cur.Now()})
 }
 
 func (s *replaySession) replay() *recording.Replay {

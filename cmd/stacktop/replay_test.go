@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/recording"
+	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/ui"
+)
+
+// replayT0 is the first batch of the test recording; the others follow every 10 s.
+var replayT0 = time.Date(2026, 8, 12, 6, 14, 0, 0, time.UTC)
+
+// smallRecording writes n Nova polls, 10 s apart from replayT0, to a recording in a temporary directory.
+func smallRecording(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "small.jsonl.gz")
+	w, err := recording.Create(path, recording.Header{Started: replayT0, Version: "stacktop test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		at := replayT0.Add(time.Duration(i) * 10 * time.Second)
+		err := w.Write(sources.Batch{Source: sources.NameNova, At: at,
+			Health: sources.Health{OK: true, Interval: 10 * time.Second, Target: "cloud-test"},
+			Services: []sources.Service{{ID: "1", Binary: "nova-compute", Host: "c1", Status: sources.StatusEnabled,
+				State: sources.StateUp, UpdatedAt: at.Add(-time.Second)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// manualClock paces a replay in tests: time moves only when the test
+// advances it, and every wait the replay starts is reported on waits.
+type manualClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []manualTimer
+	waits  chan time.Duration
+}
+
+type manualTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newManualClock() *manualClock {
+	return &manualClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), waits: make(chan time.Duration, 1000)}
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+	} else {
+		c.timers = append(c.timers, manualTimer{at: c.now.Add(d), ch: ch})
+	}
+	c.mu.Unlock()
+	c.waits <- d
+	return ch
+}
+
+// advance moves the clock on by d and fires the timers that are due.
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, tm := range c.timers {
+		if tm.at.After(c.now) {
+			kept = append(kept, tm)
+			continue
+		}
+		tm.ch <- c.now
+	}
+	c.timers = kept
+}
+
+// hangGuard bounds how long a test waits for something that must happen;
+// nothing is timed by it.
+const hangGuard = 20 * time.Second
+
+// nextWait returns the duration of the next wait the replay starts on clk.
+func nextWait(t *testing.T, clk *manualClock) time.Duration {
+	t.Helper()
+	select {
+	case d := <-clk.waits:
+		return d
+	case <-time.After(hangGuard):
+		t.Fatal("the replay never waited on its clock")
+		return 0
+	}
+}
+
+// statusWhere returns the first status the session offers that ok accepts.
+func statusWhere(t *testing.T, sess *replaySession, what string, ok func(ui.ReplayStatus) bool) ui.ReplayStatus {
+	t.Helper()
+	deadline := time.After(hangGuard)
+	for {
+		select {
+		case st := <-sess.status:
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			t.Fatalf("no status %s", what)
+		}
+	}
+}
+
+// snapshotWhere returns the first snapshot the session offers that ok accepts.
+func snapshotWhere(t *testing.T, sess *replaySession, what string, ok func(*state.Snapshot) bool) *state.Snapshot {
+	t.Helper()
+	deadline := time.After(hangGuard)
+	for {
+		select {
+		case s := <-sess.out:
+			if ok(s) {
+				return s
+			}
+		case <-deadline:
+			t.Fatalf("no snapshot %s", what)
+		}
+	}
+}
+
+// TestReplaySessionReportsTheEnd: however it plays, a replay that has played
+// the whole recording says so, standing at the last batch's time, with every
+// batch counted.
+func TestReplaySessionReportsTheEnd(t *testing.T) {
+	last := replayT0.Add(30 * time.Second)
+	for _, tc := range []struct {
+		name  string
+		speed float64
+		step  bool
+	}{
+		{"real time", 1, false},
+		{"max", 0, false},
+		{"step", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			clk := newManualClock()
+			sess := newReplaySession(ctx, smallRecording(t, 4), state.DefaultConfig(), tc.speed, tc.step)
+			sess.clock = clk
+			if err := sess.seek(time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			first := statusWhere(t, sess, "after the seek", func(ui.ReplayStatus) bool { return true })
+			if first.Ended || first.Speed != tc.speed || first.Step != tc.step {
+				t.Errorf("first status %+v", first)
+			}
+			for i := 1; i < 4; i++ {
+				switch {
+				case tc.step:
+					sess.step()
+				case tc.speed > 0:
+					if d := nextWait(t, clk); d != 10*time.Second {
+						t.Fatalf("wait %d: %v, want the recording's 10s", i, d)
+					}
+					clk.advance(10 * time.Second)
+				}
+			}
+			st := statusWhere(t, sess, "ended, with the totals", func(st ui.ReplayStatus) bool { return st.Ended && st.Total > 0 })
+			want := ui.ReplayStatus{Speed: tc.speed, Step: tc.step, Ended: true, Played: 4, Total: 4, Start: replayT0, End: last, At: last}
+			if fmt.Sprint(st) != fmt.Sprint(want) {
+				t.Errorf("status at the end\n got %+v\nwant %+v", st, want)
+			}
+			if now := sess.Now(); !now.Equal(last) {
+				t.Errorf("clock %v at the end, want %v", now, last)
+			}
+			snapshotWhere(t, sess, "of the last batch", func(s *state.Snapshot) bool { return s.Seq == 4 })
+		})
+	}
+}
