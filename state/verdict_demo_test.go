@@ -108,6 +108,13 @@ func TestVerdictDemoScenario(t *testing.T) {
 			snap = store.Apply(b)
 		}
 		v := snap.Verdict
+		// "Trouble began" never reads later than "reached", and holds for
+		// the episode (the demo's verdict detail once read "reached
+		// 06:14:07 · trouble began 06:14:14").
+		if v.Cause != state.CauseNone && (v.Started.IsZero() || v.Started.After(v.Since) ||
+			prev.Cause != state.CauseNone && !v.Started.Equal(prev.Started)) {
+			t.Errorf("t+%v: started %v, reached %v (before: started %v): %s", off, v.Started.Format(time.TimeOnly), v.Since.Format(time.TimeOnly), prev.Started.Format(time.TimeOnly), v.Summary)
+		}
 		if off%(30*time.Second) == 0 && v.Cause != state.CauseNone {
 			t.Logf("t+%3.0fs %-14s %s", off.Seconds(), cloud.Phase(now), v.Summary)
 		}
