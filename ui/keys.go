@@ -15,7 +15,7 @@ type KeyMap struct {
 	Sort                               key.Binding
 	Group                              key.Binding
 	Problems                           key.Binding
-	Pause                              key.Binding
+	Pause                              key.Binding // freeze the screen; in a replay, pause the replay itself (Options.Pause)
 	Verdict                            key.Binding // the verdict's evidence, or the rules' inputs when none fired
 	Canary                             key.Binding // the broker canary's round trips and failures
 	Jump                               key.Binding // jump to a time in the timeline (and seek, in replay)

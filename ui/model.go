@@ -48,6 +48,10 @@ type Options struct {
 	Step func()
 	Seek func(t time.Time)
 
+	// Pause pauses the replay, or resumes it (key p; nil in live mode, where
+	// p freezes the screen instead). It is called from a tea.Cmd, as Step is.
+	Pause func()
+
 	// Replay carries a replay's status (nil in live mode): the header shows
 	// it in place of the clock. Like Updates it is read by a command, never
 	// in Update; the replay offers the newest status whenever it changes.
@@ -122,6 +126,9 @@ func New(opts Options) Model {
 	km.Step.SetEnabled(opts.Step != nil)
 	if opts.Seek != nil {
 		km.Jump.SetHelp(km.Jump.Help().Key, "seek to time")
+	}
+	if opts.Pause != nil {
+		km.Pause.SetHelp(km.Pause.Help().Key, "pause replay")
 	}
 	snap := opts.Initial
 	if snap == nil {
@@ -275,6 +282,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Help):
 		m.showHelp = true
 		return m, nil
+	case key.Matches(msg, k.Pause) && m.opts.Pause != nil:
+		pause := m.opts.Pause // the replay stops; its status says so when it arrives
+		return m, func() tea.Msg { pause(); return nil }
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
 		if !m.paused && m.latest != m.e.snap {

@@ -12,6 +12,7 @@ import (
 type ReplayStatus struct {
 	Speed  float64   // recording seconds played per second; 0 for as fast as possible
 	Step   bool      // one batch per n (--step); Speed does not apply
+	Paused bool      // p: nothing plays and the replay's clock stands still
 	Ended  bool      // the whole recording has played
 	Played int       // batches played so far, counted from the recording's start
 	Total  int       // batches in the recording; 0 while not yet counted
@@ -40,7 +41,7 @@ func (m Model) waitReplay() tea.Cmd {
 
 // replayItem puts the replay's status where a live run shows its clock: a
 // badge saying how it plays (its speed, or STEP with the batches played)
-// followed by the replay's clock and how much of the recording lies behind
+// (or PAUSED), followed by the replay's clock and how much of the recording lies behind
 // it; at the end, that it ended, when, and what the keys can still do.
 func (m Model) replayItem(f *flow) {
 	r := m.replay
@@ -51,9 +52,15 @@ func (m Model) replayItem(f *flow) {
 		f.put("", textWidth(badge)+1+textWidth(rest), f.paint(h.Ended, badge)+" "+f.paint(h.Dim, rest))
 		return
 	}
-	badge := "REPLAY " + speedLabel(r.Speed)
+	badge, ink := "REPLAY "+speedLabel(r.Speed), h.Replay
+	switch {
+	case r.Paused:
+		badge, ink = "REPLAY PAUSED", h.Paused
+	case r.Step:
+		badge = "REPLAY STEP"
+	}
 	if r.Step {
-		badge = "REPLAY STEP " + strconv.Itoa(r.Played)
+		badge += " " + strconv.Itoa(r.Played)
 		if r.Total > 0 {
 			badge += "/" + strconv.Itoa(r.Total)
 		}
@@ -63,7 +70,7 @@ func (m Model) replayItem(f *flow) {
 	if p, ok := r.percent(m.e.now); ok && !r.Step {
 		rest += " (" + strconv.Itoa(p) + "%)"
 	}
-	f.put("", textWidth(badge)+1+textWidth(rest), f.paint(h.Replay, badge)+" "+f.paint(h.Dim, rest))
+	f.put("", textWidth(badge)+1+textWidth(rest), f.paint(ink, badge)+" "+f.paint(h.Dim, rest))
 }
 
 // percent is how much of the recording's time lies before now.

@@ -13,7 +13,7 @@ import (
 // replayModel is the incident on a replay's screen, with status st.
 func replayModel(st ReplayStatus, w, h int, noColor bool) Model {
 	opts := Options{Initial: incident(), Now: func() time.Time { return fixedNow }, NoColor: noColor, Cloud: "prod-east",
-		Seek: func(time.Time) {}}
+		Seek: func(time.Time) {}, Pause: func() {}}
 	if st.Step {
 		opts.Step = func() {}
 	}
@@ -27,6 +27,7 @@ var replayStatuses = []struct {
 	st   ReplayStatus
 }{
 	{"replay-playing", ReplayStatus{Speed: 10, Played: 250, Total: 340, Start: ago(15 * time.Minute), End: fixedNow.Add(5 * time.Minute), At: fixedNow}},
+	{"replay-paused", ReplayStatus{Speed: 10, Paused: true, Played: 250, Total: 340, Start: ago(15 * time.Minute), End: fixedNow.Add(5 * time.Minute), At: fixedNow}},
 	{"replay-step", ReplayStatus{Speed: 1, Step: true, Played: 12, Total: 340, Start: ago(15 * time.Minute), End: fixedNow.Add(5 * time.Minute), At: fixedNow}},
 	{"replay-ended", ReplayStatus{Speed: 10, Ended: true, Played: 340, Total: 340, Start: ago(15 * time.Minute), End: fixedNow, At: fixedNow}},
 }
@@ -55,9 +56,11 @@ func TestReplayHeader(t *testing.T) {
 		{"playing", replayStatuses[0].st, " REPLAY 10×  03:12:00 (75%) │ prod-east"},
 		{"max speed, extent unknown", ReplayStatus{At: fixedNow}, " REPLAY max  03:12:00 │ prod-east"},
 		{"half speed", ReplayStatus{Speed: 0.5, Start: fixedNow, End: fixedNow.Add(time.Hour)}, " REPLAY 0.5×  03:12:00 (0%) │ prod-east"},
-		{"stepping", replayStatuses[1].st, " REPLAY STEP 12/340  03:12:00 │ prod-east"},
+		{"paused", replayStatuses[1].st, " REPLAY PAUSED  03:12:00 (75%) │ prod-east"},
+		{"paused while stepping", ReplayStatus{Step: true, Paused: true, Played: 12, Total: 340}, " REPLAY PAUSED 12/340  03:12:00 │ prod-east"},
+		{"stepping", replayStatuses[2].st, " REPLAY STEP 12/340  03:12:00 │ prod-east"},
 		{"stepping, total unknown", ReplayStatus{Step: true, Played: 3}, " REPLAY STEP 3  03:12:00 │ prod-east"},
-		{"ended", replayStatuses[2].st, " END OF RECORDING  03:12:00 — t seeks, q quits"},
+		{"ended", replayStatuses[3].st, " END OF RECORDING  03:12:00 — t seeks, q quits"},
 	}
 	for _, tt := range tests {
 		for _, width := range []int{80, 160} {
@@ -127,5 +130,46 @@ func TestReplayPercent(t *testing.T) {
 		if got, ok := tt.st.percent(tt.now); got != tt.want || ok != tt.ok {
 			t.Errorf("%v..%v at %v: %d %v, want %d %v", tt.st.Start, tt.st.End, tt.now, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestReplayPauseKey: in a replay p pauses the replay itself, through
+// Options.Pause called from a command; the screen does not freeze (the
+// snapshots stop coming instead), and the help says what p does.
+func TestReplayPauseKey(t *testing.T) {
+	pauses := 0
+	m := New(Options{Initial: incident(), Now: func() time.Time { return fixedNow }, Pause: func() { pauses++ }})
+	m = update(m, ReplayMsg{Status: replayStatuses[0].st})
+	m = update(m, tea.WindowSizeMsg{Width: 160, Height: 48})
+	next, cmd := m.Update(keyMsg("p"))
+	m = next.(Model)
+	if pauses != 0 || cmd == nil {
+		t.Fatalf("pauses %d before the command ran", pauses)
+	}
+	cmd()
+	if pauses != 1 || m.paused {
+		t.Fatalf("pauses %d, screen frozen %v", pauses, m.paused)
+	}
+	// The replay's paused status arrives; a snapshot still shows (a seek while paused).
+	m = update(m, ReplayMsg{Status: replayStatuses[1].st})
+	later := incident()
+	later.Seq++
+	m = update(m, SnapshotMsg{Snapshot: later})
+	if m.e.snap != later {
+		t.Error("a snapshot was held back on a paused replay's screen")
+	}
+	screen := ansi.Strip(m.Render())
+	if !strings.Contains(screen, "REPLAY PAUSED") || strings.Contains(screen, " PAUSED  prod-east") {
+		t.Errorf("header %q", strings.SplitN(screen, "\n", 2)[0])
+	}
+	if help := ansi.Strip(press(m, "?").Render()); !strings.Contains(help, "pause replay") {
+		t.Errorf("replay help lacks p:\n%s", help)
+	}
+	if !strings.Contains(lastLine(m), "p pause replay") {
+		t.Errorf("footer %q", lastLine(m))
+	}
+	live := press(newTestModel(incident(), 160, 48, false), "p")
+	if !live.paused || strings.Contains(ansi.Strip(press(live, "?").Render()), "pause replay") {
+		t.Error("live p no longer freezes the screen, or its help speaks of a replay")
 	}
 }

@@ -40,7 +40,9 @@ DESCRIPTION
     enter; the replay starts over from the recording's beginning, folds
     everything before that time at once and plays on from there); n, with
     --step, plays the next batch (one poll of one source). p pauses the
-    screen while the replay goes on behind it.
+    replay itself: no batch plays and its clock stands still (REPLAY
+    PAUSED); p again plays on from there, the recording's gaps kept. A
+    seek while paused shows the state at that time and stays paused.
 
     Lines of the recording that cannot be read are skipped and listed when
     the replay ends.
@@ -110,7 +112,7 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		return 1
 	}
 	uiOpts := ui.Options{Updates: sess.out, Replay: sess.status, Now: sess.Now, NoColor: noColor, Cloud: recordedTarget(file),
-		Seek: func(t time.Time) { _ = sess.seek(t) }}
+		Seek: func(t time.Time) { _ = sess.seek(t) }, Pause: sess.togglePause}
 	if step {
 		uiOpts.Step = sess.step
 	}
@@ -148,6 +150,7 @@ type replaySession struct {
 	cur    *recording.Replay
 	rd     *recording.Reader
 	cancel context.CancelFunc
+	paused bool             // p: the replay (and every replay a seek starts) stands still
 	ended  bool             // the current replay has played the whole recording
 	extent recording.Extent // the recording's batches and span, once measured
 }
@@ -184,7 +187,7 @@ func (s *replaySession) seek(t time.Time) error {
 	ctx, cancel := context.WithCancel(s.ctx)
 
 	s.mu.Lock()
-	rp := recording.NewReplay(rd, recording.ReplayOptions{Speed: s.speed, From: t, Step: s.steps, Clock: s.clock})
+	rp := recording.NewReplay(rd, recording.ReplayOptions{Speed: s.speed, From: t, Step: s.steps, Clock: s.clock, Paused: s.paused})
 	p := newPipeline(state.NewStore(s.cfg), []sources.Source{rp})
 	if s.cancel != nil {
 		s.cancel()
@@ -238,7 +241,7 @@ func (s *replaySession) publishLocked() {
 	if s.cur == nil {
 		return // nothing plays before the first seek
 	}
-	offerNewest(s.status, ui.ReplayStatus{Speed: s.speed, Step: s.steps != nil, Ended: s.ended,
+	offerNewest(s.status, ui.ReplayStatus{Speed: s.speed, Step: s.steps != nil, Paused: s.paused, Ended: s.ended,
 		Played: s.cur.Played(), Total: s.extent.Batches, Start: s.extent.First, End: s.extent.Last, At: s.cur.Now()})
 }
 
@@ -250,6 +253,19 @@ func (s *replaySession) replay() *recording.Replay {
 
 // Now is the replay's clock, for the UI.
 func (s *replaySession) Now() time.Time { return s.replay().Now() }
+
+// togglePause pauses the replay, or resumes it where it stopped (key p):
+// paused, no batch plays and the clock stands still. A seek keeps it paused,
+// showing the state at the time sought.
+func (s *replaySession) togglePause() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused = !s.paused
+	if s.cur != nil {
+		s.cur.SetPaused(s.paused)
+	}
+	s.publishLocked()
+}
 
 // step lets a stepping replay play one more batch.
 func (s *replaySession) step() {

@@ -430,3 +430,143 @@ func TestReplayStep(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// handClock moves only when the test says so, firing the waits that come
+// due; every wait the replay starts is reported on afters.
+type handClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []handTimer
+	afters chan time.Duration
+}
+
+type handTimer struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newHandClock() *handClock {
+	return &handClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), afters: make(chan time.Duration, 100)}
+}
+
+func (c *handClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *handClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	ch := make(chan time.Time, 1)
+	c.timers = append(c.timers, handTimer{c.now.Add(d), ch})
+	c.mu.Unlock()
+	c.afters <- d
+	return ch
+}
+
+func (c *handClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, tm := range c.timers {
+		if tm.at.After(c.now) {
+			kept = append(kept, tm)
+		} else {
+			tm.ch <- c.now
+		}
+	}
+	c.timers = kept
+}
+
+// next is the duration of the next wait the replay starts.
+func (c *handClock) next(t *testing.T) time.Duration {
+	t.Helper()
+	select {
+	case d := <-c.afters:
+		return d
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replay never waited")
+		return 0
+	}
+}
+
+func TestReplayPause(t *testing.T) {
+	clk := newHandClock()
+	rp, _, _ := replayOf(t, testBatches(), ReplayOptions{Speed: 1, Clock: clk}) // at t0, +2s, +4s, +6s
+
+	blocks := make(chan bool, 100) // each time Run is about to block in a wait: paused or not
+	rp.waiting = func(paused bool) { blocks <- paused }
+	block := func() bool {
+		t.Helper()
+		select {
+		case p := <-blocks:
+			return p
+		case <-time.After(10 * time.Second):
+			t.Fatal("the replay never blocked")
+			return false
+		}
+	}
+	emitted := make(chan sources.Batch, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = rp.Run(ctx, func(b sources.Batch) { emitted <- b }) }()
+	<-emitted
+	if d := clk.next(t); d != 2*time.Second {
+		t.Fatalf("wait %v for the batch at +2s", d)
+	}
+	if block() {
+		t.Fatal("paused before any pause")
+	}
+	clk.add(500 * time.Millisecond)
+	rp.SetPaused(true)
+	if !block() {
+		t.Fatal("the replay went on waiting for its batch while paused")
+	}
+	clk.add(time.Hour) // an hour paused; the wait that was running comes due, nobody waits on it
+	if got := rp.Now(); !got.Equal(t0.Add(500 * time.Millisecond)) {
+		t.Errorf("clock %v after an hour paused, want +500ms", got.Sub(t0))
+	}
+	rp.SetPaused(true) // twice is once
+	rp.SetPaused(false)
+	if got := rp.Now(); !got.Equal(t0.Add(500 * time.Millisecond)) {
+		t.Errorf("clock %v on resuming, want +500ms", got.Sub(t0))
+	}
+	// What was left of the gap, not a burst: had the pause let the batch go,
+	// the next wait would be another.
+	if d := clk.next(t); d != 1500*time.Millisecond {
+		t.Fatalf("wait %v after resuming, want the 1.5s left", d)
+	}
+	if block() {
+		t.Fatal("still paused after resuming")
+	}
+	select {
+	case b := <-emitted:
+		t.Fatalf("batch at %v played while paused", b.At.Sub(t0))
+	default:
+	}
+	clk.add(time.Second)
+	if got := rp.Now(); !got.Equal(t0.Add(1500 * time.Millisecond)) {
+		t.Errorf("clock %v a second after resuming, want +1.5s", got.Sub(t0))
+	}
+	clk.add(500 * time.Millisecond)
+	if b := <-emitted; !b.At.Equal(t0.Add(2 * time.Second)) {
+		t.Fatalf("batch at %v after the pause, want +2s", b.At.Sub(t0))
+	}
+}
+
+func TestReplayPausedStepsAreDropped(t *testing.T) {
+	step := make(chan struct{}) // unbuffered: a send returns once Run has taken the step
+	rp, _, _ := replayOf(t, testBatches(), ReplayOptions{Speed: 1, Step: step, Paused: true})
+	emitted := make(chan sources.Batch, 10)
+	go func() { _ = rp.Run(context.Background(), func(b sources.Batch) { emitted <- b }) }()
+	if b := <-emitted; !b.At.Equal(t0) {
+		t.Fatalf("first batch at %v: a paused replay still starts from its first state", b.At)
+	}
+	step <- struct{}{} // taken while paused: dropped
+	rp.SetPaused(false)
+	step <- struct{}{}
+	if b := <-emitted; !b.At.Equal(t0.Add(2 * time.Second)) {
+		t.Fatalf("batch at %v after one step played, want +2s", b.At.Sub(t0))
+	}
+}

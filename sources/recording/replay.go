@@ -40,20 +40,27 @@ type ReplayOptions struct {
 	Step <-chan struct{}
 	// Clock paces the replay; nil for the real clock.
 	Clock Clock
+	// Paused starts the replay paused (see SetPaused).
+	Paused bool
 }
 
 // Replay is a sources.Source that plays a recording: every batch, in the
 // recorded order, with its original times, paced by the gaps between those
 // times (scaled by Speed) or by Step. Run plays the recording once and
-// returns nil at its end.
+// returns nil at its end. It can be paused and resumed while it plays.
 type Replay struct {
 	rd   *Reader
 	opts ReplayOptions
+	kick chan struct{} // wakes a waiting Run after SetPaused
+
+	waiting func(paused bool) // tests: called each time wait is about to block
 
 	mu       sync.Mutex
 	started  bool
+	paused   bool
+	posAt    time.Time // pacing: the recording time that played at clock time posReal
+	posReal  time.Time
 	lastAt   time.Time // newest batch time emitted so far
-	lastReal time.Time // the clock when it was emitted
 	nextAt   time.Time // the batch being waited for, zero when none
 	played   int
 	finished bool
@@ -66,7 +73,33 @@ func NewReplay(rd *Reader, opts ReplayOptions) *Replay {
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
 	}
-	return &Replay{rd: rd, opts: opts, done: make(chan struct{})}
+	return &Replay{rd: rd, opts: opts, paused: opts.Paused, kick: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// SetPaused pauses or resumes the replay. Paused, it emits no batch and
+// its clock (Now) stands still; resumed, it plays on from where it stopped,
+// the next batch as far away in recording time as it was at the pause (what
+// would have played meanwhile is not played at once). Batches before From,
+// and the first batch when From is zero, are the state a replay starts
+// from: they are emitted even when paused. Steps received while paused are
+// dropped.
+func (r *Replay) SetPaused(paused bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if paused == r.paused {
+		return
+	}
+	r.posAt, r.posReal = r.nowLocked(), r.opts.Clock.Now()
+	r.paused = paused
+	r.wake()
+}
+
+// wake makes a waiting Run look at its pacing again.
+func (r *Replay) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default: // Run has a wake-up pending already
+	}
 }
 
 // Name is NameReplay.
@@ -94,12 +127,17 @@ func (r *Replay) Errors() []*LineError {
 
 // Now is the replay's clock, in recording time: the time of the newest
 // batch played, advancing at Speed while the next batch is awaited (never
-// past it), standing still when stepping, playing at full speed, or after
-// the end. Before the first batch it is From, or the recording's start.
-// Pass it as the UI's clock so that ages read as they did when recorded.
+// past it), standing still while paused, when stepping, playing at full
+// speed, or after the end. Before the first batch it is From, or the
+// recording's start. Pass it as the UI's clock so that ages read as they
+// did when recorded.
 func (r *Replay) Now() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.nowLocked()
+}
+
+func (r *Replay) nowLocked() time.Time {
 	if r.lastAt.IsZero() {
 		if !r.opts.From.IsZero() {
 			return r.opts.From
@@ -109,7 +147,10 @@ func (r *Replay) Now() time.Time {
 	if r.finished || r.opts.Speed <= 0 || r.opts.Step != nil || r.nextAt.IsZero() {
 		return r.lastAt
 	}
-	t := r.lastAt.Add(time.Duration(float64(r.opts.Clock.Now().Sub(r.lastReal)) * r.opts.Speed))
+	t := r.posAt
+	if !r.paused {
+		t = t.Add(time.Duration(float64(r.opts.Clock.Now().Sub(r.posReal)) * r.opts.Speed))
+	}
 	if t.After(r.nextAt) {
 		t = r.nextAt
 	}
@@ -136,8 +177,7 @@ func (r *Replay) Run(ctx context.Context, emit func(sources.Batch)) error {
 		close(r.done)
 	}()
 
-	clock, speed, from := r.opts.Clock, r.opts.Speed, r.opts.From
-	var anchorRec, anchorReal time.Time // pacing: recording time anchorRec plays at clock time anchorReal
+	clock, from := r.opts.Clock, r.opts.From
 	first := true
 	for {
 		b, err := r.rd.Next()
@@ -151,29 +191,26 @@ func (r *Replay) Run(ctx context.Context, emit func(sources.Batch)) error {
 			switch {
 			case first:
 				first = false
-				anchorRec, anchorReal = b.At, clock.Now()
+				r.mu.Lock()
+				r.posAt, r.posReal = b.At, clock.Now()
 				if !from.IsZero() {
-					anchorRec = from
-					r.mu.Lock()
+					r.posAt = from
 					if from.After(r.lastAt) {
-						r.lastAt, r.lastReal = from, anchorReal // the clock starts at From
+						r.lastAt = from // the clock starts at From
 					}
-					r.mu.Unlock()
 				}
-				if speed > 0 && r.opts.Step == nil {
-					if err := r.wait(ctx, b.At, anchorReal.Add(scale(b.At.Sub(anchorRec), speed))); err != nil {
+				r.mu.Unlock()
+				if !from.IsZero() && r.opts.Step == nil {
+					if err := r.wait(ctx, b.At); err != nil {
 						return err
 					}
 				}
 			case r.opts.Step != nil:
-				r.setNext(b.At)
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-r.opts.Step:
+				if err := r.waitStep(ctx, b.At); err != nil {
+					return err
 				}
-			case speed > 0:
-				if err := r.wait(ctx, b.At, anchorReal.Add(scale(b.At.Sub(anchorRec), speed))); err != nil {
+			default:
+				if err := r.wait(ctx, b.At); err != nil {
 					return err
 				}
 			}
@@ -185,7 +222,6 @@ func (r *Replay) Run(ctx context.Context, emit func(sources.Batch)) error {
 		if b.At.After(r.lastAt) {
 			r.lastAt = b.At
 		}
-		r.lastReal = clock.Now()
 		r.nextAt = time.Time{}
 		r.played++
 		r.mu.Unlock()
@@ -193,18 +229,59 @@ func (r *Replay) Run(ctx context.Context, emit func(sources.Batch)) error {
 	}
 }
 
-// wait sleeps until the clock reads until, noting that the batch of time at is next.
-func (r *Replay) wait(ctx context.Context, at, until time.Time) error {
-	d := until.Sub(r.opts.Clock.Now())
-	if d <= 0 {
-		return nil
-	}
+// wait returns when the batch of time at is due: when the replay's clock,
+// paced from posAt at Speed and stopped while paused, reaches it. At full
+// speed it is due at once, unless paused.
+func (r *Replay) wait(ctx context.Context, at time.Time) error {
 	r.setNext(at)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.opts.Clock.After(d):
-		return nil
+	var timer <-chan time.Time // nil while paused: only a kick ends the pause
+	var due time.Time          // when timer fires, by the clock
+	for {
+		r.mu.Lock()
+		paused := r.paused
+		var until time.Time // zero at full speed: due at once
+		if !paused && r.opts.Speed > 0 {
+			until = r.posReal.Add(scale(at.Sub(r.posAt), r.opts.Speed))
+		}
+		now := r.opts.Clock.Now()
+		r.mu.Unlock()
+		switch {
+		case paused:
+			timer = nil
+		case !until.After(now):
+			return nil
+		case timer == nil || !until.Equal(due): // a kick that changed nothing keeps the timer
+			timer, due = r.opts.Clock.After(until.Sub(now)), until
+		}
+		if r.waiting != nil {
+			r.waiting(paused)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.kick: // paused or resumed: look again
+		case <-timer: // look again: a kick may have come meanwhile
+			timer = nil
+		}
+	}
+}
+
+// waitStep returns when a step comes while the replay is not paused, noting
+// that the batch of time at is next.
+func (r *Replay) waitStep(ctx context.Context, at time.Time) error {
+	r.setNext(at)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.opts.Step:
+		}
+		r.mu.Lock()
+		paused := r.paused
+		r.mu.Unlock()
+		if !paused {
+			return nil
+		}
 	}
 }
 
