@@ -20,6 +20,7 @@ type KeyMap struct {
 	Canary                             key.Binding // the broker canary's round trips and failures
 	Jump                               key.Binding // jump to a time in the timeline (and seek, in replay)
 	Step                               key.Binding // replay: the next batch; disabled (hidden) unless Options.Step is set
+	Faster, Slower                     key.Binding // replay: the next speed up or down; disabled (hidden) unless Options.ChangeSpeed is set
 	Help                               key.Binding
 	Quit                               key.Binding
 }
@@ -53,23 +54,33 @@ func DefaultKeyMap() KeyMap {
 		Canary:   b("c", "canary", "c"),
 		Jump:     b("t", "jump to time", "t"),
 		Step:     b("n", "next batch", "n"),
+		Faster:   b("+", "faster", "+", "="),
+		Slower:   b("-", "slower", "-"),
 		Help:     b("?", "help", "?"),
 		Quit:     b("q", "quit", "q", "ctrl+c"),
 	}
 }
 
 // ShortHelp is the footer line: what a narrow terminal cuts comes last.
-// Disabled bindings (Step in live mode) are not shown.
+// Disabled bindings (the replay's in live mode) are not shown.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Filter, k.Help, k.Quit, k.Sort, k.Problems, k.Verdict, k.Canary, k.Pause}
+	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Filter, k.Help, k.Quit, k.Sort, k.speed(), k.Problems, k.Verdict, k.Canary, k.Pause}
+}
+
+// speed is Faster and Slower as one footer entry, "+/- speed" (for display only).
+func (k KeyMap) speed() key.Binding {
+	b := key.NewBinding(key.WithKeys(append(k.Faster.Keys(), k.Slower.Keys()...)...),
+		key.WithHelp(k.Faster.Help().Key+"/"+k.Slower.Help().Key, "speed"))
+	b.SetEnabled(k.Faster.Enabled() && k.Slower.Enabled())
+	return b
 }
 
 // FullHelp is the ? overlay, in three columns so that it fits 80 cells.
-// Disabled bindings (Step in live mode) are not shown.
+// Disabled bindings (the replay's in live mode) are not shown.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextTab, k.PrevTab, k.Services, k.Queues, k.Timeline, k.Broker, k.Help, k.Quit},
-		{k.Up, k.Down, k.Home, k.End, k.PageUp, k.PageDown, k.Pause},
+		{k.Up, k.Down, k.Home, k.End, k.PageUp, k.PageDown, k.Pause, k.Faster, k.Slower},
 		{k.Accept, k.Back, k.Filter, k.Sort, k.Group, k.Problems, k.Verdict, k.Canary, k.Jump, k.Step},
 	}
 }

@@ -52,6 +52,11 @@ type Options struct {
 	// p freezes the screen instead). It is called from a tea.Cmd, as Step is.
 	Pause func()
 
+	// ChangeSpeed plays the replay one speed faster or slower (keys + and -,
+	// shown only when it is set), from where it stands. It is called from a
+	// tea.Cmd, as Step is.
+	ChangeSpeed func(faster bool)
+
 	// Replay carries a replay's status (nil in live mode): the header shows
 	// it in place of the clock. Like Updates it is read by a command, never
 	// in Update; the replay offers the newest status whenever it changes.
@@ -124,6 +129,8 @@ func New(opts Options) Model {
 		km = *opts.KeyMap
 	}
 	km.Step.SetEnabled(opts.Step != nil)
+	km.Faster.SetEnabled(opts.ChangeSpeed != nil)
+	km.Slower.SetEnabled(opts.ChangeSpeed != nil)
 	if opts.Seek != nil {
 		km.Jump.SetHelp(km.Jump.Help().Key, "seek to time")
 	}
@@ -317,6 +324,9 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Step):
 		step := m.opts.Step
 		return m, func() tea.Msg { step(); return nil }
+	case key.Matches(msg, k.Faster, k.Slower):
+		change, faster := m.opts.ChangeSpeed, key.Matches(msg, k.Faster)
+		return m, func() tea.Msg { change(faster); return nil }
 	case key.Matches(msg, k.Jump) && (m.opts.Seek != nil || m.active == tabTimeline && len(m.details) == 0):
 		m.jumping = true
 		m.jumpErr = ""

@@ -16,6 +16,8 @@ func replayModel(st ReplayStatus, w, h int, noColor bool) Model {
 		Seek: func(time.Time) {}, Pause: func() {}}
 	if st.Step {
 		opts.Step = func() {}
+	} else {
+		opts.ChangeSpeed = func(bool) {} // as stacktop replay: + and - unless stepping
 	}
 	m := update(New(opts), ReplayMsg{Status: st})
 	return update(m, tea.WindowSizeMsg{Width: w, Height: h})
@@ -171,5 +173,52 @@ func TestReplayPauseKey(t *testing.T) {
 	live := press(newTestModel(incident(), 160, 48, false), "p")
 	if !live.paused || strings.Contains(ansi.Strip(press(live, "?").Render()), "pause replay") {
 		t.Error("live p no longer freezes the screen, or its help speaks of a replay")
+	}
+}
+
+// TestReplaySpeedKeys: + (or =) and - ask the replay for the next speed up
+// or down from a command; they show in the help only when the replay takes
+// them, and do nothing live.
+func TestReplaySpeedKeys(t *testing.T) {
+	var changes []bool
+	m := New(Options{Initial: incident(), Now: func() time.Time { return fixedNow }, Pause: func() {},
+		ChangeSpeed: func(faster bool) { changes = append(changes, faster) }})
+	m = update(m, tea.WindowSizeMsg{Width: 160, Height: 48})
+	for _, tt := range []struct {
+		key    string
+		faster bool
+	}{{"+", true}, {"=", true}, {"-", false}} {
+		next, cmd := m.Update(keyMsg(tt.key))
+		m = next.(Model)
+		if cmd == nil || len(changes) != 0 {
+			t.Fatalf("%s: speed changed inside Update (%v) or no command", tt.key, changes)
+		}
+		cmd()
+		if len(changes) != 1 || changes[0] != tt.faster {
+			t.Fatalf("%s: changes %v, want [%v]", tt.key, changes, tt.faster)
+		}
+		changes = nil
+	}
+	for _, pane := range []string{"1", "3"} {
+		if footer := lastLine(press(m, pane)); !strings.Contains(footer, " • +/- speed • ") {
+			t.Errorf("pane %s: footer %q", pane, footer)
+		}
+	}
+	if help := ansi.Strip(press(m, "?").Render()); !strings.Contains(help, "faster") || !strings.Contains(help, "slower") {
+		t.Errorf("replay help lacks + and -:\n%s", help)
+	}
+	checkFrame(t, ansi.Strip(press(m, "?").Render()), 160, 48)
+	narrow := update(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	checkFrame(t, ansi.Strip(press(narrow, "?").Render()), 80, 24)
+
+	stepping := New(Options{Initial: incident(), Now: func() time.Time { return fixedNow }, Step: func() {}})
+	live := newTestModel(incident(), 160, 48, false)
+	for name, m := range map[string]Model{"live": live, "stepping": update(stepping, tea.WindowSizeMsg{Width: 160, Height: 48})} {
+		if help := ansi.Strip(press(m, "?").Render()); strings.Contains(help, "faster") || strings.Contains(help, "slower") {
+			t.Errorf("%s help shows + and -", name)
+		}
+		if _, cmd := m.Update(keyMsg("+")); cmd != nil {
+			t.Errorf("%s: + did something", name)
+		}
 	}
 }

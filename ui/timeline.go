@@ -83,7 +83,7 @@ func (p *timelinePane) Status() string {
 // ShortHelp adds the time jump to the table keys.
 func (p *timelinePane) ShortHelp() []key.Binding {
 	k := p.e.keys
-	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Jump, k.Help, k.Quit, k.Filter, k.Problems, k.Verdict, k.Canary, k.Pause}
+	return []key.Binding{k.NextTab, k.Step, k.Down, k.Accept, k.Jump, k.Help, k.Quit, k.speed(), k.Filter, k.Problems, k.Verdict, k.Canary, k.Pause}
 }
 
 // jumpTo puts the cursor on the first event (newest first) at or before t,

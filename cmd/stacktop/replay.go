@@ -42,13 +42,18 @@ DESCRIPTION
     --step, plays the next batch (one poll of one source). p pauses the
     replay itself: no batch plays and its clock stands still (REPLAY
     PAUSED); p again plays on from there, the recording's gaps kept. A
-    seek while paused shows the state at that time and stays paused.
+    seek while paused shows the state at that time and stays paused. The
+    keys + and - play faster or slower, stepping through 1x, 2x, 5x, 10x,
+    30x and max (as fast as the screen takes it), from where the replay
+    stands: its clock goes on from the same time. They do nothing with
+    --step.
 
     Lines of the recording that cannot be read are skipped and listed when
     the replay ends.
 
 OPTIONS
-    --speed S       1 (real time, default), 2, 10, any factor, or max
+    --speed S       1 (real time, default), 2, 10, any factor, or max; the
+                    speed to start at
     --step          advance one batch per press of n
     --from T        start at T: what came before is folded at once; T is
                     RFC3339 or HH:MM[:SS] UTC on the recording's day
@@ -115,6 +120,8 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		Seek: func(t time.Time) { _ = sess.seek(t) }, Pause: sess.togglePause}
 	if step {
 		uiOpts.Step = sess.step
+	} else {
+		uiOpts.ChangeSpeed = sess.changeSpeed
 	}
 	_, err = tea.NewProgram(ui.New(uiOpts), tea.WithContext(ctx)).Run()
 	summary := sess.summary()
@@ -263,6 +270,48 @@ func (s *replaySession) togglePause() {
 	s.paused = !s.paused
 	if s.cur != nil {
 		s.cur.SetPaused(s.paused)
+	}
+	s.publishLocked()
+}
+
+// replaySpeeds are the speeds + and - step through, before max (0).
+var replaySpeeds = []float64{1, 2, 5, 10, 30}
+
+// nextSpeed is the speed one step faster or slower than cur on
+// replaySpeeds then max; a speed between steps (--speed 3) goes to the
+// nearest step that way. Max is the fastest, 1 the slowest step (a slower
+// --speed stays).
+func nextSpeed(cur float64, faster bool) float64 {
+	if faster {
+		if cur <= 0 {
+			return 0
+		}
+		for _, s := range replaySpeeds {
+			if s > cur {
+				return s
+			}
+		}
+		return 0
+	}
+	if cur <= 0 {
+		return replaySpeeds[len(replaySpeeds)-1]
+	}
+	for i := len(replaySpeeds) - 1; i >= 0; i-- {
+		if replaySpeeds[i] < cur {
+			return replaySpeeds[i]
+		}
+	}
+	return cur
+}
+
+// changeSpeed plays one speed faster or slower (keys + and -) from where the
+// replay stands; seeks keep the speed.
+func (s *replaySession) changeSpeed(faster bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.speed = nextSpeed(s.speed, faster)
+	if s.cur != nil {
+		s.cur.SetSpeed(s.speed)
 	}
 	s.publishLocked()
 }

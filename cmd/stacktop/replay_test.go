@@ -276,3 +276,107 @@ func TestReplaySessionPauses(t *testing.T) {
 		t.Errorf("clock %v on resuming after the seek, want %v", now, sought)
 	}
 }
+
+func TestNextSpeed(t *testing.T) {
+	for _, tt := range []struct {
+		cur, faster, slower float64
+	}{
+		{1, 2, 1}, // 1× is the slowest step
+		{2, 5, 1},
+		{5, 10, 2},
+		{10, 30, 5},
+		{30, 0, 10},   // then max
+		{0, 0, 30},    // max is the fastest
+		{3, 5, 2},     // --speed 3: to the nearest step each way
+		{0.5, 1, 0.5}, // a slower --speed stays when slowed
+		{100, 0, 30},
+	} {
+		if got := nextSpeed(tt.cur, true); got != tt.faster {
+			t.Errorf("faster than %v: %v, want %v", tt.cur, got, tt.faster)
+		}
+		if got := nextSpeed(tt.cur, false); got != tt.slower {
+			t.Errorf("slower than %v: %v, want %v", tt.cur, got, tt.slower)
+		}
+	}
+}
+
+// TestReplaySessionChangesSpeed: + and - take effect from where the replay
+// stands: the clock goes on from the same time, the rest of the gap to the
+// next batch played at the new speed, and a seek keeps the speed.
+func TestReplaySessionChangesSpeed(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := newManualClock()
+	sess := newReplaySession(ctx, smallRecording(t, 4), state.DefaultConfig(), 1, false)
+	sess.clock = clk
+	if err := sess.seek(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := nextWait(t, clk); d != 10*time.Second {
+		t.Fatalf("wait %v for the second batch at 1×", d)
+	}
+	clock := func(want time.Time, when string) {
+		t.Helper()
+		if now := sess.Now(); !now.Equal(want) {
+			t.Errorf("clock %v %s, want %v", now.Sub(replayT0), when, want.Sub(replayT0))
+		}
+	}
+
+	clk.advance(4 * time.Second)
+	at := replayT0.Add(4 * time.Second)
+	clock(at, "before +")
+	sess.changeSpeed(true) // 2×
+	clock(at, "on going 2×")
+	st := statusWhere(t, sess, "at 2×", func(st ui.ReplayStatus) bool { return st.Speed == 2 })
+	if !st.At.Equal(at) {
+		t.Errorf("status at %v on going 2×, want %v", st.At.Sub(replayT0), at.Sub(replayT0))
+	}
+	if d := nextWait(t, clk); d != 3*time.Second {
+		t.Fatalf("wait %v for the 6s left at 2×, want 3s", d)
+	}
+	clk.advance(time.Second)
+	clock(at.Add(2*time.Second), "a second into 2×")
+
+	sess.changeSpeed(true) // 5×
+	clock(at.Add(2*time.Second), "on going 5×")
+	if d := nextWait(t, clk); d != 800*time.Millisecond {
+		t.Fatalf("wait %v for the 4s left at 5×, want 800ms", d)
+	}
+	clk.advance(800 * time.Millisecond)
+	snapshotWhere(t, sess, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
+	if d := nextWait(t, clk); d != 2*time.Second {
+		t.Fatalf("wait %v for the third batch at 5×, want 2s", d)
+	}
+
+	clk.advance(time.Second)
+	at = replayT0.Add(15 * time.Second)
+	sess.changeSpeed(false) // 2×
+	clock(at, "on going back to 2×")
+	if d := nextWait(t, clk); d != 2500*time.Millisecond {
+		t.Fatalf("wait %v for the 5s left at 2×, want 2.5s", d)
+	}
+
+	// A seek keeps the speed.
+	if err := sess.seek(replayT0.Add(25 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if d := nextWait(t, clk); d != 2500*time.Millisecond {
+		t.Fatalf("wait %v after the seek to +25s, want 2.5s: the 5s to the last batch at 2×", d)
+	}
+	st = statusWhere(t, sess, "after the seek", func(st ui.ReplayStatus) bool { return st.Played == 3 })
+	if st.Speed != 2 {
+		t.Errorf("speed %v after the seek, want 2", st.Speed)
+	}
+
+	// Up to max: what is left plays at once, and the end is where it always is.
+	for range 3 { // 5×, 10×, 30×
+		sess.changeSpeed(true)
+	}
+	statusWhere(t, sess, "at 30×", func(st ui.ReplayStatus) bool { return st.Speed == 30 })
+	clock(replayT0.Add(25*time.Second), "at 30×")
+	sess.changeSpeed(true)
+	st = statusWhere(t, sess, "ended at max", func(st ui.ReplayStatus) bool { return st.Ended })
+	if st.Speed != 0 || !st.At.Equal(replayT0.Add(30*time.Second)) {
+		t.Errorf("status at the end %+v", st)
+	}
+}

@@ -570,3 +570,59 @@ func TestReplayPausedStepsAreDropped(t *testing.T) {
 		t.Fatalf("batch at %v after one step played, want +2s", b.At.Sub(t0))
 	}
 }
+
+// TestReplaySpeedChange: a new speed plays the rest of the gap from where
+// the clock stands, the clock going on from the same time.
+func TestReplaySpeedChange(t *testing.T) {
+	clk := newHandClock()
+	rp, _, _ := replayOf(t, testBatches(), ReplayOptions{Speed: 1, Clock: clk}) // at t0, +2s, +4s, +6s
+	emitted := make(chan sources.Batch, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = rp.Run(ctx, func(b sources.Batch) { emitted <- b }) }()
+	<-emitted
+	clock := func(want time.Duration, when string) {
+		t.Helper()
+		if got := rp.Now(); !got.Equal(t0.Add(want)) {
+			t.Errorf("clock %v %s, want %v", got.Sub(t0), when, want)
+		}
+	}
+	if d := clk.next(t); d != 2*time.Second {
+		t.Fatalf("wait %v for +2s at 1×", d)
+	}
+	for _, step := range []struct {
+		speed   float64
+		elapsed time.Duration // of the test's clock before the change
+		at      time.Duration // where the replay's clock stands then
+		wait    time.Duration // the rest of the gap to +2s at the new speed
+	}{
+		{speed: 4, elapsed: 500 * time.Millisecond, at: 500 * time.Millisecond, wait: 375 * time.Millisecond},
+		{speed: 0.5, elapsed: 125 * time.Millisecond, at: time.Second, wait: 2 * time.Second},
+		{speed: 10, elapsed: time.Second, at: 1500 * time.Millisecond, wait: 50 * time.Millisecond},
+	} {
+		clk.add(step.elapsed)
+		clock(step.at, fmt.Sprintf("before going %v×", step.speed))
+		rp.SetSpeed(step.speed)
+		clock(step.at, fmt.Sprintf("on going %v×", step.speed))
+		if d := clk.next(t); d != step.wait {
+			t.Fatalf("%v×: wait %v, want %v", step.speed, d, step.wait)
+		}
+	}
+	clk.add(50 * time.Millisecond)
+	if b := <-emitted; !b.At.Equal(t0.Add(2 * time.Second)) {
+		t.Fatalf("batch at %v", b.At.Sub(t0))
+	}
+	// From max to 1× while paused between batches: the clock does not move.
+	if d := clk.next(t); d != 200*time.Millisecond {
+		t.Fatalf("wait %v for +4s at 10×", d)
+	}
+	rp.SetPaused(true)
+	rp.SetSpeed(0)
+	clock(2*time.Second, "paused at max")
+	rp.SetSpeed(1)
+	clock(2*time.Second, "paused, from max to 1×")
+	rp.SetPaused(false)
+	if d := clk.next(t); d != 2*time.Second {
+		t.Fatalf("wait %v for +4s at 1× after max", d)
+	}
+}

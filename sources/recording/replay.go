@@ -29,7 +29,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 type ReplayOptions struct {
 	// Speed is how many seconds of recording play per second: 1 for real
 	// time, 10 for ten times faster; 0 (or less) plays as fast as the
-	// pipeline takes batches.
+	// pipeline takes batches. SetSpeed changes it while the replay plays.
 	Speed float64
 	// From skips ahead: batches before From are emitted at once, without
 	// pacing (the state still needs them for its history), and playing at
@@ -47,17 +47,19 @@ type ReplayOptions struct {
 // Replay is a sources.Source that plays a recording: every batch, in the
 // recorded order, with its original times, paced by the gaps between those
 // times (scaled by Speed) or by Step. Run plays the recording once and
-// returns nil at its end. It can be paused and resumed while it plays.
+// returns nil at its end. It can be paused and resumed, and its speed
+// changed, while it plays.
 type Replay struct {
 	rd   *Reader
 	opts ReplayOptions
-	kick chan struct{} // wakes a waiting Run after SetPaused
+	kick chan struct{} // wakes a waiting Run after SetPaused or SetSpeed
 
 	waiting func(paused bool) // tests: called each time wait is about to block
 
 	mu       sync.Mutex
 	started  bool
 	paused   bool
+	speed    float64   // Speed, as SetSpeed last set it
 	posAt    time.Time // pacing: the recording time that played at clock time posReal
 	posReal  time.Time
 	lastAt   time.Time // newest batch time emitted so far
@@ -73,7 +75,22 @@ func NewReplay(rd *Reader, opts ReplayOptions) *Replay {
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
 	}
-	return &Replay{rd: rd, opts: opts, paused: opts.Paused, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Replay{rd: rd, opts: opts, paused: opts.Paused, speed: opts.Speed, kick: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// SetSpeed changes the speed (as ReplayOptions.Speed; 0 for as fast as
+// possible) from where the replay stands: its clock goes on from the same
+// time, the rest of the gap to the next batch played at the new speed. A
+// stepping replay ignores it.
+func (r *Replay) SetSpeed(speed float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if speed == r.speed {
+		return
+	}
+	r.posAt, r.posReal = r.nowLocked(), r.opts.Clock.Now()
+	r.speed = speed
+	r.wake()
 }
 
 // SetPaused pauses or resumes the replay. Paused, it emits no batch and
@@ -144,12 +161,12 @@ func (r *Replay) nowLocked() time.Time {
 		}
 		return r.rd.Header().Started
 	}
-	if r.finished || r.opts.Speed <= 0 || r.opts.Step != nil || r.nextAt.IsZero() {
+	if r.finished || r.opts.Step != nil || r.nextAt.IsZero() {
 		return r.lastAt
 	}
-	t := r.posAt
-	if !r.paused {
-		t = t.Add(time.Duration(float64(r.opts.Clock.Now().Sub(r.posReal)) * r.opts.Speed))
+	t := r.posAt // at full speed the clock waits for the batches, never going back
+	if !r.paused && r.speed > 0 {
+		t = t.Add(time.Duration(float64(r.opts.Clock.Now().Sub(r.posReal)) * r.speed))
 	}
 	if t.After(r.nextAt) {
 		t = r.nextAt
@@ -230,7 +247,7 @@ func (r *Replay) Run(ctx context.Context, emit func(sources.Batch)) error {
 }
 
 // wait returns when the batch of time at is due: when the replay's clock,
-// paced from posAt at Speed and stopped while paused, reaches it. At full
+// paced from posAt at the speed and stopped while paused, reaches it. At full
 // speed it is due at once, unless paused.
 func (r *Replay) wait(ctx context.Context, at time.Time) error {
 	r.setNext(at)
@@ -240,8 +257,8 @@ func (r *Replay) wait(ctx context.Context, at time.Time) error {
 		r.mu.Lock()
 		paused := r.paused
 		var until time.Time // zero at full speed: due at once
-		if !paused && r.opts.Speed > 0 {
-			until = r.posReal.Add(scale(at.Sub(r.posAt), r.opts.Speed))
+		if !paused && r.speed > 0 {
+			until = r.posReal.Add(scale(at.Sub(r.posAt), r.speed))
 		}
 		now := r.opts.Clock.Now()
 		r.mu.Unlock()
@@ -259,7 +276,7 @@ func (r *Replay) wait(ctx context.Context, at time.Time) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-r.kick: // paused or resumed: look again
+		case <-r.kick: // paused, resumed or the speed changed: look again
 		case <-timer: // look again: a kick may have come meanwhile
 			timer = nil
 		}
