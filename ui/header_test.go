@@ -1,12 +1,14 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 )
 
@@ -21,6 +23,15 @@ func TestHeaderWraps(t *testing.T) {
 		return s
 	}
 	noVerdict := func() *state.Snapshot { s := incident(); s.Verdict = state.Verdict{}; return s }
+	// The broker refused the canary's connection: nothing was sent, so
+	// there is no round trip to show (it read "canary ERROR 0µs").
+	unsent := func() *state.Snapshot {
+		s := noVerdict()
+		h := slices.Clone(s.Canary.History)
+		h[len(h)-1] = sources.Probe{Kind: sources.ProbeCanary, At: ago(time.Second), Result: sources.ProbeError, Detail: "not connected: connection refused"}
+		s.Canary.History = h
+		return s
+	}
 	tests := []struct {
 		name      string
 		snap      *state.Snapshot
@@ -39,6 +50,7 @@ func TestHeaderWraps(t *testing.T) {
 			[]string{"nova STALE 3m00s", "12× GET /os-services", "rabbitmq STALE 1m35s", "6× GET /api/queues: context deadline exceeded"}, 1},
 		{"paused at 80", incident(), 80, []string{"p"}, 5, []string{"PAUSED", "ALARMS 1", "canary TIMEOUT 5.0s (4 failed)"}, 1},
 		{"no verdict at 80", noVerdict(), 80, nil, 3, []string{"canary TIMEOUT 5.0s (4 failed)", "rabbitmq STALE 1m35s"}, 1},
+		{"canary not sent at 80", unsent(), 80, nil, 2, []string{"canary ERROR (4 failed)", "rabbitmq STALE 1m35s"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
