@@ -189,13 +189,28 @@ func TestReplayHooks(t *testing.T) {
 	m = press(m, "3")
 	wantRow(t, m, "compute-023")
 
-	// A time later than the clock is yesterday's.
-	tm, err := parseClock("03:30", fixedNow)
-	if err != nil || !tm.Equal(fixedNow.Add(18*time.Minute-24*time.Hour)) {
-		t.Fatalf("03:30 at %v: %v %v", fixedNow, tm, err)
+	// Live, a time later than the clock is yesterday's; in a replay, whose
+	// seek may go ahead of its clock, it is the nearest occurrence.
+	for _, tc := range []struct {
+		in    string
+		ahead bool
+		want  time.Time
+	}{
+		{"03:30", false, fixedNow.Add(18*time.Minute - 24*time.Hour)},
+		{"03:30", true, fixedNow.Add(18 * time.Minute)},
+		{"03:00", false, fixedNow.Add(-12 * time.Minute)},
+		{"03:00", true, fixedNow.Add(-12 * time.Minute)},
+		{"23:00", true, time.Date(fixedNow.Year(), fixedNow.Month(), fixedNow.Day()-1, 23, 0, 0, 0, fixedNow.Location())},
+		{"15:00", true, time.Date(fixedNow.Year(), fixedNow.Month(), fixedNow.Day(), 15, 0, 0, 0, fixedNow.Location())},   // 11h48m ahead
+		{"16:00", true, time.Date(fixedNow.Year(), fixedNow.Month(), fixedNow.Day()-1, 16, 0, 0, 0, fixedNow.Location())}, // 11h12m behind, not 12h48m ahead
+	} {
+		got, err := parseClock(tc.in, fixedNow, tc.ahead)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("%s (ahead %v) at %v: %v %v, want %v", tc.in, tc.ahead, fixedNow, got, err, tc.want)
+		}
 	}
 	for _, bad := range []string{"", "3", "24:00", "03:60", "03:10:61", "a:b", "1:2:3:4", "003:10"} {
-		if _, err := parseClock(bad, fixedNow); err == nil {
+		if _, err := parseClock(bad, fixedNow, false); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
 	}

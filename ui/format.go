@@ -158,8 +158,10 @@ func fmtBytes(n int64) string {
 }
 
 // parseClock reads HH:MM or HH:MM:SS as a time on now's day, in now's zone,
-// or on the day before when that would be after now.
-func parseClock(s string, now time.Time) (time.Time, error) {
+// or on the day before when that would be after now. With ahead (a replay,
+// where the time sought may lie ahead of the replay's clock) it is the
+// occurrence nearest to now instead, the day before or after included.
+func parseClock(s string, now time.Time, ahead bool) (time.Time, error) {
 	parts := strings.Split(strings.TrimSpace(s), ":")
 	bad := errors.New("not a time: want HH:MM or HH:MM:SS")
 	if len(parts) < 2 || len(parts) > 3 {
@@ -178,8 +180,17 @@ func parseClock(s string, now time.Time) (time.Time, error) {
 		n[i] = v
 	}
 	t := time.Date(now.Year(), now.Month(), now.Day(), n[0], n[1], n[2], 0, now.Location())
-	if t.After(now) {
+	if !ahead {
+		if t.After(now) {
+			t = t.AddDate(0, 0, -1)
+		}
+		return t, nil
+	}
+	switch d := t.Sub(now); {
+	case d > 12*time.Hour:
 		t = t.AddDate(0, 0, -1)
+	case d < -12*time.Hour:
+		t = t.AddDate(0, 0, 1)
 	}
 	return t, nil
 }

@@ -380,7 +380,7 @@ func (m Model) jumpKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.jump.Blur()
 		return m, nil
 	case key.Matches(msg, k.Accept):
-		t, err := parseClock(m.jump.Value(), m.e.now)
+		t, err := parseClock(m.jump.Value(), m.e.now, m.opts.Seek != nil)
 		if err != nil {
 			m.jumpErr = err.Error()
 			return m, nil
