@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -16,6 +17,10 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/harness"
 	"github.com/stacktop/stacktop/sources/heartbeat"
@@ -23,6 +28,7 @@ import (
 	"github.com/stacktop/stacktop/sources/rabbitmq"
 	"github.com/stacktop/stacktop/sources/recording"
 	"github.com/stacktop/stacktop/state"
+	"github.com/stacktop/stacktop/ui"
 )
 
 var recordHarness = flag.Bool("record-harness", false, "record "+harnessRecording+" and "+computeKillRecording+" anew from the dev cloud (scripts/dev-openstack, scripts/dev-rabbitmq): a broker stop_app/start_app and one compute killed; about 4 min")
@@ -467,5 +473,88 @@ func TestVerdictOnComputeKillRecording(t *testing.T) {
 	}
 	if last.Cause != state.CauseNone || cleared.Before(named) {
 		t.Errorf("the verdict did not clear after the compute came back: last %q", last.Summary)
+	}
+}
+
+// TestReplayHarnessRecordingInTheTUI plays the recording of the real broker
+// stop/start through `stacktop replay`'s session and screen (teatest, at
+// max speed, no colour): the header ends on "END OF RECORDING" at the last
+// batch's time with the broker verdict still held (the recording ends 8 s
+// after recovery, inside the verdict's 30 s hold); the verdict detail lists
+// the refused connections as evidence; the timeline pane shows the computes
+// going down and up and the verdict. Stepped and sought to 04:33:20, the
+// screen shows the outage as it stood then, and nothing of the recovery.
+func TestReplayHarnessRecordingInTheTUI(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sess := newReplaySession(ctx, harnessRecording, state.DefaultConfig(), 0, false)
+	if err := sess.seek(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, ui.New(sess.uiOptions(true)), teatest.WithInitialTermSize(160, 48))
+	// screen waits until the output since the last call holds every one of
+	// subs, escape sequences stripped (the renderer moves the cursor
+	// between cells, so each sub must lie within one run of text).
+	var seen bytes.Buffer
+	screen := func(what string, subs ...string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, _ = seen.ReadFrom(tm.Output())
+			text := ansi.Strip(seen.String())
+			missing := ""
+			for _, sub := range subs {
+				if !strings.Contains(text, sub) {
+					missing = sub
+					break
+				}
+			}
+			if missing == "" {
+				seen.Reset()
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the screen never showed %s: %q missing from:\n%s", what, missing, text)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	key := func(k string) { tm.Send(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
+
+	screen("the end of the recording with the broker verdict", "END OF RECORDING", "04:33:39", "broker problem suspected")
+	key("v")
+	screen("the verdict detail with its evidence", "connect: connection refused", "management API failing")
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
+	key("3")
+	screen("the timeline", "nova-compute down ×2", "nova-compute up ×2", "broker problem suspected", "rabbitmq polls")
+	key("q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+
+	// The same recording stepped (--step), sought to 04:33:20: the outage
+	// as it stood then, and nothing of the recovery.
+	sess = newReplaySession(ctx, harnessRecording, state.DefaultConfig(), 0, true)
+	if err := sess.seek(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	tm = teatest.NewTestModel(t, ui.New(sess.uiOptions(true)), teatest.WithInitialTermSize(160, 48))
+	seen.Reset()
+	screen("the stepped replay", "REPLAY STEP")
+	key("n")
+	screen("the next batch stepped", "2/62")
+	key("t")
+	for _, r := range "04:33:20" {
+		key(string(r))
+	}
+	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
+	screen("the clock at the time sought", "04:33:20", "broker problem suspected")
+	key("q")
+	final := tm.FinalModel(t).(ui.Model).Render()
+	for _, want := range []string{"REPLAY STEP 33/62  04:33:20", "broker problem suspected: 2 services on 2 hosts down since 04:33:17"} {
+		if !strings.Contains(final, want) {
+			t.Errorf("after the seek the screen lacks %q:\n%s", want, final)
+		}
+	}
+	if n := strings.Count(final, "✖ DOWN"); n != 2 || strings.Contains(final, "END OF RECORDING") {
+		t.Errorf("after seeking back to 04:33:20: %d services DOWN, want both computes; end of recording shown: %v\n%s", n, strings.Contains(final, "END OF RECORDING"), final)
 	}
 }

@@ -116,14 +116,7 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
 		return 1
 	}
-	uiOpts := ui.Options{Updates: sess.out, Replay: sess.status, Now: sess.Now, NoColor: noColor, Cloud: recordedTarget(file),
-		Seek: func(t time.Time) { _ = sess.seek(t) }, Pause: sess.togglePause}
-	if step {
-		uiOpts.Step = sess.step
-	} else {
-		uiOpts.ChangeSpeed = sess.changeSpeed
-	}
-	_, err = tea.NewProgram(ui.New(uiOpts), tea.WithContext(ctx)).Run()
+	_, err = tea.NewProgram(ui.New(sess.uiOptions(noColor)), tea.WithContext(ctx)).Run()
 	summary := sess.summary()
 	cancel()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
@@ -183,6 +176,19 @@ func newReplaySession(ctx context.Context, file string, cfg state.Config, speed 
 		s.mu.Unlock()
 	}()
 	return s
+}
+
+// uiOptions connects the screen to the session: its snapshots and status,
+// its clock, and the keys that seek, pause, step or change speed.
+func (s *replaySession) uiOptions(noColor bool) ui.Options {
+	o := ui.Options{Updates: s.out, Replay: s.status, Now: s.Now, NoColor: noColor, Cloud: recordedTarget(s.file),
+		Seek: func(t time.Time) { _ = s.seek(t) }, Pause: s.togglePause}
+	if s.steps != nil {
+		o.Step = s.step
+	} else {
+		o.ChangeSpeed = s.changeSpeed
+	}
+	return o
 }
 
 // seek (re)starts the replay at t; the zero t is the recording's start.
