@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/recording"
+	"github.com/stacktop/stacktop/sources/recording/recordingtest"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui"
 )
@@ -41,74 +41,9 @@ func smallRecording(t *testing.T, n int) string {
 	return path
 }
 
-// manualClock paces a replay in tests: time moves only when the test
-// advances it, and every wait the replay starts is reported on waits.
-type manualClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []manualTimer
-	waits  chan time.Duration
-}
-
-type manualTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), waits: make(chan time.Duration, 1000)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-	} else {
-		c.timers = append(c.timers, manualTimer{at: c.now.Add(d), ch: ch})
-	}
-	c.mu.Unlock()
-	c.waits <- d
-	return ch
-}
-
-// advance moves the clock on by d and fires the timers that are due.
-func (c *manualClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, tm := range c.timers {
-		if tm.at.After(c.now) {
-			kept = append(kept, tm)
-			continue
-		}
-		tm.ch <- c.now
-	}
-	c.timers = kept
-}
-
 // hangGuard bounds how long a test waits for something that must happen;
 // nothing is timed by it.
 const hangGuard = 20 * time.Second
-
-// nextWait returns the duration of the next wait the replay starts on clk.
-func nextWait(t *testing.T, clk *manualClock) time.Duration {
-	t.Helper()
-	select {
-	case d := <-clk.waits:
-		return d
-	case <-time.After(hangGuard):
-		t.Fatal("the replay never waited on its clock")
-		return 0
-	}
-}
 
 // statusWhere returns the first status the session offers that ok accepts.
 func statusWhere(t *testing.T, sess *replaySession, what string, ok func(ui.ReplayStatus) bool) ui.ReplayStatus {
@@ -159,7 +94,7 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			clk := newManualClock()
+			clk := recordingtest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 			sess := newReplaySession(ctx, smallRecording(t, 4), state.DefaultConfig(), tc.speed, tc.step)
 			sess.clock = clk
 			if err := sess.seek(time.Time{}); err != nil {
@@ -175,10 +110,10 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 				case tc.step:
 					sess.step()
 				case tc.speed > 0:
-					if d := nextWait(t, clk); d != 10*time.Second {
+					if d := clk.NextWait(t, hangGuard); d != 10*time.Second {
 						t.Fatalf("wait %d: %v, want the recording's 10s", i, d)
 					}
-					clk.advance(10 * time.Second)
+					clk.Advance(10 * time.Second)
 				}
 			}
 			st := statusWhere(t, sess, "ended, with the totals", func(st ui.ReplayStatus) bool { return st.Ended && st.Total > 0 })
@@ -202,17 +137,17 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 func TestReplaySessionPauses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	clk := newManualClock()
+	clk := recordingtest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	sess := newReplaySession(ctx, smallRecording(t, 4), state.DefaultConfig(), 1, false)
 	sess.clock = clk
 	if err := sess.seek(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	snapshotWhere(t, sess, "of the first batch", func(s *state.Snapshot) bool { return s.Seq == 1 })
-	if d := nextWait(t, clk); d != 10*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 10*time.Second {
 		t.Fatalf("wait %v for the second batch", d)
 	}
-	clk.advance(4 * time.Second)
+	clk.Advance(4 * time.Second)
 	at := replayT0.Add(4 * time.Second)
 	if now := sess.Now(); !now.Equal(at) {
 		t.Fatalf("clock %v before the pause, want %v", now, at)
@@ -223,7 +158,7 @@ func TestReplaySessionPauses(t *testing.T) {
 	if !st.At.Equal(at) || st.Played != 1 {
 		t.Errorf("paused status at %v after %d batches, want %v after 1", st.At, st.Played, at)
 	}
-	clk.advance(time.Hour) // the wait that was running comes due while paused
+	clk.Advance(time.Hour) // the wait that was running comes due while paused
 	if now := sess.Now(); !now.Equal(at) {
 		t.Errorf("clock %v after an hour paused, want %v", now, at)
 	}
@@ -235,7 +170,7 @@ func TestReplaySessionPauses(t *testing.T) {
 	}
 	// Had the second batch played during the pause, the replay would now
 	// wait for the third, and the hour would have let it go at once.
-	if d := nextWait(t, clk); d != 6*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 6*time.Second {
 		t.Fatalf("wait %v after resuming, want the 6s left of the gap", d)
 	}
 	select {
@@ -243,16 +178,16 @@ func TestReplaySessionPauses(t *testing.T) {
 		t.Fatalf("snapshot %d at %v played while paused", s.Seq, s.At)
 	default:
 	}
-	clk.advance(3 * time.Second)
+	clk.Advance(3 * time.Second)
 	if now := sess.Now(); !now.Equal(at.Add(3 * time.Second)) {
 		t.Errorf("clock %v 3s after resuming, want %v", now, at.Add(3*time.Second))
 	}
-	clk.advance(3 * time.Second)
+	clk.Advance(3 * time.Second)
 	s := snapshotWhere(t, sess, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
 	if !s.At.Equal(replayT0.Add(10 * time.Second)) {
 		t.Errorf("second batch at %v", s.At)
 	}
-	if d := nextWait(t, clk); d != 10*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 10*time.Second {
 		t.Fatalf("wait %v for the third batch", d)
 	}
 
@@ -269,7 +204,7 @@ func TestReplaySessionPauses(t *testing.T) {
 		t.Errorf("after a seek while paused: %+v", st)
 	}
 	sess.togglePause()
-	if d := nextWait(t, clk); d != 5*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 5*time.Second {
 		t.Fatalf("wait %v after resuming at %v, want 5s to the batch at +20s", d, sought)
 	}
 	if now := sess.Now(); !now.Equal(sought) {
@@ -306,13 +241,13 @@ func TestNextSpeed(t *testing.T) {
 func TestReplaySessionChangesSpeed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	clk := newManualClock()
+	clk := recordingtest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	sess := newReplaySession(ctx, smallRecording(t, 4), state.DefaultConfig(), 1, false)
 	sess.clock = clk
 	if err := sess.seek(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if d := nextWait(t, clk); d != 10*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 10*time.Second {
 		t.Fatalf("wait %v for the second batch at 1×", d)
 	}
 	clock := func(want time.Time, when string) {
@@ -322,7 +257,7 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 		}
 	}
 
-	clk.advance(4 * time.Second)
+	clk.Advance(4 * time.Second)
 	at := replayT0.Add(4 * time.Second)
 	clock(at, "before +")
 	sess.changeSpeed(true) // 2×
@@ -331,28 +266,28 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 	if !st.At.Equal(at) {
 		t.Errorf("status at %v on going 2×, want %v", st.At.Sub(replayT0), at.Sub(replayT0))
 	}
-	if d := nextWait(t, clk); d != 3*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 3*time.Second {
 		t.Fatalf("wait %v for the 6s left at 2×, want 3s", d)
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	clock(at.Add(2*time.Second), "a second into 2×")
 
 	sess.changeSpeed(true) // 5×
 	clock(at.Add(2*time.Second), "on going 5×")
-	if d := nextWait(t, clk); d != 800*time.Millisecond {
+	if d := clk.NextWait(t, hangGuard); d != 800*time.Millisecond {
 		t.Fatalf("wait %v for the 4s left at 5×, want 800ms", d)
 	}
-	clk.advance(800 * time.Millisecond)
+	clk.Advance(800 * time.Millisecond)
 	snapshotWhere(t, sess, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
-	if d := nextWait(t, clk); d != 2*time.Second {
+	if d := clk.NextWait(t, hangGuard); d != 2*time.Second {
 		t.Fatalf("wait %v for the third batch at 5×, want 2s", d)
 	}
 
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	at = replayT0.Add(15 * time.Second)
 	sess.changeSpeed(false) // 2×
 	clock(at, "on going back to 2×")
-	if d := nextWait(t, clk); d != 2500*time.Millisecond {
+	if d := clk.NextWait(t, hangGuard); d != 2500*time.Millisecond {
 		t.Fatalf("wait %v for the 5s left at 2×, want 2.5s", d)
 	}
 
@@ -360,7 +295,7 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 	if err := sess.seek(replayT0.Add(25 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if d := nextWait(t, clk); d != 2500*time.Millisecond {
+	if d := clk.NextWait(t, hangGuard); d != 2500*time.Millisecond {
 		t.Fatalf("wait %v after the seek to +25s, want 2.5s: the 5s to the last batch at 2×", d)
 	}
 	st = statusWhere(t, sess, "after the seek", func(st ui.ReplayStatus) bool { return st.Played == 3 })

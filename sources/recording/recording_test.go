@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/recording/recordingtest"
 )
 
 var t0 = time.Date(2026, 8, 12, 22, 30, 0, 0, time.UTC)
@@ -431,68 +432,8 @@ func TestReplayStep(t *testing.T) {
 	}
 }
 
-// handClock moves only when the test says so, firing the waits that come
-// due; every wait the replay starts is reported on afters.
-type handClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []handTimer
-	afters chan time.Duration
-}
-
-type handTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newHandClock() *handClock {
-	return &handClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), afters: make(chan time.Duration, 100)}
-}
-
-func (c *handClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *handClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, handTimer{c.now.Add(d), ch})
-	c.mu.Unlock()
-	c.afters <- d
-	return ch
-}
-
-func (c *handClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, tm := range c.timers {
-		if tm.at.After(c.now) {
-			kept = append(kept, tm)
-		} else {
-			tm.ch <- c.now
-		}
-	}
-	c.timers = kept
-}
-
-// next is the duration of the next wait the replay starts.
-func (c *handClock) next(t *testing.T) time.Duration {
-	t.Helper()
-	select {
-	case d := <-c.afters:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("the replay never waited")
-		return 0
-	}
-}
-
 func TestReplayPause(t *testing.T) {
-	clk := newHandClock()
+	clk := recordingtest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	rp, _, _ := replayOf(t, testBatches(), ReplayOptions{Speed: 1, Clock: clk}) // at t0, +2s, +4s, +6s
 
 	blocks := make(chan bool, 100) // each time Run is about to block in a wait: paused or not
@@ -512,18 +453,18 @@ func TestReplayPause(t *testing.T) {
 	defer cancel()
 	go func() { _ = rp.Run(ctx, func(b sources.Batch) { emitted <- b }) }()
 	<-emitted
-	if d := clk.next(t); d != 2*time.Second {
+	if d := clk.NextWait(t, 10*time.Second); d != 2*time.Second {
 		t.Fatalf("wait %v for the batch at +2s", d)
 	}
 	if block() {
 		t.Fatal("paused before any pause")
 	}
-	clk.add(500 * time.Millisecond)
+	clk.Advance(500 * time.Millisecond)
 	rp.SetPaused(true)
 	if !block() {
 		t.Fatal("the replay went on waiting for its batch while paused")
 	}
-	clk.add(time.Hour) // an hour paused; the wait that was running comes due, nobody waits on it
+	clk.Advance(time.Hour) // an hour paused; the wait that was running comes due, nobody waits on it
 	if got := rp.Now(); !got.Equal(t0.Add(500 * time.Millisecond)) {
 		t.Errorf("clock %v after an hour paused, want +500ms", got.Sub(t0))
 	}
@@ -534,7 +475,7 @@ func TestReplayPause(t *testing.T) {
 	}
 	// What was left of the gap, not a burst: had the pause let the batch go,
 	// the next wait would be another.
-	if d := clk.next(t); d != 1500*time.Millisecond {
+	if d := clk.NextWait(t, 10*time.Second); d != 1500*time.Millisecond {
 		t.Fatalf("wait %v after resuming, want the 1.5s left", d)
 	}
 	if block() {
@@ -545,11 +486,11 @@ func TestReplayPause(t *testing.T) {
 		t.Fatalf("batch at %v played while paused", b.At.Sub(t0))
 	default:
 	}
-	clk.add(time.Second)
+	clk.Advance(time.Second)
 	if got := rp.Now(); !got.Equal(t0.Add(1500 * time.Millisecond)) {
 		t.Errorf("clock %v a second after resuming, want +1.5s", got.Sub(t0))
 	}
-	clk.add(500 * time.Millisecond)
+	clk.Advance(500 * time.Millisecond)
 	if b := <-emitted; !b.At.Equal(t0.Add(2 * time.Second)) {
 		t.Fatalf("batch at %v after the pause, want +2s", b.At.Sub(t0))
 	}
@@ -574,7 +515,7 @@ func TestReplayPausedStepsAreDropped(t *testing.T) {
 // TestReplaySpeedChange: a new speed plays the rest of the gap from where
 // the clock stands, the clock going on from the same time.
 func TestReplaySpeedChange(t *testing.T) {
-	clk := newHandClock()
+	clk := recordingtest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	rp, _, _ := replayOf(t, testBatches(), ReplayOptions{Speed: 1, Clock: clk}) // at t0, +2s, +4s, +6s
 	emitted := make(chan sources.Batch, 10)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -587,7 +528,7 @@ func TestReplaySpeedChange(t *testing.T) {
 			t.Errorf("clock %v %s, want %v", got.Sub(t0), when, want)
 		}
 	}
-	if d := clk.next(t); d != 2*time.Second {
+	if d := clk.NextWait(t, 10*time.Second); d != 2*time.Second {
 		t.Fatalf("wait %v for +2s at 1×", d)
 	}
 	for _, step := range []struct {
@@ -600,20 +541,20 @@ func TestReplaySpeedChange(t *testing.T) {
 		{speed: 0.5, elapsed: 125 * time.Millisecond, at: time.Second, wait: 2 * time.Second},
 		{speed: 10, elapsed: time.Second, at: 1500 * time.Millisecond, wait: 50 * time.Millisecond},
 	} {
-		clk.add(step.elapsed)
+		clk.Advance(step.elapsed)
 		clock(step.at, fmt.Sprintf("before going %v×", step.speed))
 		rp.SetSpeed(step.speed)
 		clock(step.at, fmt.Sprintf("on going %v×", step.speed))
-		if d := clk.next(t); d != step.wait {
+		if d := clk.NextWait(t, 10*time.Second); d != step.wait {
 			t.Fatalf("%v×: wait %v, want %v", step.speed, d, step.wait)
 		}
 	}
-	clk.add(50 * time.Millisecond)
+	clk.Advance(50 * time.Millisecond)
 	if b := <-emitted; !b.At.Equal(t0.Add(2 * time.Second)) {
 		t.Fatalf("batch at %v", b.At.Sub(t0))
 	}
 	// From max to 1× while paused between batches: the clock does not move.
-	if d := clk.next(t); d != 200*time.Millisecond {
+	if d := clk.NextWait(t, 10*time.Second); d != 200*time.Millisecond {
 		t.Fatalf("wait %v for +4s at 10×", d)
 	}
 	rp.SetPaused(true)
@@ -622,7 +563,7 @@ func TestReplaySpeedChange(t *testing.T) {
 	rp.SetSpeed(1)
 	clock(2*time.Second, "paused, from max to 1×")
 	rp.SetPaused(false)
-	if d := clk.next(t); d != 2*time.Second {
+	if d := clk.NextWait(t, 10*time.Second); d != 2*time.Second {
 		t.Fatalf("wait %v for +4s at 1× after max", d)
 	}
 }
