@@ -45,34 +45,19 @@ func smallRecording(t *testing.T, n int) string {
 // nothing is timed by it.
 const hangGuard = 20 * time.Second
 
-// statusWhere returns the first status the session offers that ok accepts.
-func statusWhere(t *testing.T, sess *replaySession, what string, ok func(ui.ReplayStatus) bool) ui.ReplayStatus {
+// firstFrom returns the first value on ch that ok accepts, failing t
+// (saying what was awaited) if none comes within hangGuard.
+func firstFrom[T any](t *testing.T, ch <-chan T, what string, ok func(T) bool) T {
 	t.Helper()
 	deadline := time.After(hangGuard)
 	for {
 		select {
-		case st := <-sess.status:
-			if ok(st) {
-				return st
+		case v := <-ch:
+			if ok(v) {
+				return v
 			}
 		case <-deadline:
-			t.Fatalf("no status %s", what)
-		}
-	}
-}
-
-// snapshotWhere returns the first snapshot the session offers that ok accepts.
-func snapshotWhere(t *testing.T, sess *replaySession, what string, ok func(*state.Snapshot) bool) *state.Snapshot {
-	t.Helper()
-	deadline := time.After(hangGuard)
-	for {
-		select {
-		case s := <-sess.out:
-			if ok(s) {
-				return s
-			}
-		case <-deadline:
-			t.Fatalf("no snapshot %s", what)
+			t.Fatalf("nothing %s within %s", what, hangGuard)
 		}
 	}
 }
@@ -100,7 +85,7 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 			if err := sess.seek(time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			first := statusWhere(t, sess, "after the seek", func(ui.ReplayStatus) bool { return true })
+			first := firstFrom(t, sess.status, "after the seek", func(ui.ReplayStatus) bool { return true })
 			paced := tc.speed > 0 || tc.step // at max speed the first status may already be the last
 			if first.Ended && paced || first.Speed != tc.speed || first.Step != tc.step {
 				t.Errorf("first status %+v", first)
@@ -116,7 +101,7 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 					clk.Advance(10 * time.Second)
 				}
 			}
-			st := statusWhere(t, sess, "ended, with the totals", func(st ui.ReplayStatus) bool { return st.Ended && st.Total > 0 })
+			st := firstFrom(t, sess.status, "ended, with the totals", func(st ui.ReplayStatus) bool { return st.Ended && st.Total > 0 })
 			want := ui.ReplayStatus{Speed: tc.speed, Step: tc.step, Ended: true, Played: 4, Total: 4, Start: replayT0, End: last, At: last}
 			if fmt.Sprint(st) != fmt.Sprint(want) {
 				t.Errorf("status at the end\n got %+v\nwant %+v", st, want)
@@ -124,7 +109,7 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 			if now := sess.Now(); !now.Equal(last) {
 				t.Errorf("clock %v at the end, want %v", now, last)
 			}
-			snapshotWhere(t, sess, "of the last batch", func(s *state.Snapshot) bool { return s.Seq == 4 })
+			firstFrom(t, sess.out, "of the last batch", func(s *state.Snapshot) bool { return s.Seq == 4 })
 		})
 	}
 }
@@ -143,7 +128,7 @@ func TestReplaySessionPauses(t *testing.T) {
 	if err := sess.seek(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	snapshotWhere(t, sess, "of the first batch", func(s *state.Snapshot) bool { return s.Seq == 1 })
+	firstFrom(t, sess.out, "of the first batch", func(s *state.Snapshot) bool { return s.Seq == 1 })
 	if d := clk.NextWait(t, hangGuard); d != 10*time.Second {
 		t.Fatalf("wait %v for the second batch", d)
 	}
@@ -154,7 +139,7 @@ func TestReplaySessionPauses(t *testing.T) {
 	}
 
 	sess.togglePause()
-	st := statusWhere(t, sess, "paused", func(st ui.ReplayStatus) bool { return st.Paused })
+	st := firstFrom(t, sess.status, "paused", func(st ui.ReplayStatus) bool { return st.Paused })
 	if !st.At.Equal(at) || st.Played != 1 {
 		t.Errorf("paused status at %v after %d batches, want %v after 1", st.At, st.Played, at)
 	}
@@ -164,7 +149,7 @@ func TestReplaySessionPauses(t *testing.T) {
 	}
 
 	sess.togglePause()
-	st = statusWhere(t, sess, "resumed", func(st ui.ReplayStatus) bool { return !st.Paused })
+	st = firstFrom(t, sess.status, "resumed", func(st ui.ReplayStatus) bool { return !st.Paused })
 	if !st.At.Equal(at) {
 		t.Errorf("resumed at %v, want %v", st.At, at)
 	}
@@ -183,7 +168,7 @@ func TestReplaySessionPauses(t *testing.T) {
 		t.Errorf("clock %v 3s after resuming, want %v", now, at.Add(3*time.Second))
 	}
 	clk.Advance(3 * time.Second)
-	s := snapshotWhere(t, sess, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
+	s := firstFrom(t, sess.out, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
 	if !s.At.Equal(replayT0.Add(10 * time.Second)) {
 		t.Errorf("second batch at %v", s.At)
 	}
@@ -193,13 +178,13 @@ func TestReplaySessionPauses(t *testing.T) {
 
 	// Paused, a seek folds up to the time sought and stays there.
 	sess.togglePause()
-	statusWhere(t, sess, "paused again", func(st ui.ReplayStatus) bool { return st.Paused })
+	firstFrom(t, sess.status, "paused again", func(st ui.ReplayStatus) bool { return st.Paused })
 	sought := replayT0.Add(15 * time.Second)
 	if err := sess.seek(sought); err != nil {
 		t.Fatal(err)
 	}
-	snapshotWhere(t, sess, "of the state sought", func(s *state.Snapshot) bool { return s.Seq == 2 })
-	st = statusWhere(t, sess, "paused where sought", func(st ui.ReplayStatus) bool { return st.Played == 2 })
+	firstFrom(t, sess.out, "of the state sought", func(s *state.Snapshot) bool { return s.Seq == 2 })
+	st = firstFrom(t, sess.status, "paused where sought", func(st ui.ReplayStatus) bool { return st.Played == 2 })
 	if !st.Paused || st.At.After(sought) {
 		t.Errorf("after a seek while paused: %+v", st)
 	}
@@ -262,7 +247,7 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 	clock(at, "before +")
 	sess.changeSpeed(true) // 2×
 	clock(at, "on going 2×")
-	st := statusWhere(t, sess, "at 2×", func(st ui.ReplayStatus) bool { return st.Speed == 2 })
+	st := firstFrom(t, sess.status, "at 2×", func(st ui.ReplayStatus) bool { return st.Speed == 2 })
 	if !st.At.Equal(at) {
 		t.Errorf("status at %v on going 2×, want %v", st.At.Sub(replayT0), at.Sub(replayT0))
 	}
@@ -278,7 +263,7 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 		t.Fatalf("wait %v for the 4s left at 5×, want 800ms", d)
 	}
 	clk.Advance(800 * time.Millisecond)
-	snapshotWhere(t, sess, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
+	firstFrom(t, sess.out, "of the second batch", func(s *state.Snapshot) bool { return s.Seq == 2 })
 	if d := clk.NextWait(t, hangGuard); d != 2*time.Second {
 		t.Fatalf("wait %v for the third batch at 5×, want 2s", d)
 	}
@@ -298,7 +283,7 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 	if d := clk.NextWait(t, hangGuard); d != 2500*time.Millisecond {
 		t.Fatalf("wait %v after the seek to +25s, want 2.5s: the 5s to the last batch at 2×", d)
 	}
-	st = statusWhere(t, sess, "after the seek", func(st ui.ReplayStatus) bool { return st.Played == 3 })
+	st = firstFrom(t, sess.status, "after the seek", func(st ui.ReplayStatus) bool { return st.Played == 3 })
 	if st.Speed != 2 {
 		t.Errorf("speed %v after the seek, want 2", st.Speed)
 	}
@@ -307,10 +292,10 @@ func TestReplaySessionChangesSpeed(t *testing.T) {
 	for range 3 { // 5×, 10×, 30×
 		sess.changeSpeed(true)
 	}
-	statusWhere(t, sess, "at 30×", func(st ui.ReplayStatus) bool { return st.Speed == 30 })
+	firstFrom(t, sess.status, "at 30×", func(st ui.ReplayStatus) bool { return st.Speed == 30 })
 	clock(replayT0.Add(25*time.Second), "at 30×")
 	sess.changeSpeed(true)
-	st = statusWhere(t, sess, "ended at max", func(st ui.ReplayStatus) bool { return st.Ended })
+	st = firstFrom(t, sess.status, "ended at max", func(st ui.ReplayStatus) bool { return st.Ended })
 	if st.Speed != 0 || !st.At.Equal(replayT0.Add(30*time.Second)) {
 		t.Errorf("status at the end %+v", st)
 	}

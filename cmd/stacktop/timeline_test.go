@@ -288,22 +288,6 @@ func TestParseSpeed(t *testing.T) {
 	}
 }
 
-// waitSnapshot returns the first snapshot on ch that ok accepts.
-func waitSnapshot(t *testing.T, ch <-chan *state.Snapshot, ok func(*state.Snapshot) bool) *state.Snapshot {
-	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case s := <-ch:
-			if ok(s) {
-				return s
-			}
-		case <-deadline:
-			t.Fatal("no such snapshot")
-		}
-	}
-}
-
 func TestReplaySessionSeeks(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -312,7 +296,7 @@ func TestReplaySessionSeeks(t *testing.T) {
 	if err := sess.seek(time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	s := waitSnapshot(t, sess.out, func(s *state.Snapshot) bool { return s.Seq == 72 })
+	s := firstFrom(t, sess.out, "with the whole recording folded", func(s *state.Snapshot) bool { return s.Seq == 72 })
 	if s.At.Truncate(time.Second) != end {
 		t.Errorf("played to %v", s.At)
 	}
@@ -321,7 +305,7 @@ func TestReplaySessionSeeks(t *testing.T) {
 	if err := sess.seek(at); err != nil {
 		t.Fatal(err)
 	}
-	s = waitSnapshot(t, sess.out, func(s *state.Snapshot) bool { return s.Seq == 72 })
+	s = firstFrom(t, sess.out, "with the whole recording folded after the seek", func(s *state.Snapshot) bool { return s.Seq == 72 })
 	select { // the last snapshot is offered just before the replay says it is done
 	case <-sess.replay().Done():
 	case <-time.After(20 * time.Second):
@@ -340,7 +324,7 @@ func TestReplaySessionSteps(t *testing.T) {
 	if err := sess.seek(from); err != nil {
 		t.Fatal(err)
 	}
-	first := waitSnapshot(t, sess.out, func(s *state.Snapshot) bool { return !s.At.Before(from) })
+	first := firstFrom(t, sess.out, "at --from", func(s *state.Snapshot) bool { return !s.At.Before(from) })
 	select {
 	case s := <-sess.out:
 		t.Fatalf("snapshot %d at %v without a step", s.Seq, s.At)
@@ -351,7 +335,7 @@ func TestReplaySessionSteps(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		sess.step()
-		s := waitSnapshot(t, sess.out, func(*state.Snapshot) bool { return true })
+		s := firstFrom(t, sess.out, "after a step", func(*state.Snapshot) bool { return true })
 		if s.Seq != first.Seq+uint64(i) {
 			t.Errorf("step %d: snapshot %d, want %d", i, s.Seq, first.Seq+uint64(i))
 		}
