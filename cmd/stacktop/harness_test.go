@@ -49,7 +49,7 @@ const computeKillRecording = "testdata/harness-compute-kill.jsonl.gz"
 // and waits for every service to be up. It holds the integration lock
 // exclusively (harness.Disrupt), so no other package's integration test
 // sees the broker stopped. Only with -record-harness: the recording is
-// checked in and TestTimelineOfHarnessRecording reads it.
+// checked in and TestTimelineOfHarnessRecordings reads it.
 func TestRecordHarnessBrokerStop(t *testing.T) {
 	if !*recordHarness {
 		t.Skip("run with -record-harness to record " + harnessRecording + " anew from the dev cloud")
@@ -297,29 +297,6 @@ func recordingText(t *testing.T, path string) string {
 	return strings.Join(lines, "")
 }
 
-func TestTimelineOfHarnessRecording(t *testing.T) {
-	if _, err := os.Stat(harnessRecording); errors.Is(err, os.ErrNotExist) {
-		t.Skip("no " + harnessRecording + ": make it with go test -run TestRecordHarnessBrokerStop -record-harness")
-	}
-	md, stderr := timelineOf(t, harnessRecording)
-	if stderr != "" {
-		t.Errorf("stderr: %s", stderr)
-	}
-	golden(t, "harness-broker-stop.md", md)
-	for _, want := range []string{
-		"] Nova lists ",
-		"] rabbitmq polls failing — ",
-		"] rabbitmq polls recovered — ",
-		"] heartbeat polls failing — ",
-		"] nova-compute down on 2 hosts: compute-1, compute-2",
-		"] nova-compute up on 2 hosts: compute-1, compute-2",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("timeline lacks %q", want)
-		}
-	}
-}
-
 // TestVerdictOnHarnessRecording runs the rule set on the recording of a real
 // broker stop/start on the dev cloud: the broker is named, and neither host
 // nor process is blamed for the computes that went down with it.
@@ -370,31 +347,52 @@ func TestVerdictOnHarnessRecording(t *testing.T) {
 	}
 }
 
-// TestTimelineOfComputeKillRecording exports the compute-kill recording as
-// an incident report's timeline: compute-2's service down and up, its RPC
-// pings, and the verdict naming its process and clearing.
-func TestTimelineOfComputeKillRecording(t *testing.T) {
-	md, stderr := timelineOf(t, computeKillRecording)
-	if stderr != "" {
-		t.Errorf("stderr: %s", stderr)
-	}
-	golden(t, "harness-compute-kill.md", md)
-	for _, want := range []string{
-		"] nova-compute down on compute-2",
-		"] nova-compute up on compute-2",
-		"] nova-compute RPC ping failing on compute-2 — timeout after 2s",
-		"] nova-compute answering RPC again on compute-2 — round trip ",
-		"] verdict: service process problem: nova-compute on compute-2 — ",
-		"] verdict cleared",
+// TestTimelineOfHarnessRecordings exports each real recording as an
+// incident report's timeline and checks it against its golden file and
+// for the changes it must show: the broker stop/start (polls failing and
+// recovering, both computes down and up), and the compute killed
+// (compute-2's service down and up, its RPC pings, the verdict naming its
+// process and clearing, and nothing blamed on the broker or another host).
+func TestTimelineOfHarnessRecordings(t *testing.T) {
+	for _, tc := range []struct {
+		file, golden string
+		want         []string
+		never        []string // after "] verdict: " or "] nova-compute "
+	}{
+		{harnessRecording, "harness-broker-stop.md", []string{
+			"] Nova lists ",
+			"] rabbitmq polls failing — ",
+			"] rabbitmq polls recovered — ",
+			"] heartbeat polls failing — ",
+			"] nova-compute down on 2 hosts: compute-1, compute-2",
+			"] nova-compute up on 2 hosts: compute-1, compute-2",
+		}, nil},
+		{computeKillRecording, "harness-compute-kill.md", []string{
+			"] nova-compute down on compute-2",
+			"] nova-compute up on compute-2",
+			"] nova-compute RPC ping failing on compute-2 — timeout after 2s",
+			"] nova-compute answering RPC again on compute-2 — round trip ",
+			"] verdict: service process problem: nova-compute on compute-2 — ",
+			"] verdict cleared",
+		}, []string{"broker", "compute-1 down", "host down"}},
 	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("timeline lacks %q", want)
-		}
-	}
-	for _, never := range []string{"broker", "compute-1 down", "host down"} {
-		if strings.Contains(md, "] verdict: "+never) || strings.Contains(md, "] nova-compute "+never) {
-			t.Errorf("timeline says %q", never)
-		}
+		t.Run(tc.golden, func(t *testing.T) {
+			md, stderr := timelineOf(t, tc.file)
+			if stderr != "" {
+				t.Errorf("stderr: %s", stderr)
+			}
+			golden(t, tc.golden, md)
+			for _, want := range tc.want {
+				if !strings.Contains(md, want) {
+					t.Errorf("timeline lacks %q", want)
+				}
+			}
+			for _, never := range tc.never {
+				if strings.Contains(md, "] verdict: "+never) || strings.Contains(md, "] nova-compute "+never) {
+					t.Errorf("timeline says %q", never)
+				}
+			}
+		})
 	}
 }
 
