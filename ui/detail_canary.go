@@ -43,7 +43,7 @@ func (d *canaryDetail) lines() []string {
 	if last.Result == sources.ProbeOK {
 		res, ink = "ok", st.Status.Up
 	}
-	l := "last " + o.paint(ink, res+probeRTT(last)) + " at " + last.At.Format("15:04:05") + " (" + ageSince(now, last.At) + " ago)"
+	l := "last " + o.paint(ink, probeText(res, last)) + " at " + last.At.Format("15:04:05") + " (" + ageSince(now, last.At) + " ago)"
 	if last.Detail != "" {
 		l += " · " + o.clean(last.Detail)
 	}
@@ -82,7 +82,7 @@ func (d *canaryDetail) lines() []string {
 	for i := len(failed) - 1; i >= 0; i-- {
 		p := h[failed[i]]
 		l := "  " + p.At.Format("15:04:05") + "  " + padLeft(ageSince(now, p.At), 7) + " ago  " +
-			o.paint(st.Table.Bad, padRight(strings.ToUpper(string(p.Result)), 8)) + " " + padLeft(strings.TrimPrefix(probeRTT(p), " "), 6)
+			o.paint(st.Table.Bad, padRight(strings.ToUpper(string(p.Result)), 8)) + " " + padLeft(probeRTT(p), 6)
 		if p.Detail != "" {
 			l += "  " + o.clean(p.Detail)
 		}
@@ -118,11 +118,19 @@ func rttLabel(v float64) string {
 	return fmtRTT(time.Duration(v))
 }
 
-// probeRTT is " " and a probe's round trip, or "" for a probe that could
-// not even be sent (ProbeError): it has no round trip to show.
+// probeRTT is a probe's round trip, or "" for a probe that could not even
+// be sent (ProbeError): it has no round trip to show.
 func probeRTT(p sources.Probe) string {
 	if p.Result == sources.ProbeError {
 		return ""
 	}
-	return " " + fmtRTT(p.RTT)
+	return fmtRTT(p.RTT)
+}
+
+// probeText is result followed by the probe's round trip, when it has one.
+func probeText(result string, p sources.Probe) string {
+	if rtt := probeRTT(p); rtt != "" {
+		return result + " " + rtt
+	}
+	return result
 }

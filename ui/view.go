@@ -285,9 +285,9 @@ func (m Model) brokerHealth(f *flow) {
 	}
 	if c := s.Canary.History; len(c) > 0 {
 		last := c[len(c)-1]
-		text := "canary " + string(last.Result) + probeRTT(last)
+		text := "canary " + probeText(string(last.Result), last)
 		if last.Result != sources.ProbeOK {
-			text = "canary " + strings.ToUpper(string(last.Result)) + probeRTT(last)
+			text = "canary " + probeText(strings.ToUpper(string(last.Result)), last)
 		}
 		if s.Canary.Failures > 0 {
 			text += " (" + strconv.Itoa(s.Canary.Failures) + " failed)"
