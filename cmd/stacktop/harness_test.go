@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -18,8 +17,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/harness"
@@ -475,83 +472,87 @@ func TestVerdictOnComputeKillRecording(t *testing.T) {
 }
 
 // TestReplayHarnessRecordingInTheTUI plays the recording of the real broker
-// stop/start through `stacktop replay`'s session and screen (teatest, at
-// max speed, no colour): the header ends on "END OF RECORDING" at the last
-// batch's time with the broker verdict still held (the recording ends 8 s
-// after recovery, inside the verdict's 30 s hold); the verdict detail lists
-// the refused connections as evidence; the timeline pane shows the computes
-// going down and up and the verdict. Stepped and sought to 04:33:20, the
-// screen shows the outage as it stood then, and nothing of the recovery.
+// stop/start through `stacktop replay`'s session into its screen (ui.Model
+// with the session's options, no colour, 160x48). The model is driven by
+// hand with each message the program would deliver, so every check reads
+// the whole screen of a known snapshot (a terminal renderer repaints only
+// what changed, and the fold passes through intermediate states).
+//
+// At max speed the header ends on "END OF RECORDING" at the last batch's
+// time with the broker verdict still held (the recording ends 8 s after
+// recovery, inside the verdict's 30 s hold); v lists the refused
+// connections as evidence; the timeline pane shows the computes going down
+// and up and the verdict. Stepped and sought to 04:33:20 with t, the screen
+// shows the outage as it stood then, and nothing of the recovery.
 func TestReplayHarnessRecordingInTheTUI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sess := newReplaySession(ctx, harnessRecording, state.DefaultConfig(), 0, false)
-	if err := sess.seek(time.Time{}); err != nil {
-		t.Fatal(err)
+	type screen struct {
+		sess *replaySession
+		m    tea.Model
 	}
-	tm := teatest.NewTestModel(t, ui.New(sess.uiOptions(true)), teatest.WithInitialTermSize(160, 48))
-	// screen waits until the output since the last call holds every one of
-	// subs, escape sequences stripped (the renderer moves the cursor
-	// between cells, so each sub must lie within one run of text).
-	var seen bytes.Buffer
-	screen := func(what string, subs ...string) {
+	open := func(step bool) *screen {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			_, _ = seen.ReadFrom(tm.Output())
-			text := ansi.Strip(seen.String())
-			missing := ""
-			for _, sub := range subs {
-				if !strings.Contains(text, sub) {
-					missing = sub
-					break
-				}
+		sess := newReplaySession(ctx, harnessRecording, state.DefaultConfig(), 0, step)
+		if err := sess.seek(time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		sc := &screen{sess: sess, m: ui.New(sess.uiOptions(true))}
+		sc.m, _ = sc.m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+		return sc
+	}
+	// deliver hands the model the status and the snapshot of the replay
+	// once it has played batches (and ended, or not; the store is fresh at every seek, so the
+	// snapshot's Seq counts them), as the program would.
+	deliver := func(sc *screen, batches int, ended bool) {
+		t.Helper()
+		st := firstFrom(t, sc.sess.status, fmt.Sprintf("with %d batches played, ended %v", batches, ended), func(st ui.ReplayStatus) bool {
+			return st.Played == batches && st.Ended == ended
+		})
+		snap := firstFrom(t, sc.sess.out, fmt.Sprintf("of batch %d", batches), func(s *state.Snapshot) bool { return s.Seq == uint64(batches) })
+		sc.m, _ = sc.m.Update(ui.SnapshotMsg{Snapshot: snap})
+		sc.m, _ = sc.m.Update(ui.ReplayMsg{Status: st})
+	}
+	// press delivers keys; after enter it runs the command (the seek), as the program would.
+	press := func(sc *screen, keys ...tea.KeyPressMsg) {
+		t.Helper()
+		for _, k := range keys {
+			var cmd tea.Cmd
+			sc.m, cmd = sc.m.Update(k)
+			if k.Code == tea.KeyEnter && cmd != nil {
+				cmd()
 			}
-			if missing == "" {
-				seen.Reset()
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the screen never showed %s: %q missing from:\n%s", what, missing, text)
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	key := func(k string) { tm.Send(tea.KeyPressMsg{Code: []rune(k)[0], Text: k}) }
-
-	screen("the end of the recording with the broker verdict", "END OF RECORDING", "04:33:39", "broker problem suspected")
-	key("v")
-	screen("the verdict detail with its evidence", "connect: connection refused", "management API failing")
-	tm.Send(tea.KeyPressMsg{Code: tea.KeyEscape})
-	key("3")
-	screen("the timeline", "nova-compute down ×2", "nova-compute up ×2", "broker problem suspected", "rabbitmq polls")
-	key("q")
-	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
-
-	// The same recording stepped (--step), sought to 04:33:20: the outage
-	// as it stood then, and nothing of the recovery.
-	sess = newReplaySession(ctx, harnessRecording, state.DefaultConfig(), 0, true)
-	if err := sess.seek(time.Time{}); err != nil {
-		t.Fatal(err)
+	char := func(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+	shows := func(sc *screen, what string, want ...string) string {
+		t.Helper()
+		text := sc.m.(ui.Model).Render()
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the screen lacks %q:\n%s", what, w, text)
+			}
+		}
+		return text
 	}
-	tm = teatest.NewTestModel(t, ui.New(sess.uiOptions(true)), teatest.WithInitialTermSize(160, 48))
-	seen.Reset()
-	screen("the stepped replay", "REPLAY STEP")
-	key("n")
-	screen("the next batch stepped", "2/62")
-	key("t")
+
+	played := open(false)
+	deliver(played, 62, true)
+	shows(played, "the end of the recording", "END OF RECORDING  04:33:39", "broker problem suspected")
+	press(played, char('v'))
+	shows(played, "the verdict detail", "connect: connection refused", "management API failing")
+	press(played, tea.KeyPressMsg{Code: tea.KeyEscape}, char('3'))
+	shows(played, "the timeline", "nova-compute down ×2", "nova-compute up ×2", "broker problem suspected", "rabbitmq polls")
+
+	stepped := open(true)
+	deliver(stepped, 1, false)
+	press(stepped, char('t'))
 	for _, r := range "04:33:20" {
-		key(string(r))
+		press(stepped, char(r))
 	}
-	tm.Send(tea.KeyPressMsg{Code: tea.KeyEnter})
-	screen("the clock at the time sought", "04:33:20", "broker problem suspected")
-	key("q")
-	final := tm.FinalModel(t).(ui.Model).Render()
-	for _, want := range []string{"REPLAY STEP 33/62  04:33:20", "broker problem suspected: 2 services on 2 hosts down since 04:33:17"} {
-		if !strings.Contains(final, want) {
-			t.Errorf("after the seek the screen lacks %q:\n%s", want, final)
-		}
-	}
+	press(stepped, tea.KeyPressMsg{Code: tea.KeyEnter})
+	deliver(stepped, 33, false)
+	final := shows(stepped, "after seeking to 04:33:20", "REPLAY STEP 33/62  04:33:20", "broker problem suspected: 2 services on 2 hosts down since 04:33:17")
 	if n := strings.Count(final, "✖ DOWN"); n != 2 || strings.Contains(final, "END OF RECORDING") {
 		t.Errorf("after seeking back to 04:33:20: %d services DOWN, want both computes; end of recording shown: %v\n%s", n, strings.Contains(final, "END OF RECORDING"), final)
 	}

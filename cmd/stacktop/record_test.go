@@ -18,14 +18,8 @@ import (
 	"github.com/stacktop/stacktop/state"
 )
 
-// updateGolden reports whether -update was given: the flag teatest defines
-// (it rewrites its golden files too), so both mean the same run.
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
 var (
+	update     = flag.Bool("update", false, "rewrite the golden files in testdata")
 	recordDemo = flag.Bool("record-demo", false, "record testdata/demo-incident.jsonl.gz anew from the demo (takes about 45 s)")
 )
 
