@@ -127,14 +127,18 @@ func (p *brokerPane) sync() {
 	for _, i := range order {
 		p.nameW = max(p.nameW, textWidth(ns[i].Name))
 	}
-	for i, idx := range order {
+	p.place()
+}
+
+// find is where the remembered node is in the order, or -1.
+func (p *brokerPane) find() int {
+	ns := p.e.snap.Nodes
+	for i, idx := range p.order {
 		if ns[idx].Name == p.sel {
-			p.list.cursor = i
-			break
+			return i
 		}
 	}
-	p.list.clamp(len(order))
-	p.remember()
+	return -1
 }
 
 // nodeTrouble ranks how worrying a node looks; 0 means nothing to see.

@@ -445,8 +445,9 @@ func (m *Model) setFilter(v string) {
 
 // switchTab shows pane i with its own filter; drill-downs close.
 func (m Model) switchTab(i int) (tea.Model, tea.Cmd) {
-	cmd := m.setDetails(nil)
 	m.active = i
+	cmd := m.setDetails(nil)
+	m.tabs[i].enter()
 	m.filter.SetValue(m.filters[i])
 	m.filter.CursorEnd()
 	m.fitField()
@@ -465,6 +466,9 @@ func (m Model) openDetail(msg openDetailMsg) (tea.Model, tea.Cmd) {
 // tells the broker source which queue's rates to fetch (none: the zero key).
 func (m *Model) setDetails(ds []detailView) tea.Cmd {
 	before, hadBefore := m.focusedQueue()
+	if len(ds) == 0 && len(m.details) > 0 {
+		m.tabs[m.active].enter() // back on the pane
+	}
 	m.details = ds
 	after, hasAfter := m.focusedQueue()
 	switch {

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"time"
+
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -24,6 +26,7 @@ type listPane interface {
 	Matches() (shown, total int)
 	Title() string
 	Status() string // sort and filter state for the tab line
+	enter()         // the pane is shown again: the top of its sort unless the user moved lately
 }
 
 // refreshMsg tells panes the snapshot or clock changed; they recompute their
@@ -107,15 +110,73 @@ type tablePane struct {
 	order  []int32 // snapshot indices of the rows shown, in order
 	widths []int
 	cols   []column
+
+	// moved is when the user last moved the cursor in this pane (the
+	// model's clock); zero when never.
+	moved time.Time
 }
 
-// tableRows is the part of a table pane that differs: its rows.
+// anchorHold is how long the cursor stays on the item the user moved it to
+// while the pane's rows are re-sorted; after it, or when the item is gone,
+// a re-sorted pane shows the top of its sort (the worst) again.
+const anchorHold = time.Minute
+
+// tableRows is the part of a table pane that differs: its rows. The cursor
+// is anchored to an item by its key (remember, find), never to a row number.
 type tableRows interface {
 	pane
 	sync()         // recompute the row order if anything it depends on changed
 	total() int    // rows before filtering
-	remember()     // the cursor moved
+	remember()     // note the key of the item under the cursor
+	find() int     // where the remembered item is in the order; -1 when it is not
 	open() tea.Cmd // enter on the current row; nil when there is nothing to open
+}
+
+// navigated is a table pane told that the user moved its cursor.
+type navigated interface {
+	navigated()
+}
+
+// held reports whether the user moved the cursor in this pane within anchorHold.
+func (t *tablePane) held() bool {
+	return !t.moved.IsZero() && t.e.now.Sub(t.moved) < anchorHold
+}
+
+// place puts the cursor back after the rows were re-sorted: on the item it
+// was on, at the same line of the window, when the user moved it lately;
+// else on the top row.
+func (t *tablePane) place() {
+	at := -1
+	if t.held() {
+		at = t.rows.find()
+	}
+	if at < 0 {
+		t.list.cursor, t.list.offset = 0, 0
+	} else {
+		t.list.offset += at - t.list.cursor
+		t.list.cursor = at
+	}
+	t.list.clamp(len(t.order))
+	t.rows.remember()
+}
+
+// enter shows the top of the sort unless the user moved the cursor lately.
+func (t *tablePane) enter() {
+	t.rows.sync()
+	if !t.held() {
+		t.list.cursor, t.list.offset = 0, 0
+		t.list.clamp(len(t.order))
+		t.rows.remember()
+	}
+}
+
+// userMoved records a cursor move by the user.
+func (t *tablePane) userMoved() {
+	t.moved = t.e.now
+	t.rows.remember()
+	if n, ok := t.rows.(navigated); ok {
+		n.navigated()
+	}
 }
 
 // extraKeys is a table pane with keys of its own, tried after the shared
@@ -154,7 +215,7 @@ func (t *tablePane) Update(msg tea.Msg) (pane, tea.Cmd) {
 		x, _ := t.rows.(extraKeys)
 		switch {
 		case t.list.nav(msg, k, len(t.order)):
-			t.rows.remember()
+			t.userMoved()
 		case t.sorts > 0 && key.Matches(msg, k.Sort):
 			t.sort = (t.sort + 1) % t.sorts
 			t.rows.sync()

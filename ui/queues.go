@@ -148,7 +148,7 @@ func (p *queuesPane) sync() {
 		p.nameW = max(p.nameW, textWidth(q.Key.Name))
 		p.histN = max(p.histN, len(q.History))
 	}
-	p.follow()
+	p.place()
 }
 
 // consumersRank sorts queues without consumers first and unknown counts last.
@@ -159,19 +159,18 @@ func consumersRank(q *state.Queue) int {
 	return q.Consumers
 }
 
-func (p *queuesPane) follow() {
+// find is where the remembered queue is in the order, or -1.
+func (p *queuesPane) find() int {
 	qs := p.e.snap.Queues
-	if c := p.list.cursor; c < len(p.order) && qs[p.order[c]].Key == p.sel {
-		return
+	if c := p.list.cursor; c >= 0 && c < len(p.order) && qs[p.order[c]].Key == p.sel {
+		return c
 	}
 	for i, idx := range p.order {
 		if qs[idx].Key == p.sel {
-			p.list.cursor = i
-			break
+			return i
 		}
 	}
-	p.list.clamp(len(p.order))
-	p.remember()
+	return -1
 }
 
 func (p *queuesPane) View() string {

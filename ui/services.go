@@ -158,23 +158,21 @@ func (p *servicesPane) sync() {
 		p.hostW = max(p.hostW, textWidth(svcs[i].Key.Host))
 		p.binW = max(p.binW, textWidth(svcs[i].Key.Binary))
 	}
-	p.follow()
+	p.place()
 }
 
-// follow puts the cursor back on the service it was on.
-func (p *servicesPane) follow() {
+// find is where the remembered service is in the order, or -1.
+func (p *servicesPane) find() int {
 	svcs := p.e.snap.Services
-	if c := p.list.cursor; c < len(p.order) && svcs[p.order[c]].Key == p.sel {
-		return
+	if c := p.list.cursor; c >= 0 && c < len(p.order) && svcs[p.order[c]].Key == p.sel {
+		return c
 	}
 	for i, idx := range p.order {
 		if svcs[idx].Key == p.sel {
-			p.list.cursor = i
-			break
+			return i
 		}
 	}
-	p.list.clamp(len(p.order))
-	p.remember()
+	return -1
 }
 
 // severity ranks how worrying a service looks; 0 means nothing to see.

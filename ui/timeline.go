@@ -29,9 +29,42 @@ type timelinePane struct {
 	whatW  int // widest what
 	evW    int // widest evidence
 
+	sel tlAnchor // the event under the cursor
+
 	jumped  time.Time // the last jump's time, shown until the cursor moves
 	jumpHit bool      // whether an entry at or before it was found
 	pending time.Time // replay: jump here again when the next snapshot arrives
+}
+
+// tlAnchor identifies an event across snapshots: by its ID, or when it has
+// none (a timeline not made by a Store) by its time and words.
+type tlAnchor struct {
+	id                     uint64
+	at                     time.Time
+	kind                   state.EventKind
+	subject, change, where string
+}
+
+func anchorOf(e *state.Event) tlAnchor {
+	if e.ID != 0 {
+		return tlAnchor{id: e.ID}
+	}
+	return tlAnchor{at: e.At, kind: e.Kind, subject: e.Subject, change: e.Change, where: firstHost(e)}
+}
+
+func firstHost(e *state.Event) string {
+	if len(e.Hosts) > 0 {
+		return e.Hosts[0]
+	}
+	return ""
+}
+
+// is reports whether e is the anchored event.
+func (a *tlAnchor) is(e *state.Event) bool {
+	if a.id != 0 || e.ID != 0 {
+		return a.id == e.ID
+	}
+	return a.at.Equal(e.At) && a.kind == e.Kind && a.subject == e.Subject && a.change == e.Change && a.where == firstHost(e)
 }
 
 // timelineCols are sized to what is listed; the evidence takes what is left.
@@ -104,10 +137,33 @@ func (p *timelinePane) jumpTo(t time.Time) {
 	// The event goes to the top of the window, with what came after it above.
 	p.list.offset = max(0, p.list.cursor-1)
 	p.list.clamp(len(p.order))
+	p.moved = p.e.now // a jump is the user's move: the cursor stays on the event
+	p.remember()
 }
 
-// remember: a moved cursor is no longer at the jump.
-func (p *timelinePane) remember() { p.jumped = time.Time{} }
+// remember notes the event under the cursor.
+func (p *timelinePane) remember() {
+	if i := p.cursorRow(); i >= 0 {
+		p.sel = anchorOf(&p.e.snap.Timeline[i])
+	}
+}
+
+// find is where the remembered event is in the order, or -1.
+func (p *timelinePane) find() int {
+	tl := p.e.snap.Timeline
+	if c := p.list.cursor; c >= 0 && c < len(p.order) && p.sel.is(&tl[p.order[c]]) {
+		return c
+	}
+	for i, idx := range p.order {
+		if p.sel.is(&tl[idx]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// navigated: a moved cursor is no longer at the jump.
+func (p *timelinePane) navigated() { p.jumped = time.Time{} }
 
 // open drills into the event's evidence: a service's drill-down, a
 // restart's, a broker node's, the verdict's or the canary's.
@@ -232,7 +288,7 @@ func (p *timelinePane) sync() {
 		p.whatW = max(p.whatW, textWidth(eventWhat(e)))
 		p.evW = max(p.evW, textWidth(e.Evidence))
 	}
-	p.list.clamp(len(order))
+	p.place()
 	if !p.pending.IsZero() && newSnap {
 		t := p.pending
 		p.pending = time.Time{}

@@ -88,7 +88,8 @@ func TestKeys(t *testing.T) {
 				t.Fatalf("%d rows", n)
 			}
 		}},
-		{"sort cycles to severity", []string{"s"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-001") }},
+		{"sort cycles to severity: the worst on top", []string{"s"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-011") }},
+		{"a re-sort keeps the service the user moved to", []string{"j", "s"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-002") }},
 		{"severity sort puts down first", []string{"s", "g"}, func(t *testing.T, m Model) { wantRow(t, m, "compute-011") }},
 		{"sort wraps", []string{"s", "s", "s", "s"}, func(t *testing.T, m Model) {
 			if m.tabs[tabServices].(*servicesPane).sort != svcSortGroup {

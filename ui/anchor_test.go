@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stacktop/stacktop/state"
+)
+
+// clockModel is a test model whose clock the test moves.
+func clockModel(snap *state.Snapshot, w, h int, clk *time.Time) Model {
+	m := New(Options{Initial: snap, Now: func() time.Time { return *clk }, Cloud: "prod-east"})
+	return update(m, tea.WindowSizeMsg{Width: w, Height: h})
+}
+
+// later moves the sources' polls on to at, as if they went on succeeding.
+func later(s *state.Snapshot, at time.Time) {
+	d := at.Sub(fixedNow)
+	s.At, s.Seq = at, s.Seq+1
+	s.Sources = slices.Clone(s.Sources)
+	for i := range s.Sources {
+		s.Sources[i].LastAttempt = s.Sources[i].LastAttempt.Add(d)
+		s.Sources[i].LastSuccess = s.Sources[i].LastSuccess.Add(d)
+	}
+}
+
+// withConductorPeak is the incident a poll later: the conductor queue's
+// backlog now the largest.
+func withConductorPeak(at time.Time) *state.Snapshot {
+	s := incident()
+	later(s, at)
+	s.Queues = slices.Clone(s.Queues)
+	for i := range s.Queues {
+		if s.Queues[i].Key.Name == "conductor" {
+			s.Queues[i].Messages, s.Queues[i].GrowthPerMin = 562_000, 1140
+		}
+	}
+	return s
+}
+
+// TestQueuesResorted: a pane re-sorted by new data shows the top of its
+// sort (the worst) unless the user moved its cursor within the last minute;
+// then the cursor stays on the queue it was on.
+func TestQueuesResorted(t *testing.T) {
+	tests := []struct {
+		name  string
+		after time.Duration // from the user's last move to the new snapshot
+		want  string        // the queue under the cursor
+	}{
+		{"moved two minutes ago: the worst on top", 2 * time.Minute, "conductor"},
+		{"moved 30s ago: the cursor stays on its queue", 30 * time.Second, "compute.compute-023"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := fixedNow
+			m := press(clockModel(incident(), 80, 24, &clk), "2", "j", "j", "j")
+			wantRow(t, m, "compute.compute-023")
+			clk = clk.Add(tt.after)
+			m = update(m, SnapshotMsg{Snapshot: withConductorPeak(clk)})
+			wantRow(t, m, tt.want)
+			if tt.after > anchorHold {
+				got := ansi.Strip(m.Render())
+				checkGolden(t, "queues-resorted_80x24", got)
+				checkFrame(t, got, 80, 24)
+			}
+		})
+	}
+}
+
+// TestEnterPaneShowsTop: coming back to a pane after a minute shows the top
+// of its sort; within the minute, where the user left it.
+func TestEnterPaneShowsTop(t *testing.T) {
+	for _, tt := range []struct {
+		away time.Duration
+		want string
+	}{{2 * time.Minute, "reply_5d2f"}, {20 * time.Second, "compute.compute-023"}} {
+		clk := fixedNow
+		m := press(clockModel(incident(), 80, 24, &clk), "2", "j", "j", "j", "1")
+		clk = clk.Add(tt.away)
+		next, _ := m.Update(tickMsg(clk)) // not its command: a timer
+		m = next.(Model)
+		m = press(m, "2")
+		wantRow(t, m, tt.want)
+	}
+}
+
+// arrivals is the incident with n newer events on top of the timeline.
+func arrivals(n int, at time.Time) *state.Snapshot {
+	s := incident()
+	later(s, at)
+	var add []state.Event
+	for i := n; i >= 1; i-- {
+		add = append(add, state.Event{At: at.Add(-time.Duration(i) * time.Second), Kind: state.EventCanary, Level: state.LevelProblem,
+			Subject: "broker canary", Change: "failing", Evidence: "timeout after 5s", Source: "heartbeat", ID: uint64(100 + n - i + 1)})
+	}
+	slices.Reverse(add) // newest first
+	s.Timeline = append(add, s.Timeline...)
+	return s
+}
+
+// TestTimelineCursorAnchored: events arriving above the cursor do not move it
+// off its event; the presses of j reach the same event as without them, and
+// enter opens that event.
+// (Nine presses: the tenth row, the grouped down.)
+func TestTimelineCursorAnchored(t *testing.T) {
+	clk := fixedNow
+	still := press(clockModel(incident(), 160, 48, &clk), "3")
+	still = press(still, strings.Split(strings.Repeat("j", 9), "")...)
+	want := currentRow(still)
+	if !strings.Contains(want, "nova-compute down ×6") {
+		t.Fatalf("the tenth event is %q", want)
+	}
+
+	m := press(clockModel(incident(), 160, 48, &clk), "3", "j", "j", "j", "j", "j")
+	clk = clk.Add(5 * time.Second)
+	m = update(m, SnapshotMsg{Snapshot: arrivals(3, clk)})
+	m = press(m, "j", "j", "j", "j")
+	got := ansi.Strip(m.Render())
+	if r := currentRow(m); !strings.Contains(r, "03:00:00") || !strings.Contains(r, "down ×6") { // its age moved on with the clock
+		t.Fatalf("after arrivals the cursor is on %q, want %q", currentRow(m), want)
+	}
+	checkGolden(t, "timeline-anchored_160x48", got)
+	checkFrame(t, got, 160, 48)
+	m = press(m, "enter")
+	if d, ok := m.detail().(*serviceDetail); !ok || d.key.Host != "compute-003" {
+		t.Fatalf("enter opened %T", m.detail())
+	}
+}
