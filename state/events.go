@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 )
 
@@ -254,7 +255,7 @@ func (t *timelineState) sourcesDiff(out []Event, name string, prev, s *Snapshot)
 		t.failingSince[h.Name] = h.LastAttempt
 		e.Change, e.Evidence, e.Level = "failing", h.LastErr, LevelProblem
 		if had && !p.LastSuccess.IsZero() {
-			e.Evidence += fmt.Sprintf(" (last success %s)", evClock(p.LastSuccess))
+			e.Evidence += fmt.Sprintf(" (last success %s)", format.Clock(p.LastSuccess))
 		}
 	case h.Failures == 0 && had && p.Failures > 0:
 		e.Change, e.Level = "recovered", LevelRecovery
@@ -373,7 +374,7 @@ func transitionEvidence(p, n *Service) (evidence, group string) {
 	case CondDown:
 		ev := "Nova: state down"
 		if !n.UpdatedAt.IsZero() {
-			ev += fmt.Sprintf(", last report %s (%s before)", evClock(n.UpdatedAt), n.Since.Sub(n.UpdatedAt).Round(time.Second))
+			ev += fmt.Sprintf(", last report %s (%s before)", format.Clock(n.UpdatedAt), n.Since.Sub(n.UpdatedAt).Round(time.Second))
 		}
 		return ev, "Nova: state down"
 	case CondUp:
@@ -563,22 +564,9 @@ func gauge(used, limit int64, limitName string) string {
 	case used < 0:
 		return "unknown"
 	case limit <= 0:
-		return byteSize(used)
+		return format.Bytes(used)
 	}
-	return fmt.Sprintf("%s, %s %s", byteSize(used), limitName, byteSize(limit))
-}
-
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%s, %s %s", format.Bytes(used), limitName, format.Bytes(limit))
 }
 
 // hostsDiff reports hosts whose heartbeats were lost or came back, and
@@ -630,7 +618,7 @@ func (t *timelineState) hostsDiff(out []Event, s *Snapshot, added []string) []Ev
 			e.GroupEvidence = "first heartbeat from their agents"
 		case lost:
 			e.At, e.Change, e.Level = h.LastSeen.Add(5*iv), "lost", LevelProblem
-			e.Evidence = fmt.Sprintf("last heartbeat %s (seq %d), none for 5 intervals of %s", evClock(h.LastSeen), h.Seq, iv)
+			e.Evidence = fmt.Sprintf("last heartbeat %s (seq %d), none for 5 intervals of %s", format.Clock(h.LastSeen), h.Seq, iv)
 			e.GroupEvidence = fmt.Sprintf("no heartbeat for 5 intervals of %s", iv)
 		default:
 			e.At, e.Change, e.Level = h.LastSeen, "back", LevelRecovery
@@ -750,8 +738,6 @@ func verdictKey(summary string) string {
 	cause, _, _ := strings.Cut(summary, ": ")
 	return digits.ReplaceAllString(cause, "#")
 }
-
-func evClock(t time.Time) string { return t.UTC().Format("15:04:05") }
 
 func evPlural(n int) string {
 	if n == 1 {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 )
 
@@ -184,7 +185,7 @@ func clock(t time.Time) string {
 	if t.IsZero() {
 		return "at an unknown time"
 	}
-	return t.UTC().Format("15:04:05Z")
+	return format.Clock(t)
 }
 
 // short abbreviates a boot id for evidence.

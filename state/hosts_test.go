@@ -71,17 +71,17 @@ func TestProcessRestarts(t *testing.T) {
 		{"new pid", [][]sources.Process{
 			{proc("nova-compute", 100, 0), proc("ovs-vswitchd", 50, 0)},
 			{proc("nova-compute", 200, 7), proc("ovs-vswitchd", 50, 0)},
-		}, []string{"pid 100 → 200, started 12:07:00Z"}},
+		}, []string{"pid 100 → 200, started 12:07:00"}},
 		{"pid reused with a new start time", [][]sources.Process{
 			{proc("nova-compute", 100, 0)},
 			{proc("nova-compute", 100, 3)},
-		}, []string{"pid 100 restarted: started 12:03:00Z, was 12:00:00Z"}},
+		}, []string{"pid 100 restarted: started 12:03:00, was 12:00:00"}},
 		{"gone then back with another pid", [][]sources.Process{
 			{proc("nova-compute", 100, 0)},
 			{},
 			{},
 			{proc("nova-compute", 300, 9)},
-		}, []string{"back after being gone: pid 100 → 300, started 12:09:00Z"}},
+		}, []string{"back after being gone: pid 100 → 300, started 12:09:00"}},
 		{"missing from one heartbeat, same pid back", [][]sources.Process{
 			{proc("nova-compute", 100, 0)},
 			{},
@@ -94,7 +94,7 @@ func TestProcessRestarts(t *testing.T) {
 		{"several workers of one name, one replaced", [][]sources.Process{
 			{proc("nova-api", 10, 0), proc("nova-api", 11, 0), proc("nova-api", 12, 0)},
 			{proc("nova-api", 10, 0), proc("nova-api", 13, 4), proc("nova-api", 12, 0)},
-		}, []string{"pid 11 → 13, started 12:04:00Z"}},
+		}, []string{"pid 11 → 13, started 12:04:00"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -111,6 +111,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 )
 
@@ -332,7 +333,7 @@ func (v *verdictState) observe(f *fold, next *Snapshot) {
 			v.mgmtFail.now = false
 		}
 		if b.Health.OK && b.Health.Latency >= mgmtSlow {
-			v.mgmtSlow = seen{at: at, now: true, text: fmt.Sprintf("management API slow (%s per poll)", secs(b.Health.Latency))}
+			v.mgmtSlow = seen{at: at, now: true, text: fmt.Sprintf("management API slow (%s per poll)", format.RTT(b.Health.Latency))}
 		} else if b.Health.OK {
 			v.mgmtSlow.now = false
 		}
@@ -401,9 +402,9 @@ func (v *verdictState) pushBacklog(at time.Time, qs []Queue) {
 	growth := float64(depth-ref.depth) / span.Minutes()
 	switch {
 	case depth >= backlogMin && growth >= backlogGrowthMin:
-		v.backlogSeen = seen{at: at, now: true, text: fmt.Sprintf("reply/conductor queues %s/min (%s queued)", signedCount(growth), count(float64(depth)))}
+		v.backlogSeen = seen{at: at, now: true, text: fmt.Sprintf("reply/conductor queues %s/min (%s queued)", format.Growth(growth), format.Count(int64(depth)))}
 	case depth >= backlogStuck && ref.depth >= backlogStuck:
-		v.backlogSeen = seen{at: at, now: true, text: fmt.Sprintf("reply/conductor queues stuck at %s queued for %s", count(float64(depth)), span.Round(time.Second))}
+		v.backlogSeen = seen{at: at, now: true, text: fmt.Sprintf("reply/conductor queues stuck at %s queued for %s", format.Count(int64(depth)), span.Round(time.Second))}
 	default:
 		v.backlogSeen.now = false
 	}
@@ -527,7 +528,7 @@ func (v *verdictState) brokerSignals(next *Snapshot, ws, now time.Time, out []Fi
 		last := h[len(h)-1]
 		switch {
 		case failed >= canaryFailMin:
-			lastText := string(last.Result) + " " + secs(last.RTT)
+			lastText := string(last.Result) + " " + format.RTT(last.RTT)
 			if last.Result == sources.ProbeError {
 				lastText = "could not send" // no round trip to time
 			}
@@ -535,7 +536,7 @@ func (v *verdictState) brokerSignals(next *Snapshot, ws, now time.Time, out []Fi
 				Text: fmt.Sprintf("canary %d/%d failed (last %s)", failed, n, lastText)})
 		case slow >= canarySlowMin:
 			out = append(out, Finding{Source: sources.NameHeartbeat, At: last.At,
-				Text: fmt.Sprintf("canary slow: %d/%d over %s (last %s)", slow, n, secs(canarySlowRTT), secs(last.RTT))})
+				Text: fmt.Sprintf("canary slow: %d/%d over %s (last %s)", slow, n, format.RTT(canarySlowRTT), format.RTT(last.RTT))})
 		}
 	}
 	add := func(src string, s *seen) []Finding {
@@ -544,7 +545,7 @@ func (v *verdictState) brokerSignals(next *Snapshot, ws, now time.Time, out []Fi
 		}
 		t := s.text
 		if !s.now {
-			t += " (last " + clockOf(s.at) + ")"
+			t += " (last " + format.Clock(s.at) + ")"
 		}
 		return append(out, Finding{Source: src, At: s.at, Text: t})
 	}
@@ -554,7 +555,7 @@ func (v *verdictState) brokerSignals(next *Snapshot, ws, now time.Time, out []Fi
 	out = add(sources.NameRabbitMQ, &v.mgmtFail)
 	if hs, ok := next.Source(sources.NameRabbitMQ); ok && !v.mgmtFail.now && hs.Stale(now) {
 		out = append(out, Finding{Source: sources.NameRabbitMQ, At: hs.LastSuccess,
-			Text: "no broker data since " + clockOrNever(hs.LastSuccess)})
+			Text: "no broker data since " + format.ClockOr(hs.LastSuccess, "never")})
 	}
 	out = add(sources.NameRabbitMQ, &v.mgmtSlow)
 	if sum := &v.svc; sum.rpcFailed >= rpcFailMin && sum.rpcFailedHosts >= 2 && manyHostsDiv*sum.rpcFailed >= sum.rpcPinged && !sum.conductorPattern() {
@@ -642,7 +643,7 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 			case known && host.Liveness(now) == LiveLost && hbHealthy && !massLost:
 				downNamed = append(downNamed, hd.host)
 				hostF = append(hostF, Finding{Source: sources.NameHeartbeat, Host: hd.host, At: host.LastSeen,
-					Text: fmt.Sprintf("host down: %s: %s down since %s, no heartbeat since %s", hd.host, what, clockOf(hd.since), clockOf(host.LastSeen))})
+					Text: fmt.Sprintf("host down: %s: %s down since %s, no heartbeat since %s", hd.host, what, format.Clock(hd.since), format.Clock(host.LastSeen))})
 			case known && host.Liveness(now) != LiveLost && !rpcOK && hbHealthy:
 				// (With the heartbeat source failing, a host not yet lost
 				// is only not heard from for long enough: its heartbeats
@@ -658,27 +659,27 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 				procNamed = append(procNamed, what+" on "+hd.host)
 				hostF = append(hostF, Finding{Source: sources.NameHeartbeat, Host: hd.host, At: host.LastSeen,
 					Text: fmt.Sprintf("service process problem: %s on %s down since %s, host heartbeats continue (last %s ago); %s",
-						what, hd.host, clockOf(hd.since), secs(now.Sub(host.LastSeen)), detail)})
+						what, hd.host, format.Clock(hd.since), format.RTT(now.Sub(host.LastSeen)), detail)})
 			case rpcOK:
 				unknownNamed = append(unknownNamed, what+" on "+hd.host)
 				hostF = append(hostF, Finding{Source: "rpc-ping", Host: hd.host,
-					Text: fmt.Sprintf("%s on %s down since %s but answers RPC (%s): its reports do not reach Nova (conductor or database?)", what, hd.host, clockOf(hd.since), rpcText)})
+					Text: fmt.Sprintf("%s on %s down since %s but answers RPC (%s): its reports do not reach Nova (conductor or database?)", what, hd.host, format.Clock(hd.since), rpcText)})
 			case !known && rpcFailed:
 				procThin = false
 				procNamed = append(procNamed, what+" on "+hd.host)
 				hostF = append(hostF, Finding{Source: "rpc-ping", Host: hd.host,
-					Text: fmt.Sprintf("service process problem: %s on %s down since %s; %s; no heartbeats from the host", what, hd.host, clockOf(hd.since), rpcText)})
+					Text: fmt.Sprintf("service process problem: %s on %s down since %s; %s; no heartbeats from the host", what, hd.host, format.Clock(hd.since), rpcText)})
 			default:
 				unknownNamed = append(unknownNamed, what+" on "+hd.host)
 				why := "no heartbeats from the host"
 				switch {
 				case known && !hbHealthy:
-					why = fmt.Sprintf("heartbeat source failing (host last heard %s)", clockOf(host.LastSeen))
+					why = fmt.Sprintf("heartbeat source failing (host last heard %s)", format.Clock(host.LastSeen))
 				case known:
-					why = fmt.Sprintf("heartbeats lost (last %s) with most hosts silent", clockOf(host.LastSeen))
+					why = fmt.Sprintf("heartbeats lost (last %s) with most hosts silent", format.Clock(host.LastSeen))
 				}
 				hostF = append(hostF, Finding{Source: sources.NameNova, Host: hd.host,
-					Text: fmt.Sprintf("%s on %s down since %s; %s; %s", what, hd.host, clockOf(hd.since), why, rpcText)})
+					Text: fmt.Sprintf("%s on %s down since %s; %s; %s", what, hd.host, format.Clock(hd.since), why, rpcText)})
 			}
 		}
 		if !few {
@@ -700,7 +701,7 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 	authF := Finding{Source: sources.NameNova, Text: "nova polls failing authenticating: " + short80(authErr)}
 	if h, ok := next.Source(sources.NameNova); ok {
 		authF.At = h.LastSuccess
-		authF.Text = fmt.Sprintf("nova polls failing authenticating (%s): %s; Nova data from %s", plural(h.Failures, "poll"), short80(authErr), clockOrNever(h.LastSuccess))
+		authF.Text = fmt.Sprintf("nova polls failing authenticating (%s): %s; Nova data from %s", plural(h.Failures, "poll"), short80(authErr), format.ClockOr(h.LastSuccess, "never"))
 	}
 
 	switch {
@@ -768,7 +769,7 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 	if authBad && c.cause != CauseAuth {
 		extra = append(extra, authF)
 	} else if h, ok := next.Source(sources.NameNova); ok && c.cause != CauseAuth && h.Stale(now) {
-		extra = append(extra, Finding{Source: sources.NameNova, At: h.LastSuccess, Text: "Nova data stale: last success " + clockOrNever(h.LastSuccess)})
+		extra = append(extra, Finding{Source: sources.NameNova, At: h.LastSuccess, Text: "Nova data stale: last success " + format.ClockOr(h.LastSuccess, "never")})
 	}
 	for i := range next.Restarts {
 		r := &next.Restarts[i]
@@ -776,7 +777,7 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 			break
 		}
 		if r.Kind == RestartBrokerNode {
-			extra = append(extra, Finding{Source: r.Source, At: r.At, Host: r.Where, Text: fmt.Sprintf("broker node %s restarted at %s: %s", r.Where, clockOf(r.At), r.Evidence)})
+			extra = append(extra, Finding{Source: r.Source, At: r.At, Host: r.Where, Text: fmt.Sprintf("broker node %s restarted at %s: %s", r.Where, format.Clock(r.At), r.Evidence)})
 		}
 	}
 	c.findings = append(c.findings, extra...)
@@ -878,7 +879,7 @@ func (sum *svcSummary) affectedText() string {
 		t += ": " + strings.Join(parts, ", ")
 	}
 	if !sum.started.IsZero() {
-		t += "; first went down " + clockOf(sum.started)
+		t += "; first went down " + format.Clock(sum.started)
 	}
 	return t
 }
@@ -900,7 +901,7 @@ func (sum *svcSummary) affectedPhrase() string {
 	}
 	t := fmt.Sprintf("%s on %s %s", plural(sum.affected, "service"), plural(sum.affectedHosts, "host"), strings.Join(kinds, "/"))
 	if !sum.started.IsZero() {
-		t += " since " + clockOf(sum.started)
+		t += " since " + format.Clock(sum.started)
 	}
 	return t
 }
@@ -937,7 +938,7 @@ func rpcOf(svcs []Service) (text string, failed, ok bool) {
 	case pinged == 0:
 		return "no RPC data", false, false
 	case last != nil:
-		return fmt.Sprintf("RPC ping of %s %s at %s", last.Binary, last.Result, clockOf(last.At)), true, false
+		return fmt.Sprintf("RPC ping of %s %s at %s", last.Binary, last.Result, format.Clock(last.At)), true, false
 	}
 	return fmt.Sprintf("RPC pings answered (%d)", answered), false, true
 }
@@ -1035,48 +1036,11 @@ func namedList(prefix1, prefixN string, names []string) string {
 	return t
 }
 
-func clockOf(t time.Time) string { return t.Format("15:04:05") }
-
-func clockOrNever(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return clockOf(t)
-}
-
-// secs formats a duration for evidence: 2ms, 850ms, 5.0s.
-func secs(d time.Duration) string {
-	if d < time.Second {
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	}
-	return fmt.Sprintf("%.1fs", d.Seconds())
-}
-
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// count abbreviates a message count: 950, 2.9k, 1.2M.
-func count(x float64) string {
-	switch {
-	case x >= 1e6 || x <= -1e6:
-		return fmt.Sprintf("%.1fM", x/1e6)
-	case x >= 1e4 || x <= -1e4:
-		return fmt.Sprintf("%.0fk", x/1e3)
-	case x >= 1e3 || x <= -1e3:
-		return fmt.Sprintf("%.1fk", x/1e3)
-	}
-	return fmt.Sprintf("%.0f", x)
-}
-
-func signedCount(x float64) string {
-	if x >= 0 {
-		return "+" + count(x)
-	}
-	return count(x)
 }
 
 // short80 keeps the first line of an error, at most 80 bytes. A longer

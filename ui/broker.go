@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
@@ -243,7 +244,7 @@ func overviewVersions(o *sources.Overview) string {
 func overviewTotals(o *sources.Overview) string {
 	return "queues " + strconv.Itoa(o.Queues) + " · conn " + strconv.Itoa(o.Connections) +
 		" · chan " + strconv.Itoa(o.Channels) + " · consumers " + strconv.Itoa(o.Consumers) +
-		" · ready " + fmtCount(o.MessagesReady) + " · unacked " + fmtCount(o.MessagesUnacked)
+		" · ready " + format.Count(o.MessagesReady) + " · unacked " + format.Count(o.MessagesUnacked)
 }
 
 // gaugeFrac is used/total, false when the broker did not say (-1) or there is no limit.
@@ -264,7 +265,7 @@ func pctCell(used, total int64, alarm bool, st *theme.Styles) (string, theme.Ink
 		}
 		return "?", st.Table.Dim
 	}
-	t := fmtPercent(100 * f)
+	t := format.Percent(100 * f)
 	if used > 0 && t == "0%" {
 		t = "<1%"
 	}
@@ -285,9 +286,9 @@ func diskCell(n *sources.Node, st *theme.Styles) (string, theme.Ink) {
 		}
 		return "?", st.Table.Dim
 	}
-	t := fmtBytes(n.DiskFree)
+	t := format.Bytes(n.DiskFree)
 	if n.DiskFreeLimit >= 0 {
-		t += "/" + fmtBytes(n.DiskFreeLimit)
+		t += "/" + format.Bytes(n.DiskFreeLimit)
 	}
 	switch {
 	case n.DiskAlarm || n.DiskFreeLimit > 0 && n.DiskFree <= n.DiskFreeLimit:
@@ -303,7 +304,7 @@ func uptimeText(d time.Duration) string {
 	if d < 0 {
 		return "?"
 	}
-	return fmtAge(d)
+	return format.Age(d)
 }
 
 // alarmsText names the node's alarms, none when there are none.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/stacktop/stacktop/format"
 )
 
 // Braille charts: each terminal cell holds 2×4 dots, so a chart w cells wide
@@ -217,17 +219,17 @@ func (c chart) labelWidth(s series) int {
 // end at the right and, with room, the middle.
 func (c chart) timeAxis() string {
 	w := c.cells
-	left, right := c.t0.Format("15:04:05"), c.t1.Format("15:04:05")
+	left, right := format.Clock(c.t0), format.Clock(c.t1)
 	var b strings.Builder
 	writeSpaces(&b, c.labelW+2)
 	if w < 2*len(left)+1 {
-		b.WriteString("← " + fmtAge(c.t1.Sub(c.t0)) + " →")
+		b.WriteString("← " + format.Age(c.t1.Sub(c.t0)) + " →")
 		return b.String()
 	}
 	b.WriteString(left)
 	used := len(left)
 	if w >= 3*len(left)+8 {
-		mid := c.t0.Add(c.t1.Sub(c.t0) / 2).Format("15:04:05")
+		mid := format.Clock(c.t0.Add(c.t1.Sub(c.t0) / 2))
 		at := w/2 - len(mid)/2
 		writeSpaces(&b, at-used)
 		b.WriteString(mid)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacktop/stacktop/format"
 )
 
 func TestBrailleRows(t *testing.T) {
@@ -72,7 +74,7 @@ func TestSeriesBin(t *testing.T) {
 func TestChartLines(t *testing.T) {
 	t0 := time.Date(2025, 3, 14, 3, 0, 0, 0, time.UTC)
 	s := testSeries(t0, []time.Duration{0, time.Minute, 2 * time.Minute, 3 * time.Minute}, []float64{10, 20, 30, 40})
-	c := chart{cells: 40, rows: 2, t0: t0, t1: t0.Add(3 * time.Minute), label: func(v float64) string { return fmtCount(int64(v)) }}
+	c := chart{cells: 40, rows: 2, t0: t0, t1: t0.Add(3 * time.Minute), label: func(v float64) string { return format.Count(int64(v)) }}
 	c.labelW = c.labelWidth(s)
 	lines := c.lines(s)
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "40 ┤") || !strings.HasPrefix(lines[1], "10 ┤") {

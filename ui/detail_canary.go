@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 )
 
@@ -43,13 +44,13 @@ func (d *canaryDetail) lines() []string {
 	if last.Result == sources.ProbeOK {
 		res, ink = "ok", st.Status.Up
 	}
-	l := "last " + o.paint(ink, probeText(res, last)) + " at " + last.At.Format("15:04:05") + " (" + ageSince(now, last.At) + " ago)"
+	l := "last " + o.paint(ink, probeText(res, last)) + " at " + format.Clock(last.At) + " (" + format.AgeSince(now, last.At) + " ago)"
 	if last.Detail != "" {
 		l += " · " + o.clean(last.Detail)
 	}
 	o.add(l)
 	fails := e.snap.Canary.Failures
-	o.add(strconv.Itoa(len(h)) + " probes since " + h[0].At.Format("15:04:05") + " · " +
+	o.add(strconv.Itoa(len(h)) + " probes since " + format.Clock(h[0].At) + " · " +
 		o.paint(inkIf(fails > 0, st.Table.Bad), strconv.Itoa(fails)+" failed"))
 	o.add(rttStats(h))
 
@@ -81,7 +82,7 @@ func (d *canaryDetail) lines() []string {
 	o.add(o.paint(st.Detail.Section, "failures (newest first): "+strconv.Itoa(len(failed))))
 	for i := len(failed) - 1; i >= 0; i-- {
 		p := h[failed[i]]
-		l := "  " + p.At.Format("15:04:05") + "  " + padLeft(ageSince(now, p.At), 7) + " ago  " +
+		l := "  " + format.Clock(p.At) + "  " + padLeft(format.AgeSince(now, p.At), 7) + " ago  " +
 			o.paint(st.Table.Bad, padRight(strings.ToUpper(string(p.Result)), 8)) + " " + padLeft(probeRTT(p), 6)
 		if p.Detail != "" {
 			l += "  " + o.clean(p.Detail)
@@ -107,7 +108,7 @@ func rttStats(h []sources.Probe) string {
 	}
 	slices.Sort(rtts)
 	p := func(q float64) time.Duration { return rtts[min(len(rtts)-1, int(q*float64(len(rtts))))] }
-	return "ok round trips: median " + fmtRTT(p(0.5)) + " · p95 " + fmtRTT(p(0.95)) + " · max " + fmtRTT(rtts[len(rtts)-1])
+	return "ok round trips: median " + format.RTT(p(0.5)) + " · p95 " + format.RTT(p(0.95)) + " · max " + format.RTT(rtts[len(rtts)-1])
 }
 
 // rttLabel labels a chart of round trips.
@@ -115,7 +116,7 @@ func rttLabel(v float64) string {
 	if v == 0 {
 		return "0"
 	}
-	return fmtRTT(time.Duration(v))
+	return format.RTT(time.Duration(v))
 }
 
 // probeRTT is a probe's round trip, or "" for a probe that could not even
@@ -124,7 +125,7 @@ func probeRTT(p sources.Probe) string {
 	if p.Result == sources.ProbeError {
 		return ""
 	}
-	return fmtRTT(p.RTT)
+	return format.RTT(p.RTT)
 }
 
 // probeText is result followed by the probe's round trip, when it has one.

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 )
@@ -51,10 +52,10 @@ func (d *nodeDetail) lines() []string {
 	if a := alarmsText(&n.Node, ""); a != "" {
 		var why []string
 		if n.MemAlarm {
-			why = append(why, "memory "+fmtBytes(n.MemUsed)+" over the "+fmtBytes(n.MemLimit)+" high watermark: publishers are blocked")
+			why = append(why, "memory "+format.Bytes(n.MemUsed)+" over the "+format.Bytes(n.MemLimit)+" high watermark: publishers are blocked")
 		}
 		if n.DiskAlarm {
-			why = append(why, "disk free "+fmtBytes(n.DiskFree)+" under the "+fmtBytes(n.DiskFreeLimit)+" limit: publishers are blocked")
+			why = append(why, "disk free "+format.Bytes(n.DiskFree)+" under the "+format.Bytes(n.DiskFreeLimit)+" limit: publishers are blocked")
 		}
 		o.add("alarms     " + o.paint(st.Table.Bad, "ALARM "+strings.ReplaceAll(strings.ReplaceAll(a, "MEM", "MEMORY"), " ", ", ")))
 		for _, w := range why {
@@ -75,7 +76,7 @@ func (d *nodeDetail) lines() []string {
 	o.add("")
 	o.add(o.paint(st.Detail.Section, "resources") + o.paint(st.Detail.Label, "  used of limit · ? not reported by the broker"))
 	bw := gaugeBarWidth(d.width)
-	o.add(gaugeLine(o, st, "memory", n.MemUsed, n.MemLimit, n.MemAlarm, bw, fmtBytes))
+	o.add(gaugeLine(o, st, "memory", n.MemUsed, n.MemLimit, n.MemAlarm, bw, format.Bytes))
 	o.add(gaugeLine(o, st, "fds", n.FDUsed, n.FDTotal, false, bw, fmtInt))
 	o.add(gaugeLine(o, st, "sockets", n.SocketsUsed, n.SocketsTotal, false, bw, fmtInt))
 	o.add(gaugeLine(o, st, "processes", n.ProcUsed, n.ProcTotal, false, bw, fmtInt))
@@ -83,9 +84,9 @@ func (d *nodeDetail) lines() []string {
 	dl := padRight("disk free", 10) + " " + o.paint(ink, disk)
 	switch {
 	case n.DiskFree >= 0 && n.DiskFreeLimit > 0 && n.DiskFree <= n.DiskFreeLimit:
-		dl = padRight("disk free", 10) + " " + o.paint(ink, fmtBytes(n.DiskFree)) + ", under the " + fmtBytes(n.DiskFreeLimit) + " limit"
+		dl = padRight("disk free", 10) + " " + o.paint(ink, format.Bytes(n.DiskFree)) + ", under the " + format.Bytes(n.DiskFreeLimit) + " limit"
 	case n.DiskFree >= 0 && n.DiskFreeLimit > 0:
-		dl = padRight("disk free", 10) + " " + o.paint(ink, fmtBytes(n.DiskFree)) + ", alarm under " + fmtBytes(n.DiskFreeLimit) +
+		dl = padRight("disk free", 10) + " " + o.paint(ink, format.Bytes(n.DiskFree)) + ", alarm under " + format.Bytes(n.DiskFreeLimit) +
 			" (" + strconv.FormatInt(n.DiskFree/n.DiskFreeLimit, 10) + "× that)"
 	}
 	o.add(dl)
@@ -95,7 +96,7 @@ func (d *nodeDetail) lines() []string {
 	if ret <= 0 {
 		ret = defaultRetention
 	}
-	o.add(o.paint(st.Detail.Section, "restarts") + " " + strconv.Itoa(n.Restarts) + " within " + fmtAge(ret) +
+	o.add(o.paint(st.Detail.Section, "restarts") + " " + strconv.Itoa(n.Restarts) + " within " + format.Age(ret) +
 		o.paint(st.Detail.Label, " (uptime went down between polls)"))
 	listed := 0
 	for _, r := range e.snap.Restarts {
@@ -103,7 +104,7 @@ func (d *nodeDetail) lines() []string {
 			continue
 		}
 		listed++
-		o.add("  " + r.At.Format("15:04:05") + "  " + padLeft(ageSince(now, r.At), 7) + " ago  " + o.clean(r.Evidence))
+		o.add("  " + format.Clock(r.At) + "  " + padLeft(format.AgeSince(now, r.At), 7) + " ago  " + o.clean(r.Evidence))
 	}
 	if listed == 0 {
 		o.add("  none in the timeline")

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 )
@@ -45,8 +46,8 @@ func (d *queueDetail) lines() []string {
 		role = "unrecognised"
 	}
 	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, " · role "+o.clean(role)))
-	o.add("messages " + fmtCount(q.Messages) + " (ready " + fmtCount(q.Ready) + ", unacked " + fmtCount(q.Unacked) + ")" +
-		" · growth " + fmtGrowth(q.GrowthPerMin) + "/min")
+	o.add("messages " + format.Count(q.Messages) + " (ready " + format.Count(q.Ready) + ", unacked " + format.Count(q.Unacked) + ")" +
+		" · growth " + format.Growth(q.GrowthPerMin) + "/min")
 	o.add("consumers " + consumersText(q.Consumers) + consumersNote(q))
 	if q.Rates != nil {
 		r := q.Rates
@@ -76,7 +77,7 @@ func historySpan(q *state.Queue) string {
 	if len(q.History) < 2 {
 		return ""
 	}
-	return " over " + fmtAge(q.History[len(q.History)-1].At.Sub(q.History[0].At))
+	return " over " + format.Age(q.History[len(q.History)-1].At.Sub(q.History[0].At))
 }
 
 // consumersNote says what the consumer count means for a queue.
@@ -107,7 +108,7 @@ func queueCharts(o *doc, st *theme.Styles, q *state.Queue, now time.Time, width,
 	}
 	// Three charts, each a title and its rows, and the axis: as tall as the body allows.
 	rows := max(2, min(6, (height-6)/3-1))
-	c := chart{rows: rows, t0: h[0].At, t1: now, label: func(v float64) string { return fmtCount(int64(v)) }}
+	c := chart{rows: rows, t0: h[0].At, t1: now, label: func(v float64) string { return format.Count(int64(v)) }}
 	if !c.t1.After(c.t0) {
 		c.t1 = c.t0.Add(time.Second)
 	}
@@ -118,7 +119,7 @@ func queueCharts(o *doc, st *theme.Styles, q *state.Queue, now time.Time, width,
 	var out []string
 	for _, x := range all {
 		lo, hi := x.s.bounds()
-		out = append(out, o.paint(st.Detail.Label, x.name+"  min "+fmtCount(int64(lo))+" · max "+fmtCount(int64(hi))+" · now "+fmtCount(int64(x.s.value(x.s.n-1)))))
+		out = append(out, o.paint(st.Detail.Label, x.name+"  min "+format.Count(int64(lo))+" · max "+format.Count(int64(hi))+" · now "+format.Count(int64(x.s.value(x.s.n-1)))))
 		out = append(out, c.lines(x.s)...)
 	}
 	return append(out, c.timeAxis())

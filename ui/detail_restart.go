@@ -5,6 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 )
@@ -33,7 +34,7 @@ func (d *restartDetail) lines() []string {
 	o := &doc{width: d.width}
 	r := d.r
 	o.add(o.paint(st.Detail.Title, kindWord(r.Kind)+": "+o.clean(r.What)+" on "+o.clean(r.Where)) +
-		o.paint(st.Detail.Label, " at "+r.At.Format("15:04:05")+" ("+ageSince(e.now, r.At)+" ago) · seen by "+o.clean(r.Source)))
+		o.paint(st.Detail.Label, " at "+format.Clock(r.At)+" ("+format.AgeSince(e.now, r.At)+" ago) · seen by "+o.clean(r.Source)))
 	o.add("")
 	o.add(o.paint(st.Detail.Section, "evidence"))
 	o.wrap("  ", r.Evidence)
@@ -45,7 +46,7 @@ func (d *restartDetail) lines() []string {
 			continue
 		}
 		n++
-		o.add("  " + x.At.Format("15:04:05") + " " + padRight(kindWord(x.Kind), 9) + " " + o.clean(x.Where) + " " + o.clean(x.What) +
+		o.add("  " + format.Clock(x.At) + " " + padRight(kindWord(x.Kind), 9) + " " + o.clean(x.Where) + " " + o.clean(x.What) +
 			o.paint(st.Table.Dim, "  "+o.clean(x.Evidence)))
 	}
 	if n == 0 {

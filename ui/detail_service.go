@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 )
@@ -168,16 +169,16 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		return o.lines, nil
 	}
 	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, "  id "+o.clean(s.ID)+" · zone "+o.clean(s.Zone)))
-	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + ageSince(now, s.Since)
+	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + format.AgeSince(now, s.Since)
 	if s.Flapping {
-		line += "  " + o.paint(st.Status.Flapping, "↯ FLAPPING "+fmtPercent(s.FlapPercent))
+		line += "  " + o.paint(st.Status.Flapping, "↯ FLAPPING "+format.Percent(s.FlapPercent))
 	} else {
-		line += "  flap " + fmtPercent(s.FlapPercent)
+		line += "  flap " + format.Percent(s.FlapPercent)
 	}
 	o.add(line)
-	rep := "report " + ageSince(now, s.UpdatedAt) + " ago"
+	rep := "report " + format.AgeSince(now, s.UpdatedAt) + " ago"
 	if s.ReportInterval > 0 {
-		rep += " · interval ~" + fmtAge(s.ReportInterval)
+		rep += " · interval ~" + format.Age(s.ReportInterval)
 		if !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > 2*s.ReportInterval {
 			rep += " " + o.paint(st.Table.Warn, "(overdue)")
 		}
@@ -194,7 +195,7 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		ret = defaultRetention
 	}
 	o.add("")
-	o.add(o.paint(st.Detail.Section, "up/down over the last "+fmtAge(ret)) + o.paint(st.Detail.Label, "  █ up  _ down  ░ disabled  F forced  ? unknown  ▚ changed  · not seen"))
+	o.add(o.paint(st.Detail.Section, "up/down over the last "+format.Age(ret)) + o.paint(st.Detail.Label, "  █ up  _ down  ░ disabled  F forced  ? unknown  ▚ changed  · not seen"))
 	o.add(strip(s, now, ret, max(1, d.width-2)))
 
 	o.add("")
@@ -225,14 +226,14 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		var l string
 		if i == cur {
 			// The cursor row is one reverse-video span; no inner colours.
-			l = "▸ " + padRight(o.clean(other.Key.Binary), 16) + " " + cond + " for " + ageSince(now, other.Since)
+			l = "▸ " + padRight(o.clean(other.Key.Binary), 16) + " " + cond + " for " + format.AgeSince(now, other.Since)
 			if other.Flapping {
-				l += " ↯" + fmtPercent(other.FlapPercent)
+				l += " ↯" + format.Percent(other.FlapPercent)
 			}
 		} else {
-			l = "  " + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), cond) + " for " + ageSince(now, other.Since)
+			l = "  " + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), cond) + " for " + format.AgeSince(now, other.Since)
 			if other.Flapping {
-				l += " " + o.paint(st.Status.Flapping, "↯"+fmtPercent(other.FlapPercent))
+				l += " " + o.paint(st.Status.Flapping, "↯"+format.Percent(other.FlapPercent))
 			}
 		}
 		if other.Key == d.key && len(sibs) > 1 {
@@ -245,8 +246,8 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		o.add(l)
 	}
 	if q != nil {
-		l := "queue " + o.clean(q.Key.Name) + "  messages " + fmtCount(q.Messages) + " · unacked " + fmtCount(q.Unacked) +
-			" · consumers " + consumersText(q.Consumers) + " · growth " + fmtGrowth(q.GrowthPerMin) + "/min"
+		l := "queue " + o.clean(q.Key.Name) + "  messages " + format.Count(q.Messages) + " · unacked " + format.Count(q.Unacked) +
+			" · consumers " + consumersText(q.Consumers) + " · growth " + format.Growth(q.GrowthPerMin) + "/min"
 		if cur == len(sibs) {
 			l = o.paint(st.Table.Selected, "▸ "+l)
 		} else {
@@ -265,11 +266,11 @@ func (d *serviceDetail) layout() ([]string, []int) {
 	o.add(o.paint(st.Detail.Section, "transitions (newest first): "+strconv.Itoa(len(s.History))))
 	for i := len(s.History) - 1; i >= 0; i-- {
 		t := s.History[i]
-		o.add("  " + t.At.Format("15:04:05") + "  " + padLeft(ageSince(now, t.At), 7) + " ago  " +
+		o.add("  " + format.Clock(t.At) + "  " + padLeft(format.AgeSince(now, t.At), 7) + " ago  " +
 			strings.TrimSpace(condWord(t.From)) + " → " + o.paint(condInk(st, t.To), condWord(t.To)))
 	}
 	if len(s.History) == 0 {
-		o.add("  none since " + s.FirstSeen.Format("15:04:05"))
+		o.add("  none since " + format.Clock(s.FirstSeen))
 	}
 	return o.lines, rows
 }
@@ -304,7 +305,7 @@ func rpcLines(o *doc, e *env, s *state.Service) {
 	for i := range h {
 		lo, hi = min(lo, h[i].RTT), max(hi, h[i].RTT)
 	}
-	o.add("  rtt     " + padLeft(spark.String(), w) + "  " + fmtRTT(lo) + " … " + fmtRTT(hi))
+	o.add("  rtt     " + padLeft(spark.String(), w) + "  " + format.RTT(lo) + " … " + format.RTT(hi))
 	var res strings.Builder
 	for i := max(0, len(h)-w); i < len(h); i++ {
 		if h[i].Result == sources.ProbeOK {
@@ -317,7 +318,7 @@ func rpcLines(o *doc, e *env, s *state.Service) {
 	for i := len(h) - 1; i >= max(0, len(h)-3); i-- {
 		p := &h[i]
 		t, ink := rpcCell(p, st)
-		l := "  " + p.At.Format("15:04:05") + "  " + padLeft(ageSince(now, p.At), 7) + " ago  " + o.paint(ink, t)
+		l := "  " + format.Clock(p.At) + "  " + padLeft(format.AgeSince(now, p.At), 7) + " ago  " + o.paint(ink, t)
 		if p.Detail != "" {
 			l += strings.Repeat(" ", max(1, 12-textWidth(t))) + o.clean(p.Detail)
 		}
@@ -345,7 +346,7 @@ func restartLines(o *doc, e *env, host string) {
 			break
 		}
 		shown++
-		o.add("  " + r.At.Format("15:04:05") + "  " + padLeft(ageSince(e.now, r.At), 7) + " ago  " +
+		o.add("  " + format.Clock(r.At) + "  " + padLeft(format.AgeSince(e.now, r.At), 7) + " ago  " +
 			o.paint(kindInk(st, r.Kind), padRight(kindWord(r.Kind), 9)) + " " + o.clean(r.What) + o.paint(st.Table.Dim, "  "+o.clean(r.Evidence)))
 	}
 	if n == 0 {
@@ -362,13 +363,13 @@ func hostLines(o *doc, e *env, host string) {
 		return
 	}
 	t, ink := heartbeatCell(e.snap, host, e.now, st)
-	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last, at " + h.LastSeen.Format("15:04:05") +
-		" · every " + fmtAge(h.Interval) + " · " + o.paint(inkIf(h.Gaps > 0, st.Table.Warn), strconv.Itoa(h.Gaps)+" missed") +
+	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last, at " + format.Clock(h.LastSeen) +
+		" · every " + format.Age(h.Interval) + " · " + o.paint(inkIf(h.Gaps > 0, st.Table.Warn), strconv.Itoa(h.Gaps)+" missed") +
 		" · skew " + h.Skew.Round(time.Millisecond).String())
-	o.add("  uptime " + fmtAge(h.Uptime) + " · boot " + o.clean(h.BootID) + " · agent " + o.clean(h.AgentVersion) + " · seq " + strconv.FormatUint(h.Seq, 10))
+	o.add("  uptime " + format.Age(h.Uptime) + " · boot " + o.clean(h.BootID) + " · agent " + o.clean(h.AgentVersion) + " · seq " + strconv.FormatUint(h.Seq, 10))
 	o.add(o.paint(st.Detail.Label, "  no history of ages is kept: \"missed\" counts sequence-number gaps since stacktop started"))
 	for _, pr := range h.Processes {
-		o.add("  " + padRight(o.clean(pr.Name), 20) + " pid " + padLeft(strconv.Itoa(pr.PID), 7) + "  started " + ageSince(e.now, pr.StartedAt) + " ago")
+		o.add("  " + padRight(o.clean(pr.Name), 20) + " pid " + padLeft(strconv.Itoa(pr.PID), 7) + "  started " + format.AgeSince(e.now, pr.StartedAt) + " ago")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui/sanitize"
@@ -41,10 +42,10 @@ func (d *verdictDetail) lines() []string {
 			about = append(about, v.Cause.String())
 		}
 		if !v.Since.IsZero() {
-			about = append(about, "reached "+v.Since.Format("15:04:05")+" ("+ageSince(e.now, v.Since)+" ago)")
+			about = append(about, "reached "+format.Clock(v.Since)+" ("+format.AgeSince(e.now, v.Since)+" ago)")
 		}
 		if !v.Started.IsZero() {
-			about = append(about, "trouble began "+v.Started.Format("15:04:05"))
+			about = append(about, "trouble began "+format.Clock(v.Started))
 		}
 		if len(about) > 0 {
 			head += o.paint(st.Detail.Label, "  "+strings.Join(about, " · "))
@@ -77,7 +78,7 @@ func (d *verdictDetail) lines() []string {
 		}
 	}
 	o.add("")
-	o.add(o.paint(st.Detail.Section, "inputs") + o.paint(st.Detail.Label, "  now, from the snapshot of "+e.snap.At.Format("15:04:05")))
+	o.add(o.paint(st.Detail.Section, "inputs") + o.paint(st.Detail.Label, "  now, from the snapshot of "+format.Clock(e.snap.At)))
 	for _, l := range verdictInputs(e) {
 		o.add("  " + l)
 	}
@@ -98,7 +99,7 @@ func evidenceLines(o *doc, e *env, fs []state.Finding, width int) {
 		f := &fs[i]
 		at := "        "
 		if !f.At.IsZero() {
-			at = f.At.Format("15:04:05")
+			at = format.Clock(f.At)
 		}
 		text := o.cleanAll(f.Text)
 		if f.Host != "" {
@@ -172,7 +173,7 @@ func verdictInputs(e *env) []string {
 	canary := "no probe yet"
 	if c := s.Canary.History; len(c) > 0 {
 		last := c[len(c)-1]
-		canary = "last " + strings.ToUpper(string(last.Result)) + " " + fmtRTT(last.RTT) + " at " + last.At.Format("15:04:05") +
+		canary = "last " + strings.ToUpper(string(last.Result)) + " " + format.RTT(last.RTT) + " at " + format.Clock(last.At) +
 			" · " + strconv.Itoa(s.Canary.Failures) + " failed of " + strconv.Itoa(len(c)) + " kept"
 	}
 	out = append(out, padRight("canary", 11)+canary)
@@ -210,7 +211,7 @@ func verdictInputs(e *env) []string {
 		case h.Stale(now):
 			w = "STALE"
 		}
-		src = append(src, sanitize.Line(h.Name, 16)+" "+w+" "+ageSince(now, h.LastSuccess))
+		src = append(src, sanitize.Line(h.Name, 16)+" "+w+" "+format.AgeSince(now, h.LastSuccess))
 	}
 	if len(src) == 0 {
 		src = append(src, "none reported yet")

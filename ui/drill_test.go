@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 )
@@ -204,13 +205,13 @@ func TestReplayHooks(t *testing.T) {
 		{"15:00", true, time.Date(fixedNow.Year(), fixedNow.Month(), fixedNow.Day(), 15, 0, 0, 0, fixedNow.Location())},   // 11h48m ahead
 		{"16:00", true, time.Date(fixedNow.Year(), fixedNow.Month(), fixedNow.Day()-1, 16, 0, 0, 0, fixedNow.Location())}, // 11h12m behind, not 12h48m ahead
 	} {
-		got, err := parseClock(tc.in, fixedNow, tc.ahead)
+		got, err := format.ParseClock(tc.in, fixedNow, tc.ahead)
 		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("%s (ahead %v) at %v: %v %v, want %v", tc.in, tc.ahead, fixedNow, got, err, tc.want)
 		}
 	}
 	for _, bad := range []string{"", "3", "24:00", "03:60", "03:10:61", "a:b", "1:2:3:4", "003:10"} {
-		if _, err := parseClock(bad, fixedNow, false); err == nil {
+		if _, err := format.ParseClock(bad, fixedNow, false); err == nil {
 			t.Errorf("%q parsed", bad)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 	"github.com/stacktop/stacktop/ui/sanitize"
@@ -380,7 +381,7 @@ func (m Model) jumpKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.jump.Blur()
 		return m, nil
 	case key.Matches(msg, k.Accept):
-		t, err := parseClock(m.jump.Value(), m.e.now, m.opts.Seek != nil)
+		t, err := format.ParseClock(m.jump.Value(), m.e.now, m.opts.Seek != nil)
 		if err != nil {
 			m.jumpErr = err.Error()
 			return m, nil

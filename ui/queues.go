@@ -8,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 )
@@ -201,9 +202,9 @@ func (p *queuesPane) View() string {
 		r := startRow(&b, p.widths, i == p.list.cursor, st)
 		r.cell(q.Key.VHost, false, st.Table.Dim)
 		r.cell(q.Key.Name, false, theme.Ink{})
-		r.cell(fmtCount(q.Messages), true, inkIf(q.Messages >= backlogThreshold, st.Table.Warn))
-		r.cell(fmtGrowth(q.GrowthPerMin), true, inkIf(q.GrowthPerMin > 0, st.Table.Warn))
-		r.cell(fmtCount(q.Unacked), true, theme.Ink{})
+		r.cell(format.Count(q.Messages), true, inkIf(q.Messages >= backlogThreshold, st.Table.Warn))
+		r.cell(format.Growth(q.GrowthPerMin), true, inkIf(q.GrowthPerMin > 0, st.Table.Warn))
+		r.cell(format.Count(q.Unacked), true, theme.Ink{})
 		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
 		spark.Reset()
 		sparkline(&spark, len(q.History), p.widths[qColTrend], func(i int) int64 { return q.History[i].Messages })

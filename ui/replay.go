@@ -5,6 +5,8 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/stacktop/stacktop/format"
 )
 
 // ReplayStatus is where a replay stands, for the header; the replay sends a
@@ -46,7 +48,7 @@ func (m Model) waitReplay() tea.Cmd {
 func (m Model) replayItem(f *flow) {
 	r := m.replay
 	h := &m.e.st.Header
-	clock := m.e.now.Format("15:04:05")
+	clock := format.Clock(m.e.now)
 	if r.Ended {
 		badge, rest := " END OF RECORDING ", clock+" — t seeks, q quits"
 		f.put("", textWidth(badge)+1+textWidth(rest), f.paint(h.Ended, badge)+" "+f.paint(h.Dim, rest))

@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
@@ -318,24 +319,24 @@ func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showG
 	r.cell(condWord(s.Cond), false, condInk(st, s.Cond))
 	switch {
 	case s.Flapping:
-		r.cell("↯"+fmtPercent(s.FlapPercent), true, st.Status.Flapping)
+		r.cell("↯"+format.Percent(s.FlapPercent), true, st.Status.Flapping)
 	case s.FlapPercent >= 0.5:
-		r.cell(fmtPercent(s.FlapPercent), true, st.Table.Dim)
+		r.cell(format.Percent(s.FlapPercent), true, st.Table.Dim)
 	default:
 		r.cell("", true, theme.Ink{})
 	}
-	r.cell(ageSince(now, s.Since), true, theme.Ink{})
+	r.cell(format.AgeSince(now, s.Since), true, theme.Ink{})
 	reportInk := theme.Ink{}
 	if s.ReportInterval > 0 && !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > 2*s.ReportInterval {
 		reportInk = st.Table.Warn
 	}
-	r.cell(ageSince(now, s.UpdatedAt), true, reportInk)
+	r.cell(format.AgeSince(now, s.UpdatedAt), true, reportInk)
 	hbText, hbInk := heartbeatCell(p.e.snap, s.Key.Host, now, st)
 	r.cell(hbText, false, hbInk)
 	rpcText, rpcInk := rpcCell(s.RPC, st)
 	if s.RPC != nil && !s.RPC.At.IsZero() {
 		// With room, how old the ping is ("ok 9ms 20s ago").
-		if age := ageSince(now, s.RPC.At); textWidth(rpcText)+len(age)+5 <= p.widths[svcColRPC] {
+		if age := format.AgeSince(now, s.RPC.At); textWidth(rpcText)+len(age)+5 <= p.widths[svcColRPC] {
 			rpcText += " " + age + " ago"
 		}
 	}
@@ -351,7 +352,7 @@ func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.S
 	if h == nil {
 		return "", theme.Ink{}
 	}
-	age := ageSince(now, h.LastSeen)
+	age := format.AgeSince(now, h.LastSeen)
 	live := liveness(h, now)
 	if src, ok := snap.Source(sources.NameHeartbeat); ok && live != state.LiveFresh && (src.LastErr != "" || src.Stale(now)) {
 		return "? " + age, st.Table.Dim
@@ -372,9 +373,9 @@ func rpcCell(pr *sources.Probe, st *theme.Styles) (string, theme.Ink) {
 	}
 	switch pr.Result {
 	case sources.ProbeOK:
-		return "ok " + fmtRTT(pr.RTT), theme.Ink{}
+		return "ok " + format.RTT(pr.RTT), theme.Ink{}
 	case sources.ProbeTimeout:
-		return "TMO " + fmtRTT(pr.RTT), st.Table.Bad
+		return "TMO " + format.RTT(pr.RTT), st.Table.Bad
 	case sources.ProbeBlocked:
 		return "BLOCKED", st.Table.Bad
 	}

@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 )
@@ -105,9 +106,9 @@ func (p *timelinePane) Status() string {
 	}
 	if !p.jumped.IsZero() {
 		if p.jumpHit {
-			s += " · at or before " + p.jumped.Format("15:04:05")
+			s += " · at or before " + format.Clock(p.jumped)
 		} else {
-			s += " · none before " + p.jumped.Format("15:04:05")
+			s += " · none before " + format.Clock(p.jumped)
 		}
 	}
 	return s
@@ -341,8 +342,8 @@ func (p *timelinePane) View() string {
 		x := &tl[idx]
 		b.WriteByte('\n')
 		r := startRow(&b, p.widths, i == p.list.cursor, st)
-		r.cell(x.At.Format("15:04:05"), false, theme.Ink{})
-		r.cell(ageSince(p.e.now, x.At), true, st.Table.Dim)
+		r.cell(format.Clock(x.At), false, theme.Ink{})
+		r.cell(format.AgeSince(p.e.now, x.At), true, st.Table.Dim)
 		r.cell(string(x.Kind), false, eventInk(st, x))
 		r.cell(eventWhere(x), false, theme.Ink{})
 		r.cell(eventWhat(x), false, theme.Ink{})

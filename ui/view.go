@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/theme"
 	"github.com/stacktop/stacktop/ui/sanitize"
@@ -167,7 +168,7 @@ func (m Model) header() string {
 	if m.replay != nil {
 		m.replayItem(f)
 	} else {
-		f.put("", 8, f.paint(h.Dim, now.Format("15:04:05")))
+		f.put("", 8, f.paint(h.Dim, format.Clock(now)))
 	}
 	if m.paused {
 		label := " PAUSED "
@@ -214,9 +215,9 @@ func (m Model) header() string {
 		case src.LastSuccess.IsZero():
 			status, ink = "NO DATA", h.Error
 		case stale(src, now):
-			status, ink = "STALE "+ageSince(now, src.LastSuccess), h.Stale
+			status, ink = "STALE "+format.AgeSince(now, src.LastSuccess), h.Stale
 		default:
-			status, ink = "ok "+ageSince(now, src.LastSuccess), h.OK
+			status, ink = "ok "+format.AgeSince(now, src.LastSuccess), h.OK
 		}
 		w := textWidth(name) + 1 + textWidth(status)
 		item := f.paint(h.Label, name) + " " + f.paint(ink, status)

@@ -149,7 +149,7 @@ func TestScenarioTimeline(t *testing.T) {
 		"22:30:00  nova polls started — cloud1; microversion 2.69; every 10s [nova]",
 		"22:30:01  broker rabbit@mq-1 lists 2 nodes: rabbit@mq-1, rabbit@mq-2 — all running, no alarms, no partitions [rabbitmq]",
 		"22:30:02  heartbeats from 4 hosts — all fresh [heartbeat]",
-		"22:30:11  rabbit@mq-1 memory alarm raised — memory 1.7 GiB, high watermark 1.6 GiB [rabbitmq]",
+		"22:30:11  rabbit@mq-1 memory alarm raised — memory 1.7G, high watermark 1.6G [rabbitmq]",
 		"22:30:12  broker canary failing — timeout after 5s: no reply on the canary queue [heartbeat]",
 		"22:30:20  nova-compute down on c1 — Nova: state down, last report 22:29:55 (25s before) [nova]",
 		"22:30:25  rabbitmq polls failing — Get \"http://mq:15672/api/overview\": dial tcp: connect: connection refused (last success 22:30:11) [rabbitmq]",
@@ -178,7 +178,7 @@ func TestScenarioTimeline(t *testing.T) {
 	for _, want := range []string{
 		"- [22:30:20] nova-compute down on 2 hosts: c1, c2 — Nova: state down, last report 22:29:55 (25s before) (nova)",
 		"- [22:30:46] nova-compute restarted on 2 hosts: c1, c2 — new pid or start time in the hosts' heartbeats (heartbeat)",
-		"- [22:30:45] rabbit@mq-1 memory alarm cleared — memory 800.0 MiB, high watermark 1.6 GiB (rabbitmq)",
+		"- [22:30:45] rabbit@mq-1 memory alarm cleared — memory 800M, high watermark 1.6G (rabbitmq)",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("compacted markdown lacks %q", want)
