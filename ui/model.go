@@ -505,12 +505,9 @@ func (m *Model) focus(k state.QueueKey) tea.Cmd {
 	return func() tea.Msg { f(k); return nil }
 }
 
-// layout sizes the panes: header (as many lines as it wraps to), tab line, body, footer.
+// layout sizes the panes: header (a height set by the width), tab line, body, footer.
 func (m *Model) layout() {
-	m.headerH = 2
-	if m.width > 0 {
-		m.headerH = strings.Count(m.header(), "\n") + 1
-	}
+	m.headerH = statusLines(m.width) + 1 // whatever the header says
 	m.bodyH = max(0, m.height-m.headerH-2)
 	for _, p := range m.tabs {
 		p.SetSize(m.width, m.bodyH)

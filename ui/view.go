@@ -151,14 +151,58 @@ func (f *flow) paint(ink theme.Ink, text string) string {
 // minErrWidth is the least room a source's error text is given on its line.
 const minErrWidth = 16
 
-// maxVerdictLines bounds how many lines the verdict may wrap onto.
-const maxVerdictLines = 2
+// minCompactErr is the least room worth an error's start in a compact header.
+const minCompactErr = 8
 
-// header is the top block: names and broker health, source health, verdict.
-// At any width nothing important is cut: items wrap onto further lines,
-// calm broker items are left out when they do not fit, and only a source's
-// error text is shortened.
+// statusGuess is the room a source's status ("STALE 12m04s") is given when
+// an error before it is cut to leave it room.
+const statusGuess = 12
+
+// statusLines is how many lines the header's status (names, broker health,
+// sources) takes at a width, whatever it says: the header keeps one height
+// from frame to frame, so the panes below never jump.
+func statusLines(width int) int {
+	switch {
+	case width >= 120:
+		return 2
+	case width >= 60:
+		return 3
+	}
+	return 4
+}
+
+// header is the top block, always statusLines(width)+1 lines: names and
+// broker health, source health, then the verdict on one line. Items wrap
+// onto the status lines, calm broker items are left out when they do not
+// fit, and only a source's error text is shortened; when even that does
+// not fit, the errors are cut to the room beside their source.
 func (m Model) header() string {
+	budget := statusLines(m.width)
+	status := m.status(0)
+	for level := 1; level <= 2 && strings.Count(status, "\n") >= budget; level++ {
+		status = m.status(level)
+	}
+	lines := strings.SplitN(status, "\n", budget+1)
+	if len(lines) > budget {
+		lines = lines[:budget]
+		lines[budget-1] = ansi.Truncate(lines[budget-1], max(1, m.width-1), "") + "…"
+	}
+	var b strings.Builder
+	for i := range budget {
+		if i < len(lines) {
+			b.WriteString(lines[i])
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.verdictLine())
+	return b.String()
+}
+
+// status is the header's names, broker health and sources, wrapped at the
+// width. From level 1 on no source's error gets a line of its own: it is cut
+// to the room beside its source that the sources after it leave; at level 2
+// errors are left out (the source's STALE or NO DATA stays).
+func (m Model) status(level int) string {
 	e := m.e
 	st := &e.st
 	s := e.snap
@@ -207,7 +251,7 @@ func (m Model) header() string {
 	if len(s.Sources) == 0 {
 		f.put("", 27, f.paint(h.Dim, "waiting for the first poll…"))
 	}
-	for _, src := range s.Sources {
+	for i, src := range s.Sources {
 		name := sanitize.Line(src.Name, 16)
 		var status string
 		var ink theme.Ink
@@ -231,31 +275,51 @@ func (m Model) header() string {
 		}
 		errText := sanitize.Line(fails+src.LastErr, 0)
 		need := w + 1 + min(textWidth(errText), minErrWidth)
-		if need > f.room(" │ ") {
+		if need > f.room(" │ ") && level == 0 {
 			f.newline() // the error needs some room beside its source
 		}
 		f.put(" │ ", w, item)
-		errText = sanitize.Line(errText, max(minErrWidth, f.width-f.x-1))
+		limit := max(minErrWidth, f.width-f.x-1)
+		if level > 0 {
+			limit = f.width - f.x - 1
+			for _, next := range s.Sources[i+1:] {
+				limit -= len(" │ ") + textWidth(sanitize.Line(next.Name, 16)) + 1 + statusGuess
+			}
+		}
+		if level > 1 || limit < minCompactErr {
+			continue // the source's STALE or NO DATA says it; the timeline has the error
+		}
+		errText = sanitize.Line(errText, limit)
 		f.put(" ", textWidth(errText), f.paint(h.Error, errText))
 	}
-
-	if v := s.Verdict.Summary; v != "" {
-		w := max(8, m.width-2)
-		lines := strings.Split(ansi.Wordwrap(sanitize.Line(v, 0), w, ""), "\n")
-		if len(lines) > maxVerdictLines {
-			lines[maxVerdictLines-1] = sanitize.Line(strings.Join(lines[maxVerdictLines-1:], " "), w)
-			lines = lines[:maxVerdictLines]
-		}
-		for i, l := range lines {
-			f.newline()
-			prefix := "⚠ "
-			if i > 0 {
-				prefix = "  "
-			}
-			f.put("", 2+textWidth(l), f.paint(h.Verdict, prefix+l))
-		}
-	}
 	return f.b.String()
+}
+
+// verdictHint says where the verdict's evidence is.
+const verdictHint = "  v evidence"
+
+// verdictLine is the verdict on one line, cut with "…" when it is longer,
+// or that there is none; the evidence is behind v.
+func (m Model) verdictLine() string {
+	s := m.e.snap
+	h := &m.e.st.Header
+	var b strings.Builder
+	v := s.Verdict.Summary
+	if v == "" {
+		text := "no verdict: no rule fired · v shows the rules' inputs"
+		if len(s.Sources) == 0 {
+			text = "no verdict yet"
+		}
+		h.Dim.Paint(&b, sanitize.Line(text, max(1, m.width)))
+		return b.String()
+	}
+	w := max(1, m.width-2)
+	line := sanitize.Line(v, w)
+	h.Verdict.Paint(&b, "⚠ "+line)
+	if textWidth(line)+textWidth(verdictHint) <= w {
+		h.Dim.Paint(&b, verdictHint)
+	}
+	return b.String()
 }
 
 // brokerHealth writes alarms, partitions and the canary, trouble first;
