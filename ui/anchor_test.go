@@ -131,3 +131,37 @@ func TestTimelineCursorAnchored(t *testing.T) {
 		t.Fatalf("enter opened %T", m.detail())
 	}
 }
+
+// TestTimelineWidths: the timeline's columns take the width there is. At
+// 250 columns the grouped event names four of its hosts whole; at 80 the
+// evidence is not a sliver; the selected row reads whole (every host, the
+// whole evidence) on the preview line under the table.
+func TestTimelineWidths(t *testing.T) {
+	tests := []struct {
+		name         string
+		w, h         int
+		keys         []string
+		row, preview string
+	}{
+		{"timeline_250x70", 250, 70, []string{"3"}, "compute-003, compute-007, compute-011, compute-015 +2", "03:11:30 canary · broker canary failing — timeout after 5s"},
+		{"timeline-preview_80x24", 80, 24, []string{"3", "j", "j", "j", "j", "j"}, "BROKER: 6 service",
+			"03:10:32 verdict · verdict: BROKER: 6 services flapping on 6 hosts while rabbit"},
+		{"timeline-preview-group_160x48", 160, 48, []string{"3", "G", "k", "k", "k"}, "compute-003 +5",
+			"nova-compute down on 6 hosts: compute-003, compute-007, compute-011, compute-015, compute-019, compute-023 (over 20s) — Nova: state down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := press(newTestModel(incident(), tt.w, tt.h, false), tt.keys...)
+			got := ansi.Strip(m.Render())
+			checkGolden(t, tt.name, got)
+			checkFrame(t, got, tt.w, tt.h)
+			if !strings.Contains(got, tt.row) {
+				t.Errorf("no row with %q", tt.row)
+			}
+			lines := strings.Split(got, "\n")
+			if p := lines[len(lines)-2]; !strings.Contains(p, tt.preview) {
+				t.Errorf("preview line %q, want %q", p, tt.preview)
+			}
+		})
+	}
+}

@@ -102,6 +102,7 @@ type tablePane struct {
 	list     listState
 	width    int
 	above    int // lines above the column titles
+	below    int // lines under the rows (the timeline's preview)
 	sort     int
 	sorts    int // sort modes cycled by the sort key; 0 when the pane has no sort
 	problems bool
@@ -187,7 +188,7 @@ type extraKeys interface {
 
 func (t *tablePane) SetSize(w, h int) {
 	t.width = w
-	t.list.height = h - 1 - t.above // column titles
+	t.list.height = max(0, h-1-t.above-t.below) // column titles
 	t.list.clamp(len(t.order))
 }
 

@@ -9,14 +9,17 @@ import (
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
-// column describes one table column. Widths are given in three steps: every
+// column describes one table column. Widths are given in four steps: every
 // column gets its least width (columns are dropped when even those do not
-// fit), fit columns then grow to their widest value, and what is left goes to
-// grow columns by weight.
+// fit), fit columns then grow to their widest value, share columns split what
+// is left towards their widest values (the narrowest needs met first, the
+// rest evenly), and what is still left goes to grow columns by weight.
 type column struct {
 	title   string
 	width   int  // fixed width; for fit columns the most of their least width
 	fit     bool // sized to content, the widest value in the rows (set by the pane when it orders them)
+	share   bool // sized to content from the width left after fit columns, shared with the other share columns
+	want    int  // share columns: a width to meet first, before any grows past it to its content (0: the content)
 	content int
 	grow    int // share of the width left over (0: none)
 	max     int // fit and grow columns: the most they take (0: no bound)
@@ -24,7 +27,7 @@ type column struct {
 	right   bool
 }
 
-// target is what a fit column would like: its widest value or title, within max.
+// target is what a fit or share column would like: its widest value or title, within max.
 func (c *column) target() int {
 	t := max(c.content, textWidth(c.title), 1)
 	if c.max > 0 {
@@ -71,6 +74,7 @@ func layoutColumns(cols []column, total int, widths []int) []int {
 			spare -= add
 		}
 	}
+	spare = shareOut(cols, widths, spare)
 	for spare > 0 {
 		weight := 0
 		for i := range cols {
@@ -96,6 +100,45 @@ func layoutColumns(cols []column, total int, widths []int) []int {
 		}
 	}
 	return widths
+}
+
+// shareOut gives share columns the spare width towards their wants, then
+// towards their targets: each round splits it evenly among those still
+// short, no column past its goal; it returns what is left.
+func shareOut(cols []column, widths []int, spare int) int {
+	goal := func(c *column) int {
+		if c.want > 0 {
+			return min(c.want, c.target())
+		}
+		return c.target()
+	}
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			goal = (*column).target
+		}
+		for spare > 0 {
+			short := 0
+			for i := range cols {
+				if cols[i].share && widths[i] > 0 && widths[i] < goal(&cols[i]) {
+					short++
+				}
+			}
+			if short == 0 {
+				break
+			}
+			each := spare / short
+			for i := range cols {
+				c := &cols[i]
+				if !c.share || widths[i] == 0 || widths[i] >= goal(c) || spare == 0 {
+					continue
+				}
+				add := min(max(1, each), goal(c)-widths[i], spare)
+				widths[i] += add
+				spare -= add
+			}
+		}
+	}
+	return spare
 }
 
 // nextToDrop picks the shown column to give up: the highest drop, the

@@ -88,7 +88,9 @@ func TestColumnsFitContent(t *testing.T) {
 		{"queue names fit, the trend shows all 30 samples", incident(), 160, []string{"2"}, []int{5, 38, 8, 8, 7, 4, 30}, "▸ /     reply_5d2f9c0e8a6b4e1f9d3c7a2b1e0f4d6c "},
 		{"queue names cut at 80", incident(), 80, []string{"2"}, []int{5, 28, 8, 8, 7, 4, 12}, "▸ /     reply_5d2f9c0e8a6b4e1f9d3c7… "},
 		// time ago kind where what evidence
-		{"the timeline gives the evidence what is left", incident(), 160, []string{"3"}, []int{8, 7, 9, 20, 32, 160 - 2 - 8 - 7 - 9 - 20 - 32 - 5}, "rabbit@ctl-2         restarted                        uptime went from 40d02h to 12s"},
+		{"the timeline shares out what is left", incident(), 160, []string{"3"}, []int{8, 6, 9, 14, 58, 58}, "rabbit@ctl-2   restarted "},
+		{"the timeline at 250 names more hosts", incident(), 250, []string{"3"}, []int{8, 6, 9, 57, 76, 87}, "compute-003, compute-007, compute-011, compute-015 +2"},
+		{"the timeline at 80 gives the evidence room", incident(), 80, []string{"3"}, []int{8, 6, 9, 14, 18, 18}, "compute-003 +5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

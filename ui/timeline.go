@@ -11,6 +11,7 @@ import (
 	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
+	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
 type tlOrderKey struct {
@@ -26,7 +27,8 @@ type timelinePane struct {
 	tablePane
 
 	key    tlOrderKey
-	whereW int // widest where among the rows in order
+	whereW int // widest where among the rows in order, every host named
+	whereF int // widest where naming only the first host
 	whatW  int // widest what
 	evW    int // widest evidence
 
@@ -68,15 +70,17 @@ func (a *tlAnchor) is(e *state.Event) bool {
 	return a.at.Equal(e.At) && a.kind == e.Kind && a.subject == e.Subject && a.change == e.Change && a.where == firstHost(e)
 }
 
-// timelineCols are sized to what is listed; the evidence takes what is left.
-// Short of room, time, evidence and what go in that order.
+// timelineCols: where, what and evidence share the width there is, each up
+// to its widest value, the narrowest needs met first; what is cut reads
+// whole in the preview line under the table and in the drill-down. Short of
+// room, time, evidence and what go in that order.
 var timelineCols = []column{
 	{title: "time", width: 8, drop: 3},
-	{title: "ago", width: 7, right: true},
+	{title: "ago", width: 6, right: true},
 	{title: "kind", width: 9},
-	{title: "where", width: 12, fit: true, max: 20},
-	{title: "what", width: 8, fit: true, max: 32, drop: 1},
-	{title: "evidence", width: 10, grow: 1, drop: 2},
+	{title: "where", width: 10, share: true},
+	{title: "what", width: 12, share: true, drop: 1},
+	{title: "evidence", width: 12, share: true, grow: 1, drop: 2},
 }
 
 // Indices of timelineCols.
@@ -86,12 +90,10 @@ const (
 	tColEvidence = 5
 )
 
-// maxWhereHosts bounds the hosts named in the where column; the rest are counted.
-const maxWhereHosts = 3
 
 func newTimelinePane(e *env) *timelinePane {
 	p := &timelinePane{}
-	p.tablePane = tablePane{e: e, rows: p}
+	p.tablePane = tablePane{e: e, rows: p, below: 1}
 	return p
 }
 
@@ -221,16 +223,54 @@ func eventDetail(en *env, e *state.Event) pane {
 	return nil
 }
 
-// eventWhere is the where column: the hosts, or what changed when the
-// event is not per host.
-func eventWhere(e *state.Event) string {
+// eventWhere is the where column: as many of the hosts as fit in width
+// cells, the rest counted ("compute-01, compute-02 +4"), or what changed
+// when the event is not per host.
+func eventWhere(e *state.Event, width int) string {
 	if len(e.Hosts) == 0 {
 		if e.Kind == state.EventVerdict {
 			return ""
 		}
 		return e.Subject
 	}
-	return e.Where(maxWhereHosts)
+	n, used := 0, 0
+	for i, h := range e.Hosts {
+		w := textWidth(h)
+		if i > 0 {
+			w += 2 // ", "
+		}
+		more := 0
+		if rest := len(e.Hosts) - i - 1; rest > 0 {
+			more = 2 + len(strconv.Itoa(rest)) // " +4"
+		}
+		if used+w+more > width && n > 0 {
+			break
+		}
+		used += w
+		n++
+	}
+	if n == len(e.Hosts) {
+		return strings.Join(e.Hosts, ", ")
+	}
+	return strings.Join(e.Hosts[:n], ", ") + " +" + strconv.Itoa(len(e.Hosts)-n)
+}
+
+// whereWidths are the where column's widths naming every host, and naming
+// only the first (the rest counted).
+func whereWidths(e *state.Event) (all, first int) {
+	if len(e.Hosts) == 0 {
+		w := textWidth(eventWhere(e, 0))
+		return w, w
+	}
+	all = 2 * (len(e.Hosts) - 1)
+	for _, h := range e.Hosts {
+		all += textWidth(h)
+	}
+	first = textWidth(e.Hosts[0])
+	if len(e.Hosts) > 1 {
+		first += 2 + len(strconv.Itoa(len(e.Hosts)-1))
+	}
+	return all, first
 }
 
 // eventWhat is the what column: the change, with what changed when the
@@ -282,10 +322,11 @@ func (p *timelinePane) sync() {
 		order = append(order, int32(i))
 	}
 	p.order = order
-	p.whereW, p.whatW, p.evW = 0, 0, 0
+	p.whereW, p.whereF, p.whatW, p.evW = 0, 0, 0, 0
 	for _, i := range order {
 		e := &tl[i]
-		p.whereW = max(p.whereW, textWidth(eventWhere(e)))
+		all, first := whereWidths(e)
+		p.whereW, p.whereF = max(p.whereW, all), max(p.whereF, first)
 		p.whatW = max(p.whatW, textWidth(eventWhat(e)))
 		p.evW = max(p.evW, textWidth(e.Evidence))
 	}
@@ -321,8 +362,9 @@ func (p *timelinePane) View() string {
 	st := &p.e.st
 	p.cols = append(p.cols[:0], timelineCols...)
 	p.cols[tColWhere].content = p.whereW
+	p.cols[tColWhere].want = p.whereF
 	p.cols[tColWhat].content = p.whatW
-	p.cols[tColEvidence].max = max(p.cols[tColEvidence].width, p.evW)
+	p.cols[tColEvidence].content = p.evW
 	p.widths = layoutColumns(p.cols, p.width, p.widths)
 	var b strings.Builder
 	b.Grow((p.width + 64) * (p.list.height + 1))
@@ -345,10 +387,27 @@ func (p *timelinePane) View() string {
 		r.cell(format.Clock(x.At), false, theme.Ink{})
 		r.cell(format.AgeSince(p.e.now, x.At), true, st.Table.Dim)
 		r.cell(string(x.Kind), false, eventInk(st, x))
-		r.cell(eventWhere(x), false, theme.Ink{})
+		r.cell(eventWhere(x, p.widths[tColWhere]), false, theme.Ink{})
 		r.cell(eventWhat(x), false, theme.Ink{})
 		r.cell(x.Evidence, false, st.Table.Dim)
 		r.end(st)
 	}
+	for i := hi - lo; i < p.list.height; i++ {
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	if i := p.cursorRow(); i >= 0 {
+		st.Table.Dim.Paint(&b, sanitize.Line(eventPreview(&tl[i]), max(1, p.width)))
+	}
 	return b.String()
+}
+
+// eventPreview is the selected event on one line, every host named: what
+// the columns cut.
+func eventPreview(e *state.Event) string {
+	s := format.Clock(e.At) + " " + string(e.Kind) + " · " + e.What(0)
+	if e.Evidence != "" {
+		s += " — " + e.Evidence
+	}
+	return s
 }
