@@ -90,7 +90,6 @@ const (
 	tColEvidence = 5
 )
 
-
 func newTimelinePane(e *env) *timelinePane {
 	p := &timelinePane{}
 	p.tablePane = tablePane{e: e, rows: p, below: 1}
