@@ -57,7 +57,21 @@ type Event struct {
 	// ID is unique within a Store's Timeline (a grouped event keeps its ID
 	// while hosts join it); 0 in Snapshot.Changes.
 	ID uint64
+	// Members are a grouped event's hosts each with its own time and
+	// evidence, in the order they joined, at most MaxMembers (hosts beyond
+	// are named in Hosts only); nil for an event of one host.
+	Members []Member
 }
+
+// Member is one host's part in a grouped event.
+type Member struct {
+	Host     string
+	At       time.Time
+	Evidence string
+}
+
+// MaxMembers bounds Event.Members.
+const MaxMembers = 1024
 
 // What is the event's "what changed" phrase, naming up to maxHosts hosts
 // (all when maxHosts <= 0).
@@ -125,9 +139,20 @@ func canJoin(g, e *Event, window time.Duration) bool {
 	return e.At.Sub(g.At) <= window && !containsAny(g.Hosts, e.Hosts)
 }
 
-// joinGroup adds e's hosts to g (whose Hosts g owns), widening its time
-// span; differing evidence becomes the group's evidence.
+// joinGroup adds e's hosts to g (whose Hosts and Members g owns), each
+// host with its time and evidence, widening its time span; differing
+// evidence becomes the group's evidence.
 func joinGroup(g *Event, e *Event) {
+	if len(g.Members) == 0 { // g was one event until now
+		for _, h := range g.Hosts[:min(len(g.Hosts), MaxMembers)] {
+			g.Members = append(g.Members, Member{Host: h, At: g.At, Evidence: g.Evidence})
+		}
+	}
+	for _, h := range e.Hosts {
+		if len(g.Members) < MaxMembers {
+			g.Members = append(g.Members, Member{Host: h, At: e.At, Evidence: e.Evidence})
+		}
+	}
 	g.Hosts = append(g.Hosts, e.Hosts...)
 	slices.Sort(g.Hosts)
 	switch {
@@ -178,7 +203,7 @@ func GroupEvents(events []Event, window time.Duration) []Event {
 			joinGroup(&out[i], &e)
 			continue
 		}
-		e.Hosts = slices.Clone(e.Hosts)
+		e.Hosts, e.Members = slices.Clone(e.Hosts), slices.Clone(e.Members)
 		open[k] = len(out)
 		out = append(out, e)
 	}
@@ -801,7 +826,7 @@ func (t *timelineState) foldTimeline(old, add []Event, cutoff time.Time, limit i
 				if _, ok := modAt[og.id]; !ok {
 					if j := findEvent(old, og); j >= 0 && canJoin(&old[j], e, window) {
 						g := old[j]
-						g.Hosts = slices.Clone(g.Hosts)
+						g.Hosts, g.Members = slices.Clone(g.Hosts), slices.Clone(g.Members)
 						joinGroup(&g, e)
 						if replaced == nil {
 							replaced = make(map[uint64]bool)

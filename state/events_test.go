@@ -122,6 +122,72 @@ func TestTimelineGroupsLive(t *testing.T) {
 	}
 }
 
+// memberLines lists a grouped event's members, one "host at evidence" each.
+func memberLines(e Event) string {
+	var b strings.Builder
+	for _, m := range e.Members {
+		fmt.Fprintf(&b, "%s %s %s\n", m.Host, m.At.Sub(t0), m.Evidence)
+	}
+	return b.String()
+}
+
+// TestTimelineGroupMembers: a grouped event keeps each host with its own
+// time and evidence, live as in GroupEvents; a snapshot already handed out
+// keeps the members it had when a later Apply grows the group.
+func TestTimelineGroupMembers(t *testing.T) {
+	s := NewStore(Config{})
+	var all []Event
+	apply := func(b sources.Batch) *Snapshot {
+		snap := s.Apply(b)
+		all = append(all, snap.Changes...)
+		return snap
+	}
+	apply(downPoll(0, 4, func(int) bool { return false }))
+	first := apply(downPoll(1, 4, func(h int) bool { return h < 2 })) // c00, c01 down
+	snap := apply(downPoll(2, 4, func(h int) bool { return h < 3 }))  // c02 down 10 s later
+	var group Event
+	for _, e := range snap.Timeline {
+		if e.Change == "down" {
+			group = e
+		}
+	}
+	last := "Nova: state down, last report " // the evidence names the times
+	got := memberLines(group)
+	for _, want := range []string{"c00 " + at(1).Sub(t0).String() + " " + last, "c01 " + at(1).Sub(t0).String() + " " + last, "c02 " + at(2).Sub(t0).String() + " " + last} {
+		if !strings.Contains(got, want) {
+			t.Errorf("members lack %q:\n%s", want, got)
+		}
+	}
+	if len(group.Members) != 3 {
+		t.Errorf("%d members, want 3:\n%s", len(group.Members), got)
+	}
+	for _, e := range first.Timeline {
+		if e.Change == "down" && len(e.Members) != 2 {
+			t.Errorf("the earlier snapshot's group changed: %d members\n%s", len(e.Members), memberLines(e))
+		}
+	}
+	batch := GroupEvents(all, s.Config().TimelineGroup)
+	for _, e := range batch {
+		if e.Change == "down" && memberLines(e) != got {
+			t.Errorf("GroupEvents members\n%s\ndiffer from the live ones\n%s", memberLines(e), got)
+		}
+	}
+}
+
+// TestTimelineGroupMembersBounded: a group of more hosts than MaxMembers
+// names them all in Hosts and keeps MaxMembers members.
+func TestTimelineGroupMembersBounded(t *testing.T) {
+	var in []Event
+	for i := range MaxMembers + 10 {
+		in = append(in, Event{At: t0.Add(time.Duration(i) * time.Millisecond), Kind: EventRestart, Subject: "nova-compute", Change: "restarted",
+			Hosts: []string{fmt.Sprintf("c%05d", i)}, Evidence: "pid", Source: "heartbeat"})
+	}
+	got := GroupEvents(in, 30*time.Second)
+	if len(got) != 1 || len(got[0].Hosts) != MaxMembers+10 || len(got[0].Members) != MaxMembers {
+		t.Fatalf("%d events, %d hosts, %d members", len(got), len(got[0].Hosts), len(got[0].Members))
+	}
+}
+
 // TestTimelineBounded: the timeline keeps at most MaxEvents events, none
 // older than Retention, and an Apply that derives nothing shares it.
 func TestTimelineBounded(t *testing.T) {

@@ -32,7 +32,8 @@
 //   - restarts: at most Config.MaxRestarts (2000), none older than Retention;
 //   - the timeline: at most Config.MaxEvents events (2000), none older than
 //     Retention; an event lists at most every host once, so the timeline
-//     holds at most MaxEvents × hosts host names (shared strings), and the
+//     holds at most MaxEvents × hosts host names (shared strings), a grouped
+//     event each host's time and evidence too (at most MaxMembers), and the
 //     open groups are one per (kind, subject, change, source) seen within
 //     Retention. Snapshot.Changes holds one Apply's events only.
 //
