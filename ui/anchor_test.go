@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -127,7 +128,7 @@ func TestTimelineCursorAnchored(t *testing.T) {
 	checkGolden(t, "timeline-anchored_160x48", got)
 	checkFrame(t, got, 160, 48)
 	m = press(m, "enter")
-	if d, ok := m.detail().(*serviceDetail); !ok || d.key.Host != "compute-003" {
+	if d, ok := m.detail().(*groupDetail); !ok || d.event().ID != 4 {
 		t.Fatalf("enter opened %T", m.detail())
 	}
 }
@@ -163,5 +164,21 @@ func TestTimelineWidths(t *testing.T) {
 				t.Errorf("preview line %q, want %q", p, tt.preview)
 			}
 		})
+	}
+}
+
+// TestGroupDrill: a grouped event's drill-down lists every host of the
+// group with its own time.
+func TestGroupDrill(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		m := press(newTestModel(incident(), sz[0], sz[1], false), "3", "G", "k", "k", "k", "enter")
+		got := ansi.Strip(m.Render())
+		checkGolden(t, fmt.Sprintf("detail-group_%dx%d", sz[0], sz[1]), got)
+		checkFrame(t, got, sz[0], sz[1])
+		for k, h := range []string{"compute-003", "compute-007", "compute-011", "compute-015", "compute-019", "compute-023"} {
+			if want := fmt.Sprintf("03:00:%02d", 4*k) + " "; !strings.Contains(got, want) || !strings.Contains(got, h) {
+				t.Errorf("%dx%d: no %s at %s in\n%s", sz[0], sz[1], h, want, got)
+			}
+		}
 	}
 }

@@ -298,8 +298,10 @@ func TestTimelineDrill(t *testing.T) {
 		{"verdict change → the verdict view", down(5), func(p pane) bool { _, ok := p.(*verdictDetail); return ok }, ""},
 		{"reboot → the restart view", down(8), func(p pane) bool { _, ok := p.(*restartDetail); return ok }, "boot id b00t"},
 		{"alarm → the node view", down(7), func(p pane) bool { _, ok := p.(*nodeDetail); return ok }, "rabbit@ctl-1"},
-		{"grouped transition → the first host's service", down(9), func(p pane) bool { _, ok := p.(*serviceDetail); return ok }, "compute-003"},
-		{"a start has nothing to open", down(12), func(p pane) bool { return p == nil }, ""},
+		{"grouped transition → every host with its time", down(9), func(p pane) bool { _, ok := p.(*groupDetail); return ok }, "03:00:20 11m40s compute-023"},
+		{"a grouped host → its service", append(down(9), "G", "enter"), func(p pane) bool { d, ok := p.(*serviceDetail); return ok && d.key.Host == "compute-023" }, "compute-023"},
+		{"a source failing → the event in full", down(4), func(p pane) bool { _, ok := p.(*eventDoc); return ok }, "GET /api/queues: context deadline exceeded (last success 03:10:25)"},
+		{"a start → the event in full", down(12), func(p pane) bool { _, ok := p.(*eventDoc); return ok }, "lists 46 services: 46 up"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

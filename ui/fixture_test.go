@@ -189,6 +189,12 @@ func incidentTimeline() []state.Event {
 	}
 	for i := range ev {
 		ev[i].ID = uint64(len(ev) - i)
+		if len(ev[i].Hosts) > 1 { // each host at its own time, 4 s apart
+			for k, h := range ev[i].Hosts {
+				ev[i].Members = append(ev[i].Members, state.Member{Host: h, At: ev[i].At.Add(time.Duration(4*k) * time.Second),
+					Evidence: fmt.Sprintf("Nova: state down, last report 02:58:%02d (%ds before)", 10+k, 50-k)})
+			}
+		}
 	}
 	return ev
 }

@@ -167,17 +167,22 @@ func (p *timelinePane) find() int {
 // navigated: a moved cursor is no longer at the jump.
 func (p *timelinePane) navigated() { p.jumped = time.Time{} }
 
-// open drills into the event's evidence: a service's drill-down, a
-// restart's, a broker node's, the verdict's or the canary's.
+// open drills into the event's evidence: a group's hosts with their
+// times, a service's drill-down, a restart's, a broker node's, the
+// verdict's or the canary's; else the event's own fields in full.
 func (p *timelinePane) open() tea.Cmd {
 	i := p.cursorRow()
 	if i < 0 {
 		return nil
 	}
-	if d := eventDetail(p.e, &p.e.snap.Timeline[i]); d != nil {
+	ev := &p.e.snap.Timeline[i]
+	if len(ev.Hosts) > 1 {
+		return openCmd(newGroupDetail(p.e, ev))
+	}
+	if d := eventDetail(p.e, ev); d != nil {
 		return openCmd(d)
 	}
-	return nil
+	return openCmd(newEventDoc(p.e, ev))
 }
 
 // eventDetail is the drill-down that shows e's evidence, or nil.
