@@ -51,5 +51,6 @@ func (s *Store) foldProbes(f *fold, next *Snapshot) {
 	}
 	if canaryChanged {
 		next.Canary = probeSeries(trimBefore(canary, f.cutoff, probeAt))
+		next.Canary.Source = f.b.Source
 	}
 }

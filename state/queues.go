@@ -54,7 +54,7 @@ func (s *Store) foldQueues(f *fold, prev []Queue, in []sources.Queue) []Queue {
 			q.Role, q.Host = p.Role, p.Host
 			if n := len(p.History); n > 0 {
 				last := p.History[n-1]
-				if dt := f.at.Sub(last.At); dt > 0 {
+				if dt := f.at.Sub(last.At); dt > 0 && q.Messages >= 0 && last.Messages >= 0 { // -1: the broker did not say
 					q.GrowthPerMin = float64(q.Messages-last.Messages) / dt.Minutes()
 				}
 			}

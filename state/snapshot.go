@@ -78,6 +78,9 @@ type Snapshot struct {
 	// not grouped; nil when nothing changed. Collecting them over a run
 	// gives the whole timeline, beyond Retention (stacktop timeline does).
 	Changes []Event
+	// Read says, per kind of data, which source last delivered it and the
+	// time that data describes: what staleness is judged by (see Figures).
+	Read struct{ Overview, Nodes, Queues Reading }
 }
 
 // SourceHealth is how one source's polls are going.
@@ -202,6 +205,8 @@ type Host struct {
 type ProbeSeries struct {
 	History  []sources.Probe
 	Failures int // failed probes within History
+	// Source is the source that delivered the last probe.
+	Source string
 }
 
 // RestartKind says what restarted.

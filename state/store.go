@@ -81,12 +81,15 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	if b.Overview != nil {
 		ov := *b.Overview
 		next.Overview = &ov
+		next.Read.Overview = Reading{Source: b.Source, At: at}
 	}
 	if b.Nodes != nil {
 		next.Nodes = s.foldNodes(f, b.Nodes)
+		next.Read.Nodes = Reading{Source: b.Source, At: at}
 	}
 	if b.Queues != nil {
 		next.Queues = s.foldQueues(f, prev.Queues, b.Queues)
+		next.Read.Queues = Reading{Source: b.Source, At: at}
 	}
 	if len(b.Heartbeats) > 0 {
 		next.Hosts = s.foldHeartbeats(f, prev.Hosts)
@@ -110,7 +113,9 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 // than Retention. Both checks are O(1) or a read-only scan unless something expires.
 func (s *Store) age(f *fold, next *Snapshot) {
 	if h := next.Canary.History; len(h) > 0 && h[0].At.Before(f.cutoff) {
+		src := next.Canary.Source
 		next.Canary = probeSeries(trimBefore(h, f.cutoff, probeAt))
+		next.Canary.Source = src
 	}
 	expired := 0
 	for i := range next.Hosts {

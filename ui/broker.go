@@ -168,8 +168,15 @@ func (p *brokerPane) View() string {
 	st := &p.e.st
 	var b strings.Builder
 	b.Grow((p.width + 64) * (p.list.height + 1 + overviewLines))
-	overview(&b, p.e.snap, st)
-	b.WriteByte('\n')
+	fig := p.e.snap.Figures(p.e.now)
+	if u, ok := p.e.unconfigured(sources.NameRabbitMQ); ok && fig.Nodes.Known == state.KnownNot {
+		b.WriteString("  ")
+		st.Table.Warn.Paint(&b, "broker: not configured ("+u.How+")")
+		b.WriteString("\n\n")
+	} else {
+		overview(&b, p.e.snap, fig, p.e.now, st)
+		b.WriteByte('\n')
+	}
 	p.cols = append(p.cols[:0], brokerCols...)
 	p.cols[bColName].content = p.nameW
 	p.widths = layoutColumns(p.cols, p.width, p.widths)
@@ -177,7 +184,14 @@ func (p *brokerPane) View() string {
 	ns := p.e.snap.Nodes
 	if len(p.order) == 0 {
 		b.WriteString("\n  ")
-		b.WriteString(emptyText(len(ns), "broker nodes"))
+		switch {
+		case len(ns) == 0 && fig.Nodes.Known == state.KnownNot && p.e.hasUnconfigured(sources.NameRabbitMQ):
+			b.WriteString("no broker nodes: the broker is not configured")
+		case len(ns) == 0 && fig.Nodes.Known == state.KnownNot:
+			b.WriteString("no broker nodes read yet")
+		default:
+			b.WriteString(emptyText(len(ns), "broker nodes"))
+		}
 		return b.String()
 	}
 	lo, hi := p.list.window(len(p.order))
@@ -186,9 +200,16 @@ func (p *brokerPane) View() string {
 		b.WriteByte('\n')
 		r := startRow(&b, p.widths, i == p.list.cursor, st)
 		r.cell(n.Name, false, theme.Ink{})
-		if n.Running {
+		// A stale node list: what may have changed since (running,
+		// uptime, partitions) is unknown; the gauges are the last read,
+		// as of the time the overview line gives.
+		stale := fig.Nodes.Known != state.KnownNow
+		switch {
+		case stale:
+			r.cell("?", false, st.Table.Dim)
+		case n.Running:
 			r.cell("up", false, st.Status.Up)
-		} else {
+		default:
 			r.cell("DOWN", false, st.Status.Down)
 		}
 		cellPct := func(used, total int64, alarm bool) {
@@ -201,17 +222,27 @@ func (p *brokerPane) View() string {
 		cellPct(n.ProcUsed, n.ProcTotal, false)
 		t, ink := diskCell(&n.Node, st)
 		r.cell(t, true, ink)
-		r.cell(uptimeText(n.Uptime), true, inkIf(n.Restarts > 0, st.Table.Warn))
+		if stale {
+			r.cell("?", true, st.Table.Dim)
+		} else {
+			r.cell(uptimeText(n.Uptime), true, inkIf(n.Restarts > 0, st.Table.Warn))
+		}
 		r.cell(strconv.Itoa(n.Restarts), true, inkIf(n.Restarts > 0, st.Table.Warn))
-		r.cell(alarmsText(&n.Node, "—"), false, inkIf(n.MemAlarm || n.DiskAlarm, st.Table.Bad))
-		r.cell(partitionsText(n.Partitions), false, inkIf(len(n.Partitions) > 0, st.Table.Bad))
+		t, bad := nodeAlarmCell(fig.Alarms, n.Name)
+		r.cell(t, false, inkIf(bad, st.Table.Bad))
+		if stale {
+			r.cell("?", false, st.Table.Dim)
+		} else {
+			r.cell(partitionsText(n.Partitions), false, inkIf(len(n.Partitions) > 0, st.Table.Bad))
+		}
 		r.end(st)
 	}
 	return b.String()
 }
 
-// overview writes the cluster's names and totals on overviewLines lines.
-func overview(b *strings.Builder, s *state.Snapshot, st *theme.Styles) {
+// overview writes the cluster's names and totals on overviewLines lines;
+// stale, it says so first, with the age and the time its figures describe.
+func overview(b *strings.Builder, s *state.Snapshot, fig state.Figures, now time.Time, st *theme.Styles) {
 	o := s.Overview
 	if o == nil {
 		b.WriteString("  ")
@@ -220,6 +251,14 @@ func overview(b *strings.Builder, s *state.Snapshot, st *theme.Styles) {
 		return
 	}
 	b.WriteString("  ")
+	f := fig.Overview
+	if n := fig.Nodes; n.Known == state.KnownStale && (f.Known != state.KnownStale || n.At.Before(f.At)) {
+		f = n
+	}
+	if f.Known == state.KnownStale {
+		st.Header.Stale.Paint(b, "STALE "+format.Age(f.Age(now))+": figures as of "+format.Clock(f.At))
+		b.WriteString(" ")
+	}
 	st.Detail.Title.Paint(b, sanitize.Line(orDash(o.ClusterName), 40))
 	st.Table.Dim.Paint(b, overviewVersions(o))
 	b.WriteString("\n  ")
@@ -242,8 +281,9 @@ func overviewVersions(o *sources.Overview) string {
 }
 
 func overviewTotals(o *sources.Overview) string {
-	return "queues " + strconv.Itoa(o.Queues) + " · conn " + strconv.Itoa(o.Connections) +
-		" · chan " + strconv.Itoa(o.Channels) + " · consumers " + strconv.Itoa(o.Consumers) +
+	n := func(v int) string { return format.Count(int64(v)) }
+	return "queues " + n(o.Queues) + " · conn " + n(o.Connections) +
+		" · chan " + n(o.Channels) + " · consumers " + n(o.Consumers) +
 		" · ready " + format.Count(o.MessagesReady) + " · unacked " + format.Count(o.MessagesUnacked)
 }
 
@@ -326,4 +366,41 @@ func partitionsText(ps []string) string {
 		return "0"
 	}
 	return strconv.Itoa(len(ps)) + " " + strings.Join(ps, ",")
+}
+
+// nodeAlarmCell is the node's alarms as state judges them from every
+// path: "MEM", "MEM DISK", "MEM?" (a canary was blocked for memory and no
+// node list says on which node), "—" when none; stale, the last known
+// with "?", and "?" when nothing is known. bad says an alarm may be raised.
+func nodeAlarmCell(a state.AlarmFigure, node string) (string, bool) {
+	if a.Known == state.KnownNot {
+		return "?", false
+	}
+	kinds, anyNode := a.OnNode(node)
+	var words []string
+	for _, k := range kinds {
+		words = append(words, alarmWord(k))
+	}
+	for _, k := range anyNode {
+		words = append(words, alarmWord(k)+"?")
+	}
+	switch {
+	case a.Known == state.KnownStale && len(words) == 0:
+		return "?", false
+	case a.Known == state.KnownStale:
+		return strings.Join(words, " ") + " ?", true
+	case len(words) == 0:
+		return "—", false
+	}
+	return strings.Join(words, " "), true
+}
+
+func alarmWord(kind string) string {
+	switch kind {
+	case "memory":
+		return "MEM"
+	case "disk":
+		return "DISK"
+	}
+	return "ALARM"
 }

@@ -224,6 +224,7 @@ func TestNodeDetailPartitionsAndDown(t *testing.T) {
 	s.Nodes[1].Partitions = []string{"rabbit@ctl-1", "rabbit@ctl-3"}
 	s.Nodes[1].DiskAlarm = true
 	s.Nodes[1].DiskFree = 10 << 20
+	s.Read.Nodes.At = ago(2 * time.Second) // a fresh node list: its figures are current
 	m := press(newTestModel(s, 100, 40, true), "4", "j", "enter")
 	out := ansi.Strip(m.Render())
 	for _, want := range []string{"NOT RUNNING", "PARTITIONED", "rabbit@ctl-3", "ALARM DISK", "disk free  10M, under the 50M limit"} {

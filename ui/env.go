@@ -16,6 +16,8 @@ type env struct {
 	now  time.Time
 	st   theme.Styles
 	keys *KeyMap
+	// missing are the sources not configured (Options.Unconfigured).
+	missing []Unconfigured
 }
 
 // emptySnapshot stands in until the first snapshot arrives.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -132,7 +133,10 @@ func incident() *state.Snapshot {
 	sortQueues(s.Queues)
 	// The canary every 15 s for ten minutes: a few ms, slower as the broker
 	// fills, blocked once by the memory alarm, then timing out.
-	s.Canary = state.ProbeSeries{Failures: 4}
+	s.Canary = state.ProbeSeries{Failures: 4, Source: "heartbeat"}
+	// The broker's data is as old as its last good poll: stale.
+	read := state.Reading{Source: "rabbitmq", At: ago(95 * time.Second)}
+	s.Read.Overview, s.Read.Nodes, s.Read.Queues = read, read, read
 	for k := 40; k >= 2; k-- {
 		p := sources.Probe{Kind: sources.ProbeCanary, At: ago(time.Duration(15*k) * time.Second), RTT: time.Duration(3+(40-k)*(40-k)) * time.Millisecond, Result: sources.ProbeOK}
 		switch k {
@@ -281,4 +285,47 @@ func press(m Model, keys ...string) Model {
 		m = update(m, keyMsg(k))
 	}
 	return m
+}
+
+// freshBroker is the incident with the broker's last poll 5 s ago: its
+// figures are current.
+func freshBroker() *state.Snapshot {
+	s := incident()
+	s.Sources = slices.Clone(s.Sources)
+	s.Sources[2].LastSuccess, s.Sources[2].LastErr, s.Sources[2].Failures = ago(5*time.Second), "", 0
+	read := state.Reading{Source: "rabbitmq", At: ago(5 * time.Second)}
+	s.Read.Overview, s.Read.Nodes, s.Read.Queues = read, read, read
+	return s
+}
+
+// canaryAlarm is the broker's management API failing for 40 s while the
+// canary is blocked by a memory alarm, the reason as RabbitMQ gives it
+// (no node named): the alarm shows, from the canary.
+func canaryAlarm() *state.Snapshot {
+	s := freshBroker()
+	for i := range s.Nodes {
+		s.Nodes[i].MemAlarm = false
+	}
+	s.Sources[2].LastSuccess, s.Sources[2].LastErr, s.Sources[2].Failures = ago(40*time.Second), "GET /api/nodes: context deadline exceeded", 3
+	read := state.Reading{Source: "rabbitmq", At: ago(40 * time.Second)}
+	s.Read.Overview, s.Read.Nodes, s.Read.Queues = read, read, read
+	h := slices.Clone(s.Canary.History)
+	h[len(h)-1] = sources.Probe{Kind: sources.ProbeCanary, At: ago(2 * time.Second), RTT: 5 * time.Second, Result: sources.ProbeBlocked,
+		Detail: "connection.blocked: low on memory"}
+	s.Canary.History = h
+	return s
+}
+
+// unknownCounts is a fresh broker that did not say its counts (-1): a
+// metrics collector off, a queue listing without depths.
+func unknownCounts() *state.Snapshot {
+	s := freshBroker()
+	ov := *s.Overview
+	ov.Connections, ov.Channels, ov.Consumers, ov.MessagesReady, ov.MessagesUnacked = -1, -1, -1, -1, -1
+	s.Overview = &ov
+	s.Queues = slices.Clone(s.Queues)
+	for i := range s.Queues {
+		s.Queues[i].Messages, s.Queues[i].Ready, s.Queues[i].Unacked, s.Queues[i].Consumers = -1, -1, -1, -1
+	}
+	return s
 }

@@ -52,6 +52,13 @@ func TestGolden(t *testing.T) {
 		{"detail-service-queue-open", []string{"j", "j", "enter", "j", "enter"}, nil},
 		{"jump-typing", []string{"3", "t", "0", "3", ":", "1", "1"}, nil},
 		{"timeline-jumped", []string{"3", "t", "0", "3", ":", "1", "0", "enter"}, nil},
+		// Stale and unknown are never shown as healthy: the incident's
+		// broker figures are stale (its polls fail); these are fresh, an
+		// alarm only the canary sees, and counts the broker did not say.
+		{"broker-fresh", []string{"4"}, freshBroker},
+		{"broker-canary-alarm", []string{"4"}, canaryAlarm},
+		{"queues-unknown-counts", []string{"2"}, unknownCounts},
+		{"broker-unknown-counts", []string{"4"}, unknownCounts},
 	}
 	sizes := [][2]int{{80, 24}, {160, 48}}
 	for _, v := range views {

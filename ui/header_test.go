@@ -40,13 +40,13 @@ func TestHeaderWraps(t *testing.T) {
 		whole []string // must appear unbroken on one line
 	}{
 		{"incident at 80", incident(), 80, nil,
-			[]string{"ALARMS 1", "canary TIMEOUT 5.0s (4 failed)", "heartbeat ok 1s", "nova ok 4s", "rabbitmq STALE 1m35s", "6× GET /api/queues"}},
+			[]string{"ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4 failed)", "heartbeat ok 1s", "nova ok 4s", "rabbitmq STALE 1m35s", "6× GET /api/queues"}},
 		{"incident at 160", incident(), 160, nil,
-			[]string{"canary TIMEOUT 5.0s (4 failed) · partitions 0", "6× GET /api/queues: context deadline exceeded",
+			[]string{"ALARMS 1? · partitions ? (stale 1m35s) · canary TIMEOUT 5.0s (4 failed)", "6× GET /api/queues: context deadline exceeded",
 				"⚠ BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out"}},
 		{"two failing sources at 80", longErrs(), 80, nil,
 			[]string{"nova STALE 3m00s", "12× GET /os-", "rabbitmq STALE 1m35s"}},
-		{"paused at 80", incident(), 80, []string{"p"}, []string{"PAUSED", "ALARMS 1", "canary TIMEOUT 5.0s (4 failed)"}},
+		{"paused at 80", incident(), 80, []string{"p"}, []string{"PAUSED", "ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4 failed)"}},
 		{"no verdict at 80", noVerdict(), 80, nil, []string{"canary TIMEOUT 5.0s (4 failed)", "rabbitmq STALE 1m35s", "no verdict"}},
 		{"canary not sent at 80", unsent(), 80, nil, []string{"canary ERROR (4 failed)", "rabbitmq STALE 1m35s"}},
 	}

@@ -34,6 +34,13 @@ type Options struct {
 	Broker     string                 // broker name for the header ("" → the cluster name)
 	FocusQueue func(k state.QueueKey) // asks the broker source for one queue's rates; zero key to stop; may be nil
 
+	// Unconfigured are the sources left out of the configuration: the
+	// screen says so, and how to configure them, where their data would be.
+	Unconfigured []Unconfigured
+	// Recording is the file the live run records to (--record), "" when none:
+	// the header shows "● REC file".
+	Recording string
+
 	// Step and Seek drive a replay; both are nil in live mode, and their keys
 	// are then hidden from the help and do nothing. The UI calls them from a
 	// tea.Cmd, never from Update, so they may block briefly; they must not
@@ -62,6 +69,13 @@ type Options struct {
 	// it in place of the clock. Like Updates it is read by a command, never
 	// in Update; the replay offers the newest status whenever it changes.
 	Replay <-chan ReplayStatus
+}
+
+// Unconfigured is a source that is not configured, and how to configure it.
+type Unconfigured struct {
+	Source string // its name in the state (sources.NameRabbitMQ, ...)
+	What   string // what it would show: "broker", "heartbeats and canary"
+	How    string // how to configure it: "set rabbitmq.url or STACKTOP_RABBITMQ_URL"
 }
 
 // SnapshotMsg delivers a new snapshot; the UI sends these itself from
@@ -142,7 +156,7 @@ func New(opts Options) Model {
 	if snap == nil {
 		snap = emptySnapshot
 	}
-	e := &env{snap: snap, now: opts.Now(), keys: &km}
+	e := &env{snap: snap, now: opts.Now(), keys: &km, missing: opts.Unconfigured}
 	m := Model{opts: opts, e: e, latest: snap, width: 80, height: 24}
 	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newTimelinePane(e), newBrokerPane(e)}
 	m.help = help.New()
@@ -220,6 +234,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	case tickMsg:
+		if m.paused {
+			return m, tick() // the view is frozen, its ages with it: nothing turns stale behind the user's back
+		}
 		m.e.now = m.opts.Now()
 		m.refresh()
 		m.layout() // ages in the header may wrap it differently
@@ -295,8 +312,8 @@ func (m Model) key(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, func() tea.Msg { pause(); return nil }
 	case key.Matches(msg, k.Pause):
 		m.paused = !m.paused
-		if !m.paused && m.latest != m.e.snap {
-			m.show(m.latest)
+		if !m.paused {
+			m.show(m.latest) // the clock runs again: ages are true at once
 		}
 		m.layout()
 		return m, nil

@@ -81,6 +81,9 @@ func (p *queuesPane) Status() string {
 	if p.problems {
 		s += " · problems only"
 	}
+	if f := p.e.snap.Figures(p.e.now).Queues; f.Known == state.KnownStale {
+		s += " · STALE " + format.Age(f.Age(p.e.now)) + ": counts as of " + format.Clock(f.At)
+	}
 	return s
 }
 
@@ -203,7 +206,11 @@ func (p *queuesPane) View() string {
 		r.cell(q.Key.VHost, false, st.Table.Dim)
 		r.cell(q.Key.Name, false, theme.Ink{})
 		r.cell(format.Count(q.Messages), true, inkIf(q.Messages >= backlogThreshold, st.Table.Warn))
-		r.cell(format.Growth(q.GrowthPerMin), true, inkIf(q.GrowthPerMin > 0, st.Table.Warn))
+		if q.Messages < 0 {
+			r.cell("?", true, st.Table.Dim) // no depth, no growth
+		} else {
+			r.cell(format.Growth(q.GrowthPerMin), true, inkIf(q.GrowthPerMin > 0, st.Table.Warn))
+		}
 		r.cell(format.Count(q.Unacked), true, theme.Ink{})
 		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
 		spark.Reset()

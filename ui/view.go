@@ -9,6 +9,7 @@ import (
 
 	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/theme"
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
@@ -224,6 +225,10 @@ func (m Model) status(level int) string {
 	if m.closed {
 		f.put(" ", 15, f.paint(h.Error, "updates stopped"))
 	}
+	if r := m.opts.Recording; r != "" {
+		rec := "● REC " + sanitize.Line(r, 32)
+		f.put(" ", textWidth(rec), f.paint(h.Error, rec))
+	}
 	cloud, broker := m.opts.Cloud, m.opts.Broker
 	for _, src := range s.Sources {
 		if cloud == "" && src.Name == sources.NameNova {
@@ -235,6 +240,9 @@ func (m Model) status(level int) string {
 	}
 	if s.Overview != nil && m.opts.Broker == "" && s.Overview.ClusterName != "" {
 		broker = s.Overview.ClusterName
+	}
+	if broker == "" && m.e.hasUnconfigured(sources.NameRabbitMQ) {
+		broker = "no broker"
 	}
 	names := f.paint(h.Title, sanitize.Line(orDash(cloud), 24))
 	cl := textWidth(sanitize.Line(orDash(cloud), 24))
@@ -248,6 +256,10 @@ func (m Model) status(level int) string {
 	m.brokerHealth(f)
 
 	f.newline()
+	for _, u := range m.e.missing {
+		t := sanitize.Line(u.What+": not configured ("+u.How+")", 0)
+		f.put(" │ ", textWidth(t), f.paint(h.Dim, t))
+	}
 	if len(s.Sources) == 0 {
 		f.put("", 27, f.paint(h.Dim, "waiting for the first poll…"))
 	}
@@ -323,30 +335,43 @@ func (m Model) verdictLine() string {
 }
 
 // brokerHealth writes alarms, partitions and the canary, trouble first;
-// trouble wraps onto the next line, calm items are left out when they do not fit.
+// trouble wraps onto the next line, calm items are left out when they do
+// not fit. Each figure is shown as state judges it (state.Figures): a
+// stale one as unknown with its age, never as a reassuring zero.
 func (m Model) brokerHealth(f *flow) {
 	s := m.e.snap
+	now := m.e.now
 	h := &m.e.st.Header
-	alarms, parts := 0, 0
-	for _, n := range s.Nodes {
-		if n.MemAlarm || n.DiskAlarm {
-			alarms++
-		}
-		parts += len(n.Partitions)
-	}
+	fig := s.Figures(now)
 	var calm []string
 	sep := " │ "
-	item := func(bad bool, badText, okText string) {
-		if !bad {
-			calm = append(calm, okText)
-			return
-		}
-		f.put(sep, textWidth(badText), f.paint(h.Alarm, badText))
+	put := func(text string, ink theme.Ink) {
+		f.put(sep, textWidth(text), f.paint(ink, text))
 		sep = " · "
 	}
-	if len(s.Nodes) > 0 || s.Overview != nil {
-		item(alarms > 0, "ALARMS "+strconv.Itoa(alarms), "alarms 0")
-		item(parts > 0, "PARTITIONS "+strconv.Itoa(parts), "partitions 0")
+	item := func(t figureText) {
+		switch {
+		case t.stale:
+			put(t.text, h.Stale)
+		case t.bad:
+			put(t.text, h.Alarm)
+		default:
+			calm = append(calm, t.text)
+		}
+	}
+	brokerSaid := fig.Nodes.Known != state.KnownNot || fig.Overview.Known != state.KnownNot
+	configured := !m.e.hasUnconfigured(sources.NameRabbitMQ)
+	switch {
+	case fig.Alarms.Known == state.KnownStale && fig.Partitions.Known == state.KnownStale && fig.Alarms.At.Equal(fig.Partitions.At):
+		// Both from the same stale node list: one age for both.
+		item(staleTogether(now, alarmsFigure(fig.Alarms, now), countText("partitions", fig.Partitions, now)))
+	default:
+		if brokerSaid || fig.Alarms.Known != state.KnownNot || configured {
+			item(alarmsFigure(fig.Alarms, now))
+		}
+		if brokerSaid || configured {
+			item(countText("partitions", fig.Partitions, now))
+		}
 	}
 	if c := s.Canary.History; len(c) > 0 {
 		last := c[len(c)-1]
@@ -357,7 +382,11 @@ func (m Model) brokerHealth(f *flow) {
 		if s.Canary.Failures > 0 {
 			text += " (" + strconv.Itoa(s.Canary.Failures) + " failed)"
 		}
-		item(last.Result != sources.ProbeOK || s.Canary.Failures > 0, text, text)
+		if fig.Canary.Known == state.KnownStale {
+			item(figureText{text: "canary ? (" + staleWords(fig.Canary, now) + ", last " + strings.TrimPrefix(text, "canary ") + ")", stale: true})
+		} else {
+			item(figureText{text: text, bad: last.Result != sources.ProbeOK || s.Canary.Failures > 0})
+		}
 	}
 	for _, c := range calm {
 		if textWidth(c) > f.room(sep) {

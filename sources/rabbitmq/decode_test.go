@@ -46,9 +46,9 @@ func TestDecodeNodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			nodes, metrics, err := decodeNodes(bytes.NewReader(fixture(t, tt.file)))
-			if err != nil {
-				t.Fatal(err)
+			nodes, metrics, nameless, err := decodeNodes(bytes.NewReader(fixture(t, tt.file)))
+			if err != nil || nameless != 0 {
+				t.Fatal(err, nameless)
 			}
 			if metrics != tt.metrics {
 				t.Errorf("metrics = %v, want %v", metrics, tt.metrics)
@@ -58,6 +58,19 @@ func TestDecodeNodes(t *testing.T) {
 			}
 			assertNode(t, nodes[0], tt.want)
 		})
+	}
+}
+
+// TestDecodeNodesNameless: a node without a name is dropped and counted,
+// its missing gauges are unknown (-1), not zero.
+func TestDecodeNodesNameless(t *testing.T) {
+	in := `[{"name":"","running":true,"mem_used":5},{"running":true},{"name":"rabbit@a","running":true,"fd_used":-1}]`
+	nodes, _, nameless, err := decodeNodes(strings.NewReader(in))
+	if err != nil || nameless != 2 || len(nodes) != 1 || nodes[0].Name != "rabbit@a" {
+		t.Fatalf("nodes %+v, nameless %d, err %v; want rabbit@a alone and 2 nameless", nodes, nameless, err)
+	}
+	if n := nodes[0]; n.MemUsed != -1 || n.FDUsed != -1 || n.FDTotal != -1 || n.Uptime != -1 {
+		t.Errorf("missing or negative gauges not unknown: %+v", n)
 	}
 }
 

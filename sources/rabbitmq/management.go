@@ -109,13 +109,18 @@ func decodeOverview(r io.Reader) (sources.Overview, error) {
 
 // decodeNodes decodes /api/nodes. metrics reports whether any running node
 // carries gauges: false means the management metrics collector is off.
-func decodeNodes(r io.Reader) (nodes []sources.Node, metrics bool, err error) {
+// A node without a name is invalid data: it is dropped and counted.
+func decodeNodes(r io.Reader) (nodes []sources.Node, metrics bool, nameless int, err error) {
 	var raw []nodeJSON
 	if err := json.NewDecoder(r).Decode(&raw); err != nil {
-		return nil, false, jsonError(err)
+		return nil, false, 0, jsonError(err)
 	}
 	nodes = make([]sources.Node, 0, len(raw))
 	for _, n := range raw {
+		if n.Name == "" {
+			nameless++
+			continue
+		}
 		if n.Running && n.MemUsed != nil {
 			metrics = true
 		}
@@ -142,7 +147,7 @@ func decodeNodes(r io.Reader) (nodes []sources.Node, metrics bool, err error) {
 			Uptime:        uptime,
 		})
 	}
-	return nodes, metrics, nil
+	return nodes, metrics, nameless, nil
 }
 
 // decodeQueues streams a JSON array of queues, one element at a time, and

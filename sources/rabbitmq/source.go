@@ -108,13 +108,14 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	}()
 
 	var (
-		nodes   []sources.Node
-		metrics bool
-		ov      sources.Overview
+		nodes    []sources.Node
+		metrics  bool
+		nameless int
+		ov       sources.Overview
 	)
 	err = f.get(ctx, s.api("/api/nodes", "columns="+nodeColumns), true, "application/json", func(r io.Reader) error {
 		var err error
-		nodes, metrics, err = decodeNodes(r)
+		nodes, metrics, nameless, err = decodeNodes(r)
 		return err
 	})
 	if err != nil {
@@ -152,6 +153,9 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	}
 	sortQueues(queues)
 
+	if nameless > 0 {
+		detail = append(detail, fmt.Sprintf("invalid data: %d node(s) without a name dropped", nameless))
+	}
 	if fk := s.focus.Load(); fk != nil {
 		if d := s.pollFocus(ctx, f, *fk, queues, metrics); d != "" {
 			detail = append(detail, d)

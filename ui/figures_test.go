@@ -1,0 +1,100 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stacktop/stacktop/state"
+)
+
+// movingClockModel is a model over snap whose clock the test moves.
+func movingClockModel(snap *state.Snapshot, now *time.Time, opts Options) Model {
+	opts.Initial, opts.Now, opts.NoColor, opts.Cloud = snap, func() time.Time { return *now }, true, "prod-east"
+	return update(New(opts), tea.WindowSizeMsg{Width: 200, Height: 30})
+}
+
+func headerText(m Model) string { return strings.Join(strings.Fields(ansi.Strip(m.header())), " ") }
+
+// TestHeaderFiguresTurnUnknown: every figure the header shows reads as
+// current while its source polls and as unknown, with its age, once the
+// source's data is stale; none keeps its reassuring value.
+func TestHeaderFiguresTurnUnknown(t *testing.T) {
+	now := fixedNow
+	m := movingClockModel(freshBroker(), &now, Options{})
+	fresh := headerText(m)
+	now = fixedNow.Add(2 * time.Minute)
+	m = tickTo(m, now)
+	stale := headerText(m)
+	for _, tt := range []struct {
+		figure          string
+		current, frozen string // as shown with fresh data, and two minutes on
+	}{
+		{"alarms", "ALARMS 1 memory rabbit@ctl-1 (management)", "ALARMS 1? · partitions ? (stale 2m05s)"},
+		{"partitions", "partitions 0", "partitions ? (stale 2m05s)"},
+		{"canary", "canary TIMEOUT 5.0s (4 failed)", "canary ? (stale 2m30s, last TIMEOUT 5.0s (4 failed))"},
+		{"rabbitmq", "rabbitmq ok 5s", "rabbitmq STALE 2m05s"},
+		{"nova", "nova ok 4s", "nova STALE 2m04s"},
+		{"heartbeat", "heartbeat ok 1s", "heartbeat STALE 2m01s"},
+	} {
+		if !strings.Contains(fresh, tt.current) {
+			t.Errorf("%s: fresh header lacks %q:\n%s", tt.figure, tt.current, fresh)
+		}
+		if !strings.Contains(stale, tt.frozen) || strings.Contains(stale, tt.current) {
+			t.Errorf("%s: stale header lacks %q or still says %q:\n%s", tt.figure, tt.frozen, tt.current, stale)
+		}
+	}
+	if strings.Contains(stale, "alarms 0") || strings.Contains(stale, "partitions 0") {
+		t.Errorf("stale header reassures:\n%s", stale)
+	}
+}
+
+// TestPauseFreezesWithoutStaling: p freezes the view, ages with it: the
+// sources do not turn STALE while the user reads; unpaused, ages are true.
+func TestPauseFreezesWithoutStaling(t *testing.T) {
+	now := fixedNow
+	m := press(movingClockModel(freshBroker(), &now, Options{}), "p")
+	before := headerText(m)
+	now = fixedNow.Add(5 * time.Minute)
+	m = tickTo(m, now)
+	if got := headerText(m); got != before || strings.Contains(got, "STALE") {
+		t.Errorf("paused, five minutes on:\n%s\nwant unchanged:\n%s", got, before)
+	}
+	m = press(m, "p")
+	if got := headerText(m); !strings.Contains(got, "rabbitmq STALE 5m05s") {
+		t.Errorf("unpaused: ages not true:\n%s", got)
+	}
+}
+
+// TestUnconfiguredAndRecording: a source left out of the configuration
+// says so and how to configure it, not "no broker nodes yet" as if data
+// were coming; a recording live run says it records.
+func TestUnconfiguredAndRecording(t *testing.T) {
+	now := fixedNow
+	snap := &state.Snapshot{At: fixedNow, Sources: []state.SourceHealth{
+		{Name: "nova", Target: "mycloud", Interval: 10 * time.Second, LastAttempt: fixedNow, LastSuccess: fixedNow, Polls: 1}}}
+	m := movingClockModel(snap, &now, Options{Cloud: "mycloud", Recording: "incident.jsonl.gz", Unconfigured: []Unconfigured{
+		{Source: "rabbitmq", What: "broker", How: "set rabbitmq.url or STACKTOP_RABBITMQ_URL"}}})
+	head := headerText(m)
+	for _, want := range []string{"● REC incident.jsonl.gz", "prod-east ⇄ no broker", "broker: not configured (set rabbitmq.url or STACKTOP_RABBITMQ_URL)"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("header lacks %q:\n%s", want, head)
+		}
+	}
+	if strings.Contains(head, "alarms") || strings.Contains(head, "⇄ —") {
+		t.Errorf("header shows broker figures of no broker:\n%s", head)
+	}
+	pane := ansi.Strip(press(m, "4").Render())
+	if !strings.Contains(pane, "broker: not configured (set rabbitmq.url or STACKTOP_RABBITMQ_URL)") || strings.Contains(pane, "yet") {
+		t.Errorf("broker pane:\n%s", pane)
+	}
+}
+
+// tickTo delivers the clock's tick, without waiting for the next one.
+func tickTo(m Model, now time.Time) Model {
+	next, _ := m.Update(tickMsg(now))
+	return next.(Model)
+}
