@@ -44,22 +44,35 @@ func countText(name string, f state.Figure, now time.Time) figureText {
 	return figureText{text: name + " 0"}
 }
 
-// staleTogether joins stale figures of one age: "ALARMS 1? · partitions ?
-// (stale 20s)".
-func staleTogether(now time.Time, ts ...figureText) figureText {
-	out := figureText{stale: true}
-	for i, t := range ts {
-		text, _, _ := strings.Cut(t.text, " (stale ")
+// staleFigure is a stale figure's words, without its age, and its age.
+type staleFigure struct {
+	text string
+	age  time.Duration
+}
+
+// staleItem says stale figures as one header item with one age, the
+// youngest: "ALARMS 1? · partitions ? (stale 20s)", "… (stale ≥20s)" when
+// some are older.
+func staleItem(fs []staleFigure) string {
+	var b strings.Builder
+	young, same := fs[0].age, true
+	for i, f := range fs {
 		if i > 0 {
-			out.text += " · "
+			b.WriteString(" · ")
 		}
-		out.text += text
+		text, _, _ := strings.Cut(f.text, " (stale ")
+		b.WriteString(text)
+		if format.Age(f.age) != format.Age(young) {
+			same = false
+		}
+		young = min(young, f.age)
 	}
-	if len(ts) > 0 {
-		_, age, _ := strings.Cut(ts[0].text, " (stale ")
-		out.text += " (stale " + age
+	b.WriteString(" (stale ")
+	if !same {
+		b.WriteString("≥")
 	}
-	return out
+	b.WriteString(format.Age(young) + ")")
+	return b.String()
 }
 
 // alarmsFigure is the alarms figure: a count, and for one alarm which one

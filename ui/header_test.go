@@ -42,7 +42,7 @@ func TestHeaderWraps(t *testing.T) {
 		{"incident at 80", incident(), 80, nil,
 			[]string{"ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4 failed)", "heartbeat ok 1s", "nova ok 4s", "rabbitmq STALE 1m35s", "6× GET /api/queues"}},
 		{"incident at 160", incident(), 160, nil,
-			[]string{"ALARMS 1? · partitions ? (stale 1m35s) · canary TIMEOUT 5.0s (4 failed)", "6× GET /api/queues: context deadline exceeded",
+			[]string{"canary TIMEOUT 5.0s (4 failed) · ALARMS 1? · partitions ? (stale 1m35s)", "6× GET /api/queues: context deadline exceeded",
 				"⚠ BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out"}},
 		{"two failing sources at 80", longErrs(), 80, nil,
 			[]string{"nova STALE 3m00s", "12× GET /os-", "rabbitmq STALE 1m35s"}},

@@ -344,15 +344,16 @@ func (m Model) brokerHealth(f *flow) {
 	h := &m.e.st.Header
 	fig := s.Figures(now)
 	var calm []string
+	var stale []staleFigure
 	sep := " │ "
 	put := func(text string, ink theme.Ink) {
 		f.put(sep, textWidth(text), f.paint(ink, text))
 		sep = " · "
 	}
-	item := func(t figureText) {
+	item := func(t figureText, fg state.Figure) {
 		switch {
 		case t.stale:
-			put(t.text, h.Stale)
+			stale = append(stale, staleFigure{t.text, fg.Age(now)})
 		case t.bad:
 			put(t.text, h.Alarm)
 		default:
@@ -361,17 +362,11 @@ func (m Model) brokerHealth(f *flow) {
 	}
 	brokerSaid := fig.Nodes.Known != state.KnownNot || fig.Overview.Known != state.KnownNot
 	configured := !m.e.hasUnconfigured(sources.NameRabbitMQ)
-	switch {
-	case fig.Alarms.Known == state.KnownStale && fig.Partitions.Known == state.KnownStale && fig.Alarms.At.Equal(fig.Partitions.At):
-		// Both from the same stale node list: one age for both.
-		item(staleTogether(now, alarmsFigure(fig.Alarms, now), countText("partitions", fig.Partitions, now)))
-	default:
-		if brokerSaid || fig.Alarms.Known != state.KnownNot || configured {
-			item(alarmsFigure(fig.Alarms, now))
-		}
-		if brokerSaid || configured {
-			item(countText("partitions", fig.Partitions, now))
-		}
+	if brokerSaid || fig.Alarms.Known != state.KnownNot || configured {
+		item(alarmsFigure(fig.Alarms, now), fig.Alarms.Figure)
+	}
+	if brokerSaid || configured {
+		item(countText("partitions", fig.Partitions, now), fig.Partitions)
 	}
 	if c := s.Canary.History; len(c) > 0 {
 		last := c[len(c)-1]
@@ -383,10 +378,13 @@ func (m Model) brokerHealth(f *flow) {
 			text += " (" + strconv.Itoa(s.Canary.Failures) + " failed)"
 		}
 		if fig.Canary.Known == state.KnownStale {
-			item(figureText{text: "canary ? (" + staleWords(fig.Canary, now) + ", last " + strings.TrimPrefix(text, "canary ") + ")", stale: true})
+			item(figureText{text: "canary ?", stale: true}, fig.Canary) // its last round trips are behind c
 		} else {
-			item(figureText{text: text, bad: last.Result != sources.ProbeOK || s.Canary.Failures > 0})
+			item(figureText{text: text, bad: last.Result != sources.ProbeOK || s.Canary.Failures > 0}, fig.Canary)
 		}
+	}
+	if len(stale) > 0 {
+		put(staleItem(stale), h.Stale)
 	}
 	for _, c := range calm {
 		if textWidth(c) > f.room(sep) {
