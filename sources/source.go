@@ -50,6 +50,7 @@ type Batch struct {
 type Health struct {
 	OK       bool          `json:"ok"`
 	Err      string        `json:"err,omitempty"`      // what failed, credentials already redacted
+	Kind     FailureKind   `json:"kind,omitempty"`     // the kind of the failure, as the client knows it; "" when OK
 	Latency  time.Duration `json:"latency"`            // wall time of the poll's requests
 	Interval time.Duration `json:"interval"`           // the poll interval the source runs at; data older than 2× is stale
 	Target   string        `json:"target,omitempty"`   // what was polled: cloud name, broker URL without userinfo

@@ -35,11 +35,16 @@ func foldHealth(list []SourceHealth, b sources.Batch, at time.Time) []SourceHeal
 	if b.Health.OK {
 		h.LastSuccess = at
 		h.LastErr = ""
+		h.Kind = sources.FailNone
 		h.Failures = 0
 	} else {
 		h.LastErr = b.Health.Err
 		if h.LastErr == "" {
 			h.LastErr = "poll failed"
+		}
+		h.Kind = b.Health.Kind
+		if h.Kind == sources.FailNone {
+			h.Kind = sources.FailUnknown // a recording made before kinds, or a source that did not say
 		}
 		h.Failures++
 	}

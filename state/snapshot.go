@@ -90,8 +90,9 @@ type SourceHealth struct {
 	Detail      string        // e.g. "microversion 2.69", "prometheus"
 	Interval    time.Duration // poll interval; data older than 2× this is stale
 	LastAttempt time.Time
-	LastSuccess time.Time // zero when never succeeded
-	LastErr     string    // error of the last poll, "" when it succeeded
+	LastSuccess time.Time           // zero when never succeeded
+	LastErr     string              // error of the last poll, "" when it succeeded
+	Kind        sources.FailureKind // kind of the last poll's failure; FailNone when it succeeded, FailUnknown when the batch did not say
 	Latency     time.Duration
 	Polls       int // polls seen
 	Failures    int // consecutive failed polls
@@ -234,7 +235,8 @@ type Restart struct {
 // See verdict.go for the rules, their thresholds and the hold. The zero
 // Verdict means no rule fired.
 type Verdict struct {
-	Summary  string    // one complete line for the header: the suspected cause, counts and times; "" when no rule fired
+	Summary  string    // the verdict in full: the suspected cause, counts and times; "" when no rule fired
+	Headline string    // the verdict in one short line for a fixed-height header: cause, scope, since ("host down: compute-07 · since 12:01:05"); "" when no rule fired
 	Evidence []string  // each piece as "source: text", in the order of Findings
 	Cause    Cause     // which rule speaks; CauseNone when none fired
 	Thin     bool      // the evidence is thin (one signal, or data missing); the Summary says so

@@ -133,7 +133,7 @@ const (
 	backlogSpan      = time.Minute      // growth is measured over this span …
 	backlogMinSpan   = 30 * time.Second // … or at least this much, when polls are fewer
 	mgmtSlow         = 2 * time.Second  // a management API poll this slow counts
-	authFailMin      = 2                // failed nova polls with an auth error before it counts
+	authFailMin      = 1                // failed nova polls of kind auth or keystone-down before it counts
 	maxNamed         = 3                // hosts or services named in a summary before "+N more"
 	maxHostFindings  = 64               // hosts with down services examined one by one
 )
@@ -584,24 +584,16 @@ func lostHosts(next *Snapshot, now time.Time) int {
 	return n
 }
 
-// authFailing reports whether the nova source fails authenticating, with its error.
+// authFailing reports whether the nova source fails for want of
+// authentication (its failure kind auth or keystone-down, as the source
+// classified it from the status and the phase that failed, never from the
+// error's words), with its error.
 func authFailing(next *Snapshot, now time.Time) (string, bool) {
 	h, ok := next.Source(sources.NameNova)
-	if !ok || h.Failures == 0 || !isAuthError(h.LastErr) {
+	if !ok || h.Failures == 0 || (h.Kind != sources.FailAuth && h.Kind != sources.FailKeystone) {
 		return "", false
 	}
 	return h.LastErr, h.Failures >= authFailMin || h.Stale(now)
-}
-
-// isAuthError reports whether a nova poll error is about authentication.
-func isAuthError(msg string) bool {
-	m := strings.ToLower(msg)
-	for _, w := range []string{"authenticat", "credentials", "401", "token", "keystone"} {
-		if strings.Contains(m, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // candidate is what the rules say at this instant, before the hold.
@@ -609,6 +601,7 @@ type candidate struct {
 	cause    Cause
 	thin     bool
 	summary  string
+	scope    string // what the verdict is about, briefly: hosts, services or signals
 	started  time.Time
 	findings []Finding
 }
@@ -707,7 +700,8 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 	switch {
 	case manyAffected && len(sigs) > 0:
 		c = candidate{cause: CauseBroker, started: sum.started,
-			summary: "broker-wide problem suspected: " + sum.affectedPhrase() + ", " + joinTexts(sigs, maxNamed+1)}
+			summary: "broker-wide problem suspected: " + sum.affectedPhrase() + ", " + joinTexts(sigs, maxNamed+1),
+			scope:   sum.scope()}
 		c.findings = append(append(c.findings, svcFinding), sigs...)
 	case len(sigs) >= 2 && sum.affected > 0:
 		// Services affected on too few hosts to be "many": a small cloud
@@ -715,22 +709,25 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 		// stopped), or the first victims. They are named, never "not
 		// affected"; "broker-wide" stays for many hosts.
 		c = candidate{cause: CauseBroker, started: earliest(sigs),
-			summary: "broker problem suspected: " + sum.affectedPhrase() + ", " + joinTexts(sigs, maxNamed+1)}
+			summary: "broker problem suspected: " + sum.affectedPhrase() + ", " + joinTexts(sigs, maxNamed+1),
+			scope:   sum.scope()}
 		if !sum.started.IsZero() && (c.started.IsZero() || sum.started.Before(c.started)) {
 			c.started = sum.started
 		}
 		c.findings = append(append(c.findings, svcFinding), sigs...)
 	case len(sigs) >= 2:
 		c = candidate{cause: CauseBroker, started: earliest(sigs),
-			summary: "broker problem, services not affected yet: " + joinTexts(sigs, maxNamed+1)}
+			summary: "broker problem, services not affected yet: " + joinTexts(sigs, maxNamed+1),
+			scope:   signalNames(sigs)}
 		c.findings = append(c.findings, sigs...)
 	case authBad:
-		c = candidate{cause: CauseAuth, summary: "auth outage, data stale: " + authF.Text, findings: []Finding{authF}}
+		c = candidate{cause: CauseAuth, summary: "auth outage, data stale: " + authF.Text, findings: []Finding{authF}, scope: "Nova polls failing"}
 		extra = append(extra, sigs...)
 	case sum.conductorPattern():
 		c = candidate{cause: CauseConductor, started: sum.started,
 			summary: fmt.Sprintf("conductor problem: RPC pings of %d/%d nova-conductor failing while %d/%d nova-compute answer",
-				sum.condFailed, sum.condPinged, sum.compAnswered, sum.compPinged)}
+				sum.condFailed, sum.condPinged, sum.compAnswered, sum.compPinged),
+			scope: fmt.Sprintf("%d/%d nova-conductor not answering RPC", sum.condFailed, sum.condPinged)}
 		c.findings = append(c.findings, Finding{Source: "rpc-ping", Text: c.summary[len("conductor problem: "):]})
 		if sum.affected > 0 {
 			c.findings = append(c.findings, svcFinding)
@@ -739,13 +736,13 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 	case manyAffected:
 		c = candidate{cause: CauseWidespread, thin: true, started: sum.started,
 			summary:  "widespread service trouble, cause unclear: " + sum.affectedPhrase() + "; no broker signal",
-			findings: []Finding{svcFinding}}
+			findings: []Finding{svcFinding}, scope: sum.scope()}
 	case len(downNamed) > 0:
-		c = candidate{cause: CauseHostDown, summary: namedList("host down: ", "hosts down: ", downNamed)}
+		c = candidate{cause: CauseHostDown, summary: namedList("host down: ", "hosts down: ", downNamed), scope: shortList(downNamed)}
 		c.findings = hostF
 		c.started = earliestDown(sum)
 	case len(procNamed) > 0:
-		c = candidate{cause: CauseProcess, thin: procThin, summary: namedList("service process problem: ", "service process problems: ", procNamed)}
+		c = candidate{cause: CauseProcess, thin: procThin, summary: namedList("service process problem: ", "service process problems: ", procNamed), scope: shortList(procNamed)}
 		if procThin {
 			c.summary += " (no RPC data)"
 		}
@@ -754,10 +751,11 @@ func (v *verdictState) candidate(next *Snapshot, now, ws time.Time, sigs []Findi
 	case len(sigs) == 1:
 		c = candidate{cause: CauseBroker, thin: true, started: sigs[0].At,
 			summary:  fmt.Sprintf("possible broker problem (thin evidence: %s only): %s", signalName(sigs[0]), sigs[0].Text),
-			findings: []Finding{sigs[0]}}
+			findings: []Finding{sigs[0]}, scope: signalName(sigs[0])}
 	case len(unknownNamed) > 0:
 		c = candidate{cause: CauseServiceDown, thin: true,
-			summary: namedList("service down, cause unclear (thin evidence): ", "services down, cause unclear (thin evidence): ", unknownNamed)}
+			summary: namedList("service down, cause unclear (thin evidence): ", "services down, cause unclear (thin evidence): ", unknownNamed),
+			scope:   shortList(unknownNamed)}
 		c.findings = hostF
 		c.started = earliestDown(sum)
 	default:
@@ -844,7 +842,7 @@ func (v *verdictState) adopt(c candidate, now, since time.Time) {
 	for i, f := range c.findings {
 		ev[i] = f.Source + ": " + f.Text
 	}
-	v.cur = Verdict{Summary: c.summary, Evidence: ev, Cause: c.cause, Thin: c.thin, Since: since, Started: c.started, Findings: c.findings}
+	v.cur = Verdict{Summary: c.summary, Headline: headline(c.cause, c.thin, c.scope, c.started), Evidence: ev, Cause: c.cause, Thin: c.thin, Since: since, Started: c.started, Findings: c.findings}
 	v.lastFired = now
 	v.healthySince = time.Time{}
 }
@@ -861,6 +859,35 @@ func (v *verdictState) clear(next *Snapshot, now time.Time) Verdict {
 		v.adopt(c, now, time.Time{})
 	}
 	return v.cur
+}
+
+// causeLabels name each cause in a Headline; thin ones their own.
+var causeLabels = [...][2]string{
+	CauseBroker:      {"broker problem", "possible broker problem"},
+	CauseAuth:        {"auth outage", "auth outage"},
+	CauseConductor:   {"conductor problem", "conductor problem"},
+	CauseWidespread:  {"widespread trouble", "widespread trouble, cause unclear"},
+	CauseHostDown:    {"host down", "host down"},
+	CauseProcess:     {"service process problem", "service process problem?"},
+	CauseServiceDown: {"service down", "service down, cause unclear"},
+}
+
+// headline is Verdict.Headline: "cause: scope · since 15:04:05".
+func headline(c Cause, thin bool, scope string, since time.Time) string {
+	if c == CauseNone || int(c) >= len(causeLabels) {
+		return ""
+	}
+	t := causeLabels[c][0]
+	if thin {
+		t = causeLabels[c][1]
+	}
+	if scope != "" {
+		t += ": " + scope
+	}
+	if !since.IsZero() {
+		t += " · since " + format.Clock(since)
+	}
+	return t
 }
 
 // affectedText is the service finding: counts by kind and since when.
@@ -1006,6 +1033,28 @@ func signalName(f Finding) string {
 		return "heartbeats"
 	}
 	return "broker alarms"
+}
+
+// signalNames names the signals briefly: "canary, AMQP connection +1".
+func signalNames(fs []Finding) string {
+	names := make([]string, len(fs))
+	for i := range fs {
+		names[i] = signalName(fs[i])
+	}
+	return shortList(names)
+}
+
+// shortList is the first two names, then "+N".
+func shortList(names []string) string {
+	if len(names) <= 2 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:2], ", ") + fmt.Sprintf(" +%d", len(names)-2)
+}
+
+// scope is the headline's service part: "14 services on 12 hosts".
+func (sum *svcSummary) scope() string {
+	return plural(sum.affected, "service") + " on " + plural(sum.affectedHosts, "host")
 }
 
 // joinTexts joins the first n findings' texts, noting how many more there are.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/stacktop/stacktop/sources"
 )
 
 // ConnConfig says how to reach the broker. The password never comes from a
@@ -254,7 +256,7 @@ func (l *link) once(ctx context.Context) (up time.Duration, err error) {
 	}
 	err = l.serve(ctx, s)
 	if err == nil {
-		err = errors.New("connection closed")
+		err = sources.Fail(sources.FailReset, errors.New("connection closed"))
 	}
 	return max(time.Since(start), time.Nanosecond), err
 }
@@ -262,9 +264,23 @@ func (l *link) once(ctx context.Context) (up time.Duration, err error) {
 // closeErr turns a NotifyClose value into an error.
 func closeErr(e *amqp.Error, what string) error {
 	if e == nil {
-		return fmt.Errorf("%s closed", what)
+		return sources.Fail(sources.FailReset, fmt.Errorf("%s closed", what))
 	}
 	return fmt.Errorf("%s closed: %w", what, e)
+}
+
+// AMQPKind is the failure kind of an AMQP connection error: the close code
+// of an amqp091 Error (sources.KindOfAMQPCode), else what the error's types say.
+func AMQPKind(err error) sources.FailureKind {
+	var f *sources.Failure
+	var ae *amqp.Error
+	switch {
+	case errors.As(err, &f) && f.Kind != sources.FailNone:
+		return f.Kind
+	case errors.As(err, &ae) && ae.Code != 0:
+		return sources.KindOfAMQPCode(ae.Code)
+	}
+	return sources.KindOf(err)
 }
 
 // declareExchange declares the heartbeat exchange the one way every

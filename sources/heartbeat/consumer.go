@@ -53,9 +53,10 @@ type Source struct {
 	probes   []sources.Probe
 	up       bool
 	lastErr  string
-	invalid  uint64 // malformed or oversized messages dropped
-	lastBad  string // why the last one was dropped
-	overflow uint64 // dropped because the dashboard did not keep up
+	lastKind sources.FailureKind // lastErr's kind
+	invalid  uint64              // malformed or oversized messages dropped
+	lastBad  string              // why the last one was dropped
+	overflow uint64              // dropped because the dashboard did not keep up
 	received uint64
 	connects int
 	exchNote string
@@ -115,7 +116,7 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		},
 		onDown: func(err error, attempt int) {
 			s.mu.Lock()
-			s.up, s.lastErr = false, "heartbeat: "+err.Error()
+			s.up, s.lastErr, s.lastKind = false, "heartbeat: "+err.Error(), AMQPKind(err)
 			s.mu.Unlock()
 			if attempt <= 1 || attempt%30 == 0 {
 				s.cfg.Logf("heartbeat consumer: %v (attempt %d)", err, attempt)
@@ -167,7 +168,7 @@ func (s *Source) batch(now time.Time) sources.Batch {
 		Probes:     s.probes,
 	}
 	if !s.up {
-		b.Health.Err = s.lastErr
+		b.Health.Err, b.Health.Kind = s.lastErr, s.lastKind
 		if b.Health.Err == "" {
 			b.Health.Err = "heartbeat: connecting to " + s.cfg.Conn.Target()
 		}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"github.com/stacktop/stacktop/sources"
 )
 
 // maxMessage bounds the part of a server's error body quoted in an error.
@@ -211,3 +213,51 @@ func scrub(msg string, secrets []string) string {
 }
 
 var userinfoRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
+
+// kindOf is the failure kind of a poll error. auth says whether err came
+// from the token request (Keystone): there a refused credential is auth and
+// Keystone not answering, failing (5xx) or unreachable is keystone-down;
+// from the service call, 401 (a token refused, re-authentication failed)
+// is auth and the rest is what the status or the network error says. It
+// reads status codes and error types only, never the server's words.
+func kindOf(err error, auth bool) sources.FailureKind {
+	if err == nil {
+		return sources.FailNone
+	}
+	var reauth *gophercloud.ErrUnableToReauthenticate
+	if errors.As(err, &reauth) {
+		if k := kindOf(reauth.ErrReauth, true); k == sources.FailKeystone {
+			return k
+		}
+		return sources.FailAuth
+	}
+	var after *gophercloud.ErrErrorAfterReauthentication
+	if errors.As(err, &after) {
+		return kindOf(after.ErrOriginal, false)
+	}
+	status := 0
+	var code gophercloud.ErrUnexpectedResponseCode
+	var codeP *gophercloud.ErrUnexpectedResponseCode
+	switch {
+	case errors.As(err, &code):
+		status = code.Actual
+	case errors.As(err, &codeP):
+		status = codeP.Actual
+	}
+	var notFound *gophercloud.ErrEndpointNotFound
+	switch {
+	case status == 401, auth && status == 403:
+		return sources.FailAuth
+	case auth && status >= 500:
+		return sources.FailKeystone
+	case status != 0:
+		return sources.KindOfStatus(status)
+	case errors.As(err, &notFound):
+		return sources.FailOther
+	}
+	k := sources.KindOf(err)
+	if auth && k.Connection() && k != sources.FailTLS {
+		return sources.FailKeystone
+	}
+	return k
+}

@@ -36,6 +36,8 @@ type fakeCloud struct {
 	issued     int      // tokens issued
 	versionDoc []byte   // GET /compute/v2.1/
 	services   func(mv string) (status int, contentType string, body []byte)
+	identity   int           // when not 0, every /identity request is answered with this status (Keystone failing)
+	hang       chan struct{} // when not nil, os-services (and, with identity -1, /identity) wait for it or the client
 }
 
 func newFakeCloud(t *testing.T, tlsServer bool) *fakeCloud {
@@ -93,8 +95,16 @@ func (f *fakeCloud) log() []string {
 func (f *fakeCloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
+	identity, hang := f.identity, f.hang
 	f.mu.Unlock()
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/identity") && identity == -1:
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	case strings.HasPrefix(r.URL.Path, "/identity") && identity != 0:
+		writeJSON(w, identity, `{"error": {"code": 503, "message": "Service Unavailable"}}`)
 	case r.URL.Path == "/identity/v3/auth/tokens" && r.Method == http.MethodPost:
 		f.issueToken(w, r)
 	case r.URL.Path == "/compute/v2.1/" || r.URL.Path == "/compute/v2.1":
@@ -106,6 +116,13 @@ func (f *fakeCloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		mv := r.Header.Get("X-OpenStack-Nova-API-Version")
 		f.mvHeaders = append(f.mvHeaders, mv)
 		f.mu.Unlock()
+		if hang != nil {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
 		if !valid {
 			writeJSON(w, 401, `{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}`)
 			return

@@ -12,6 +12,7 @@ package nova
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -85,7 +86,7 @@ func (s *Source) poll(ctx context.Context) (b sources.Batch, err error) {
 	if s.mv == (microversion{}) {
 		mv, head, err := discover(ctx, s.compute)
 		if err != nil {
-			return b, fmt.Errorf("nova: negotiate microversion: %w", s.sanitize(err, false))
+			return b, s.serviceFailure(ctx, "nova: negotiate microversion", err)
 		}
 		s.mv, s.mvHead = mv, head
 	}
@@ -99,11 +100,11 @@ func (s *Source) poll(ctx context.Context) (b sources.Batch, err error) {
 		if gophercloud.ResponseCodeIs(err, http.StatusNotAcceptable) {
 			s.mv = microversion{} // the API changed under us (an upgrade or rollback): negotiate again
 		}
-		return b, fmt.Errorf("nova: list services: %w", s.sanitize(err, false))
+		return b, s.serviceFailure(ctx, "nova: list services", err)
 	}
 	list, err := decodePage(page)
 	if err != nil {
-		return b, fmt.Errorf("nova: list services: %w", s.sanitize(err, false))
+		return b, sources.Fail(sources.FailProtocol, fmt.Errorf("nova: list services: %w", s.sanitize(err, false)))
 	}
 	b.Services = list
 	return b, nil
@@ -113,19 +114,88 @@ func (s *Source) poll(ctx context.Context) (b sources.Batch, err error) {
 func (s *Source) authenticate(ctx context.Context) error {
 	p, err := openstack.NewClient(s.cfg.auth.IdentityEndpoint)
 	if err != nil {
-		return fmt.Errorf("nova: authenticate: %w", s.sanitize(err, true))
+		return sources.Fail(sources.FailOther, fmt.Errorf("nova: authenticate: %w", s.sanitize(err, true)))
 	}
 	p.HTTPClient = s.http
 	p.UserAgent.Prepend("stacktop")
 	if err := openstack.Authenticate(ctx, p, s.cfg.auth); err != nil {
-		return fmt.Errorf("nova: authenticate: %w", s.sanitize(err, true))
+		return sources.Fail(kindOf(err, true), fmt.Errorf("nova: authenticate: %w", s.sanitize(err, true)))
 	}
 	c, err := openstack.NewComputeV2(p, s.cfg.endpoint)
 	if err != nil {
-		return fmt.Errorf("nova: find compute endpoint: %w", s.sanitize(err, false))
+		return sources.Fail(sources.FailOther, fmt.Errorf("nova: find compute endpoint: %w", s.sanitize(err, false)))
 	}
 	s.compute = c
 	return nil
+}
+
+// serviceFailure is the poll error of a failed Nova call, with its kind.
+// When Nova timed out, failed (5xx) or dropped the connection, the cause
+// may be Keystone: nova-api cannot check the token without it, and answers
+// 503 only after 3–4 s, later than a short poll's deadline. So the source
+// then asks Keystone itself, once (keystoneDown): if Keystone is
+// unreachable or failing, the failure is keystone-down and its message
+// says "Keystone unreachable: ...". A Keystone that does not answer in
+// time either counts only when Nova did answer (a 5xx): both timing out
+// may as well be the network.
+func (s *Source) serviceFailure(ctx context.Context, what string, err error) error {
+	k := kindOf(err, false)
+	msg := fmt.Errorf("%s: %w", what, s.sanitize(err, false))
+	if k != sources.FailTimeout && k != sources.FailHTTP5xx && k != sources.FailReset {
+		return sources.Fail(k, msg)
+	}
+	if why, down := s.keystoneDown(ctx, k != sources.FailTimeout); down {
+		return sources.Fail(sources.FailKeystone, fmt.Errorf("%w; Keystone unreachable: %s", msg, why))
+	}
+	return sources.Fail(k, msg)
+}
+
+// keystoneProbeTimeout bounds the Keystone check of serviceFailure.
+const keystoneProbeTimeout = 2 * time.Second
+
+// keystoneDown makes one unauthenticated GET of the configured auth URL
+// (Keystone's version document: no credentials, no token, no redirect
+// followed) and reports whether Keystone is unreachable or failing, and
+// why. It runs on its own deadline (at most keystoneProbeTimeout, half the
+// poll's timeout), since the poll's may be spent, but stops when the
+// source stops. timeoutCounts says whether Keystone not answering in time
+// counts as down.
+func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, bool) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(keystoneProbeTimeout, s.cfg.timeout/2))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			cancel()
+		}
+	})
+	defer stop()
+	req, err := http.NewRequestWithContext(pctx, http.MethodGet, s.cfg.auth.IdentityEndpoint, nil)
+	if err != nil {
+		return "", false
+	}
+	c := s.http
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		k := sources.KindOf(err)
+		if !k.Connection() || k == sources.FailTLS || (k == sources.FailTimeout && !timeoutCounts) {
+			return "", false
+		}
+		switch k {
+		case sources.FailTimeout:
+			return "no answer within " + min(keystoneProbeTimeout, s.cfg.timeout/2).String(), true
+		case sources.FailRefused:
+			return "connection refused", true
+		case sources.FailReset:
+			return "connection reset", true
+		}
+		return "cannot connect (" + string(k) + ")", true
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return fmt.Sprintf("HTTP %d", resp.StatusCode), true
+	}
+	return "", false
 }
 
 // sanitize makes err safe to show, scrubbing the configured secrets and the current token.

@@ -44,7 +44,8 @@ func (o *Options) defaults() {
 }
 
 // Run polls until ctx is cancelled, calling emit with one batch per poll.
-// A failed poll emits a batch with Health.OK false and the error, and no data.
+// A failed poll emits a batch with Health.OK false, the error and its kind
+// (sources.KindOf), and no data.
 func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) error {
 	opt.defaults()
 	failures := 0
@@ -59,7 +60,7 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		end := opt.Now()
 		if err != nil {
 			b = sources.Batch{Health: sources.Health{
-				Err: err.Error(), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
+				Err: err.Error(), Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
 			}}
 			failures++
 		} else {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+
+	"github.com/stacktop/stacktop/sources"
 )
 
 // Errors a poll can be tested against with errors.Is.
@@ -114,15 +116,34 @@ func (f *fetcher) transportError(ctx, rctx context.Context, u string, err error)
 	case rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return fmt.Errorf("GET %s: %w after %v", u, ErrTimeout, f.timeout)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("%w: %s: connection refused", ErrUnreachable, u)
+		return sources.Fail(sources.FailRefused, fmt.Errorf("%w: %s: connection refused", ErrUnreachable, u))
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return fmt.Errorf("%w: %s: no route to host", ErrUnreachable, u)
+		return sources.Fail(sources.FailUnreachable, fmt.Errorf("%w: %s: no route to host", ErrUnreachable, u))
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("%w: %s: cannot resolve %s", ErrUnreachable, u, dnsErr.Name)
+		return sources.Fail(sources.FailUnreachable, fmt.Errorf("%w: %s: cannot resolve %s", ErrUnreachable, u, dnsErr.Name))
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &host):
-		return fmt.Errorf("GET %s: TLS certificate not trusted (set a CA file, or insecure): %w", u, err)
+		return sources.Fail(sources.FailTLS, fmt.Errorf("GET %s: TLS certificate not trusted (set a CA file, or insecure): %w", u, err))
 	}
 	return fmt.Errorf("GET %s: %w", u, err)
+}
+
+// kindOf is the failure kind of a poll error: from this package's typed
+// errors (credentials, status, timeout, size), else from the error's types.
+func kindOf(err error) sources.FailureKind {
+	var st *StatusError
+	switch {
+	case err == nil:
+		return sources.FailNone
+	case errors.Is(err, ErrCredentials):
+		return sources.FailAuth
+	case errors.As(err, &st):
+		return sources.KindOfStatus(st.Code)
+	case errors.Is(err, ErrTimeout):
+		return sources.FailTimeout
+	case errors.Is(err, ErrTooLarge):
+		return sources.FailProtocol
+	}
+	return sources.KindOf(err)
 }
 
 func isTimeout(err error) bool {

@@ -102,7 +102,7 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	defer func() {
 		b.Health.Requests = f.n
 		if err != nil {
-			err = s.redact(err)
+			err = sources.Fail(kindOf(err), s.redact(err))
 		}
 		b.Health.Detail = s.redactString(b.Health.Detail)
 	}()

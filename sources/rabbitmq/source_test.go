@@ -388,24 +388,25 @@ func TestPollErrors(t *testing.T) {
 		want    string
 		is      error
 		status  int
+		kind    sources.FailureKind // the failure's kind, from the status or error type
 	}{
 		{name: "wrong password", url: func(fb *fakeBroker) string {
 			fb.password = "another"
 			return strings.Replace(fb.URL, "://", "://guest:"+password+"@", 1)
-		}, want: "rabbitmq: credentials refused (401)", is: ErrCredentials},
+		}, want: "rabbitmq: credentials refused (401)", is: ErrCredentials, kind: sources.FailAuth},
 		{name: "connection refused", url: func(*fakeBroker) string { return strings.Replace(closedURL(t), "://", "://guest:"+password+"@", 1) },
-			want: "rabbitmq: list nodes: broker unreachable: http://127.0.0.1:", is: ErrUnreachable},
+			want: "rabbitmq: list nodes: broker unreachable: http://127.0.0.1:", is: ErrUnreachable, kind: sources.FailRefused},
 		{name: "500 on queues", path: "/api/queues", fault: func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusInternalServerError)
 			// A proxy that echoes the request, credentials and all, and a terminal escape.
 			fmt.Fprintf(w, "{\"error\":\"boom\x1b[31m\",\"auth\":%q}", r.Header.Get("Authorization")+" "+password)
-		}, want: "rabbitmq: list queues: GET ", status: 500},
+		}, want: "rabbitmq: list queues: GET ", status: 500, kind: sources.FailHTTP5xx},
 		{name: "503 on nodes", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "", http.StatusServiceUnavailable)
-		}, want: "rabbitmq: list nodes: GET ", status: 503},
+		}, want: "rabbitmq: list nodes: GET ", status: 503, kind: sources.FailHTTP5xx},
 		{name: "403", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"error":"not_authorised","reason":"Not management user"}`, http.StatusForbidden)
-		}, want: "the user needs the monitoring tag", status: 403},
+		}, want: "the user needs the monitoring tag", status: 403, kind: sources.FailHTTP4xx},
 		{name: "truncated JSON", path: "/api/queues", fault: func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `[{"name":"a","vhost":"/","messages":1},{"name":"b","vh`)
 		}, want: "rabbitmq: list queues: GET ", is: nil},
@@ -415,14 +416,14 @@ func TestPollErrors(t *testing.T) {
 		}, want: "response truncated"},
 		{name: "huge response", path: "/api/queues", limit: 1 << 20, fault: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(hugeQueues)
-		}, want: "response exceeds 1 MiB", is: ErrTooLarge},
-		{name: "slow body", path: "/api/queues", fault: slowBody, timeout: 300 * time.Millisecond, want: "timed out after 300ms", is: ErrTimeout},
+		}, want: "response exceeds 1 MiB", is: ErrTooLarge, kind: sources.FailProtocol},
+		{name: "slow body", path: "/api/queues", fault: slowBody, timeout: 300 * time.Millisecond, want: "timed out after 300ms", is: ErrTimeout, kind: sources.FailTimeout},
 		{name: "slow headers", path: "/api/overview", fault: func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
 			}
-		}, timeout: 300 * time.Millisecond, want: "rabbitmq: overview: GET ", is: ErrTimeout},
+		}, timeout: 300 * time.Millisecond, want: "rabbitmq: overview: GET ", is: ErrTimeout, kind: sources.FailTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -460,6 +461,9 @@ func TestPollErrors(t *testing.T) {
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("err %q is not %v", msg, tt.is)
+			}
+			if tt.kind != "" && sources.KindOf(err) != tt.kind {
+				t.Errorf("kind %q, want %q", sources.KindOf(err), tt.kind)
 			}
 			var se *StatusError
 			if tt.status != 0 && (!errors.As(err, &se) || se.Code != tt.status || !strings.Contains(msg, fmt.Sprint(tt.status))) {

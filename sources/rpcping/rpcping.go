@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/heartbeat"
 	"github.com/stacktop/stacktop/sources/poll"
 )
 
@@ -88,10 +89,11 @@ type Source struct {
 	broker bool
 
 	mu       sync.Mutex
-	sess     *session // nil while not connected
-	connErr  string   // why not connected, redacted
-	attempts int      // failed dials since the last success
-	targets  int      // services in the current round
+	sess     *session            // nil while not connected
+	connErr  string              // why not connected, redacted
+	connKind sources.FailureKind // connErr's kind
+	attempts int                 // failed dials since the last success
+	targets  int                 // services in the current round
 	latency  time.Duration
 }
 
@@ -199,13 +201,13 @@ func (s *Source) batch(probes []sources.Probe) sources.Batch {
 	if s.sess != nil {
 		h.Target = s.tr.url(s.sess.addr)
 		if b := s.sess.blockedReason(); b != "" {
-			h.OK, h.Err = false, "broker blocks publishers: "+b
+			h.OK, h.Err, h.Kind = false, "broker blocks publishers: "+b, sources.FailBlocked
 		}
 		if n := s.sess.undecodable.Load(); n > 0 {
 			detail = append(detail, fmt.Sprintf("%d bad replies dropped", n))
 		}
 	} else if s.broker {
-		h.OK, h.Err = false, s.connErr
+		h.OK, h.Err, h.Kind = false, s.connErr, s.connKind
 		if s.attempts > 1 {
 			h.Err += fmt.Sprintf(" (%d attempts)", s.attempts)
 		}
@@ -320,7 +322,7 @@ func (s *Source) maintain(ctx context.Context, dialed chan<- struct{}) {
 		if err != nil {
 			failures++
 			s.mu.Lock()
-			s.connErr, s.attempts = err.Error(), failures
+			s.connErr, s.connKind, s.attempts = err.Error(), sources.KindOf(err), failures
 			s.mu.Unlock()
 			if !sleepUntil(ctx, time.Now().Add(poll.Delay(reconnectBase, reconnectMax, failures, rand.Float64()))) {
 				return
@@ -337,7 +339,7 @@ func (s *Source) maintain(ctx context.Context, dialed chan<- struct{}) {
 		case <-sess.done:
 		}
 		s.mu.Lock()
-		s.sess, s.connErr = nil, "connection lost: "+sess.closeReason()
+		s.sess, s.connErr, s.connKind = nil, "connection lost: "+sess.closeReason(), sources.FailReset
 		s.mu.Unlock()
 		// A session that dies at once counts as a failed dial, so a broker
 		// that accepts and then drops us is not hammered.
@@ -355,12 +357,14 @@ func (s *Source) maintain(ctx context.Context, dialed chan<- struct{}) {
 // connect dials the transport's brokers in order and returns the first session.
 func (s *Source) connect() (*session, error) {
 	var errs []string
+	kind := sources.FailUnknown
 	for i := range s.tr.Brokers {
 		sess, err := dial(dialConfig{transport: s.tr, index: i, exchange: s.cfg.Exchange, timeout: s.cfg.Timeout, tls: s.cfg.TLS})
 		if err == nil {
 			return sess, nil
 		}
 		errs = append(errs, s.tr.Brokers[i].Addr()+": "+s.tr.redact(err.Error()))
+		kind = heartbeat.AMQPKind(err) // the last broker's: all failed
 	}
-	return nil, errors.New(strings.Join(errs, "; "))
+	return nil, sources.Fail(kind, errors.New(strings.Join(errs, "; ")))
 }
