@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -739,29 +738,23 @@ func (t *timelineState) canaryDiff(out []Event, s *Snapshot) []Event {
 	return out
 }
 
-// verdictDiff reports a new verdict, or its clearing. The verdict is the
-// summary's cause phrase, before its first ": " (the rest lists counts and
-// times that change while the same verdict holds), numbers aside: a verdict
-// that only grows or ages is not a change.
+// verdictDiff reports a new verdict, or its clearing: a change of cause
+// (or thin evidence becoming firm, or the reverse) or of the hosts it
+// names ("host down: compute-1" becoming "host down: compute-2"). Counts
+// and times that change while the same verdict holds, and its recovered
+// form, are not changes.
 func verdictDiff(out []Event, prev, s *Snapshot) []Event {
-	was, is := prev.Verdict.Summary, s.Verdict.Summary
-	if was == is || verdictKey(was) == verdictKey(is) {
+	was, is := &prev.Verdict, &s.Verdict
+	if was.Cause == is.Cause && was.Thin == is.Thin && slices.Equal(was.Hosts, is.Hosts) {
 		return out
 	}
 	e := Event{At: s.At, Kind: EventVerdict, Level: LevelProblem, Subject: "verdict:", Source: "stacktop"}
-	if is == "" {
-		e.Subject, e.Change, e.Evidence, e.Level = "verdict", "cleared", "was: "+was, LevelRecovery
+	if is.Cause == CauseNone {
+		e.Subject, e.Change, e.Evidence, e.Level = "verdict", "cleared", "was: "+was.Was(), LevelRecovery
 	} else {
-		e.Change, e.Evidence = is, strings.Join(s.Verdict.Evidence, "; ")
+		e.Change, e.Evidence = is.Summary, strings.Join(is.Evidence, "; ")
 	}
 	return append(out, e)
-}
-
-var digits = regexp.MustCompile(`[0-9]+`)
-
-func verdictKey(summary string) string {
-	cause, _, _ := strings.Cut(summary, ": ")
-	return digits.ReplaceAllString(cause, "#")
 }
 
 func evPlural(n int) string {

@@ -19,26 +19,46 @@ func eventLines(es []Event) string {
 }
 
 // TestVerdictEvents diffs explicit snapshots: a verdict that only grows or
-// ages is not a change; its clearing is.
+// ages, or is recovering, is not a change; a new cause, thin evidence
+// turning firm, another host named, and its clearing are.
 func TestVerdictEvents(t *testing.T) {
 	var tl timelineState
-	s1 := &Snapshot{At: at(0)}
-	s2 := &Snapshot{At: at(1), Verdict: Verdict{Summary: "broker-wide problem suspected: 12 hosts since 22:30", Evidence: []string{"12 services down on 12 hosts (nova)", "canary timing out (heartbeat)"}}}
-	s3 := &Snapshot{At: at(2), Verdict: Verdict{Summary: "broker-wide problem suspected: 13 hosts since 22:30, canary failing", Evidence: []string{"13 services down on 13 hosts (nova)"}}}
-	s4 := &Snapshot{At: at(3)}
+	broker := func(sum string, ev ...string) Verdict {
+		return Verdict{Cause: CauseBroker, Summary: sum, Evidence: ev}
+	}
+	host := func(h string) Verdict {
+		return Verdict{Cause: CauseHostDown, Summary: "host down: " + h, Hosts: []string{h}}
+	}
+	vs := []Verdict{
+		{},
+		{Cause: CauseBroker, Thin: true, Summary: "possible broker problem (thin evidence: canary only): canary 2/3 failed"},
+		broker("broker-wide problem suspected: 12 hosts since 22:30", "nova: 12 services down on 12 hosts", "heartbeat: canary timing out"),
+		broker("broker-wide problem suspected: 13 hosts since 22:30, canary failing", "nova: 13 services down on 13 hosts"),
+		{Cause: CauseBroker, Summary: "recovered at 22:31:00, clearing: was broker-wide problem suspected", Quiet: at(5)},
+		{},
+		host("compute-1"),
+		host("compute-1"),
+		host("compute-2"),
+		{},
+	}
 	var got []Event
 	prev := &Snapshot{}
-	for _, s := range []*Snapshot{s1, s2, s3, s4} {
+	for n, v := range vs {
+		s := &Snapshot{At: at(n), Verdict: v}
 		got = append(got, tl.deriveEvents(&sources.Batch{}, prev, s, nil, nil, time.Time{})...)
 		prev = s
 	}
-	want := "verdict: broker-wide problem suspected: 12 hosts since 22:30 — 12 services down on 12 hosts (nova); canary timing out (heartbeat)\n" +
-		"verdict cleared — was: broker-wide problem suspected: 13 hosts since 22:30, canary failing"
+	want := "verdict: possible broker problem (thin evidence: canary only): canary 2/3 failed — \n" +
+		"verdict: broker-wide problem suspected: 12 hosts since 22:30 — nova: 12 services down on 12 hosts; heartbeat: canary timing out\n" +
+		"verdict cleared — was: recovered at 22:31:00, clearing: was broker-wide problem suspected\n" +
+		"verdict: host down: compute-1 — \n" +
+		"verdict: host down: compute-2 — \n" +
+		"verdict cleared — was: host down: compute-2"
 	if g := eventLines(got); g != want {
 		t.Errorf("got\n%s\nwant\n%s", g, want)
 	}
-	if got[0].Level != LevelProblem || got[1].Level != LevelRecovery {
-		t.Errorf("levels %v, %v", got[0].Level, got[1].Level)
+	if len(got) != 6 || got[0].Level != LevelProblem || got[2].Level != LevelRecovery {
+		t.Fatalf("events %+v", got)
 	}
 }
 

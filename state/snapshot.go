@@ -243,4 +243,21 @@ type Verdict struct {
 	Since    time.Time // when the rules reached this verdict (snapshot time); kept while it holds
 	Started  time.Time // when the trouble began as far as the evidence shows (first service down, first signal); zero if unknown
 	Findings []Finding // the evidence, structured for a detail view: those the Summary names first, then other rules' findings
+	Hosts    []string  // the hosts the verdict names (host down, process, service down); nil for cloud-wide causes
+	Rule     string    // the row of the rules table that speaks ("broker-wide", "host down", …)
+	Quiet    time.Time // when every symptom went away; zero while any lasts (the verdict clears verdictHold after)
+	// Inputs are what the rules looked at to reach this verdict (also
+	// when none fired); shared, never modified.
+	Inputs *VerdictInputs
+	scope  string // the Headline's scope, kept for the recovered form
+	base   string // in the recovered form, the Summary as it was
+}
+
+// Was is the verdict's Summary as it read before its symptoms went away
+// (the Summary itself while they last).
+func (v *Verdict) Was() string {
+	if v.base != "" {
+		return v.base
+	}
+	return v.Summary
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -228,7 +227,7 @@ func TestVerdictTimelines(t *testing.T) {
 				return sources.ProbeOK
 			}, down: flapping(5, 8, 30)},
 			last:  12,
-			want:  map[int]expect{6: {cause: CauseConductor, contains: []string{"conductor problem: RPC pings of 1/1 nova-conductor failing while 10/10 nova-compute answer"}}, 12: {cause: CauseConductor}},
+			want:  map[int]expect{6: {cause: CauseConductor, contains: []string{"conductor problem: RPC pings of 1/1 nova-conductor timing out while 10/10 nova-compute answer, the broker healthy"}}, 12: {cause: CauseConductor}},
 			never: []Cause{CauseBroker},
 		},
 		{
@@ -328,7 +327,7 @@ func TestVerdictTimelines(t *testing.T) {
 						t.Errorf("poll %d: reached %v: %q", n, c, v.Summary)
 					}
 				}
-				if tc.zero != [2]int{} && between(n, tc.zero[0], tc.zero[1]) && !reflect.DeepEqual(v, Verdict{}) {
+				if tc.zero != [2]int{} && between(n, tc.zero[0], tc.zero[1]) && (v.Cause != CauseNone || v.Summary != "" || v.Headline != "" || v.Evidence != nil) {
 					t.Errorf("poll %d: want no verdict, got %v %q", n, v.Cause, v.Summary)
 				}
 				if v.Cause != CauseNone && (v.Summary == "" || strings.Contains(v.Summary, "\n") || v.Headline == "" || len(v.Headline) > 100 || len(v.Evidence) != len(v.Findings) || v.Since.IsZero()) {
@@ -363,7 +362,9 @@ func TestVerdictTimelines(t *testing.T) {
 }
 
 // TestVerdictBrokerEvidence checks the broker verdict's evidence: the
-// services, the signal, and the host finding that did not speak.
+// services and the signal, and no per-host finding (a lost host among
+// forty flapping is part of the broker incident; naming it points the
+// reader at restarting services).
 func TestVerdictBrokerEvidence(t *testing.T) {
 	w := world{computes: 10,
 		canary: func(n int) (sources.ProbeResult, time.Duration) {
@@ -380,26 +381,31 @@ func TestVerdictBrokerEvidence(t *testing.T) {
 	if v.Cause != CauseBroker || v.Thin {
 		t.Fatalf("verdict %v %q", v.Cause, v.Summary)
 	}
-	if !v.Started.Equal(at(6)) {
-		t.Errorf("started %v, want the first service down at %v", v.Started, at(6))
+	// The first blocked canary (sent 5 s before poll 6) is the first evidence.
+	if want := at(6).Add(-5 * time.Second); !v.Started.Equal(want) {
+		t.Errorf("started %v, want the first blocked canary at %v", v.Started, want)
 	}
 	all := strings.Join(v.Evidence, "\n")
 	for _, s := range []string{
 		"nova: ", "services on ", "first went down 12:01:00",
 		"heartbeat: canary 9/10 failed (last blocked 5.0s)",
-		"heartbeat: host down: compute-07: nova-compute down since 12:01:50, no heartbeat since 12:00:40",
 	} {
 		if !strings.Contains(all, s) {
 			t.Errorf("evidence lacks %q:\n%s", s, all)
 		}
+	}
+	if strings.Contains(all, "compute-07") {
+		t.Errorf("a per-host finding under a broker verdict:\n%s", all)
 	}
 	for i, f := range v.Findings {
 		if v.Evidence[i] != f.Source+": "+f.Text {
 			t.Errorf("evidence %d %q does not match finding %+v", i, v.Evidence[i], f)
 		}
 	}
-	if f := v.Findings[len(v.Findings)-1]; f.Host != "compute-07" {
-		t.Errorf("last finding %+v, want the host finding", f)
+	for _, f := range v.Findings {
+		if f.Kind == FindHost || f.Host != "" {
+			t.Errorf("host finding %+v under a broker verdict", f)
+		}
 	}
 }
 
@@ -450,10 +456,10 @@ func TestVerdictSmallCloudBrokerStop(t *testing.T) {
 		if len(v.Findings) == 0 || v.Findings[0].Source != sources.NameNova || !strings.Contains(v.Findings[0].Text, "2/3 services on 2/3 hosts affected") {
 			t.Errorf("poll %d: first finding %+v, want the services", n, v.Findings)
 		}
-		// The heartbeat source cannot reach the broker either: no host's
-		// heartbeats "continue" (the dev cloud's evidence said so 5 s in).
+		// The evidence is the broker's signals and the services, no
+		// per-host finding (the dev cloud's said "heartbeats continue" 5 s in).
 		all := strings.Join(v.Evidence, "\n")
-		if n <= 9 && (strings.Contains(all, "heartbeats continue") || !strings.Contains(all, "nova-compute on compute-01 down since 12:01:00; heartbeat source failing (host last heard 12:00:40)")) {
+		if n <= 9 && (strings.Contains(all, "compute-01") || !strings.Contains(all, "AMQP connection failing") || !strings.Contains(all, "management API failing")) {
 			t.Errorf("poll %d: evidence:\n%s", n, all)
 		}
 	}

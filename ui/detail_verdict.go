@@ -7,7 +7,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/format"
-	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
@@ -125,97 +124,83 @@ func evidenceSource(ev string) (src, text string, ok bool) {
 	return src, text, true
 }
 
-// verdictInputs summarises what the rules look at: services down and
-// flapping, heartbeats late and lost, RPC pings failing, the canary, the
-// broker's nodes and the sources.
+// verdictInputs lists what the rules looked at, exactly as they saw it
+// (state.Verdict.Inputs): the UI recomputes nothing.
 func verdictInputs(e *env) []string {
-	s := e.snap
-	now := e.now
-	down, flapping, forced, unknown := 0, 0, 0, 0
-	flapHosts := map[string]bool{}
-	pinged, pingFail := 0, 0
-	for i := range s.Services {
-		sv := &s.Services[i]
-		switch sv.Cond {
-		case state.CondDown:
-			down++
-		case state.CondForcedDown:
-			forced++
-		case state.CondUnknown:
-			unknown++
-		}
-		if sv.Flapping {
-			flapping++
-			flapHosts[sv.Key.Host] = true
-		}
-		if sv.RPC != nil {
-			pinged++
-			if sv.RPC.Result != sources.ProbeOK {
-				pingFail++
-			}
-		}
+	in := e.snap.Verdict.Inputs
+	if in == nil {
+		return []string{"none recorded with this snapshot"}
 	}
-	late, lost := 0, 0
-	for i := range s.Hosts {
-		switch s.Hosts[i].Liveness(now) {
-		case state.LiveLate:
-			late++
-		case state.LiveLost:
-			lost++
-		}
-	}
+	num := strconv.Itoa
+	line := func(label, text string) string { return padRight(label, 11) + text }
 	out := []string{
-		padRight("services", 11) + strconv.Itoa(len(s.Services)) + " · down " + strconv.Itoa(down) + " · flapping " + strconv.Itoa(flapping) +
-			" on " + strconv.Itoa(len(flapHosts)) + " hosts · forced down " + strconv.Itoa(forced) + " · unknown " + strconv.Itoa(unknown),
-		padRight("heartbeats", 11) + strconv.Itoa(len(s.Hosts)) + " hosts · late " + strconv.Itoa(late) + " · lost " + strconv.Itoa(lost),
-		padRight("rpc pings", 11) + "failing " + strconv.Itoa(pingFail) + " of " + strconv.Itoa(pinged) + " services pinged (last ping of each)",
+		line("window", "evidence since "+format.Clock(in.Since)+", rules ran at "+format.Clock(in.At)),
+		line("services", num(in.Services)+" on "+num(in.NovaHosts)+" hosts · affected "+num(in.Affected)+" on "+num(in.AffectedHosts)+" hosts"+
+			" (down "+num(in.Down)+", late "+num(in.Late)+", flapping "+num(in.Flapping)+", up again "+num(in.RecentDown)+")"+
+			" · many: "+yesNo(in.ManyAffected)),
+		line("rpc pings", "failing "+num(in.RPCFailed)+" of "+num(in.RPCPinged)+" pinged, on "+num(in.RPCFailHost)+" hosts · nova-conductor timing out "+
+			num(in.CondTimedOut)+"/"+num(in.CondPinged)+" · nova-compute answering "+num(in.CompAnswered)+"/"+num(in.CompPinged)+
+			" · broker proven: "+yesNo(in.BrokerProven)),
+		line("heartbeats", "source healthy: "+yesNo(in.HeartbeatOK)+" · "+num(in.HostsKnown)+" hosts with an agent · lost "+num(in.HostsLost)),
 	}
-	canary := "no probe yet"
-	if c := s.Canary.History; len(c) > 0 {
-		last := c[len(c)-1]
-		canary = "last " + strings.ToUpper(string(last.Result)) + " " + format.RTT(last.RTT) + " at " + format.Clock(last.At) +
-			" · " + strconv.Itoa(s.Canary.Failures) + " failed of " + strconv.Itoa(len(c)) + " kept"
+	if len(in.Signals) == 0 {
+		out = append(out, line("signals", "no broker signal"))
 	}
-	out = append(out, padRight("canary", 11)+canary)
-	notRunning, alarms, parts := 0, 0, 0
-	for i := range s.Nodes {
-		n := &s.Nodes[i]
-		if !n.Running {
-			notRunning++
+	for k, sg := range in.Signals {
+		label := ""
+		if k == 0 {
+			label = "signals"
 		}
-		if n.MemAlarm || n.DiskAlarm {
-			alarms++
+		when := ""
+		if sg.Now {
+			when = " (now)" // a recovered signal's text says "was:"
 		}
-		parts += len(n.Partitions)
+		out = append(out, line(label, sg.Kind.String()+when+": "+sanitize.Line(sg.Text, 200)))
 	}
-	out = append(out, padRight("broker", 11)+strconv.Itoa(len(s.Nodes))+" nodes · not running "+strconv.Itoa(notRunning)+
-		" · alarms "+strconv.Itoa(alarms)+" · partitions "+strconv.Itoa(parts))
-	backlog, replyBacklog := 0, 0
-	for i := range s.Queues {
-		q := &s.Queues[i]
-		if q.Messages >= backlogThreshold {
-			backlog++
-			if q.Role == "reply" || q.Role == "conductor" {
-				replyBacklog++
-			}
+	if in.DownByHost == nil {
+		out = append(out, line("hosts", "no host with a service down"))
+	}
+	for k, h := range in.DownByHost {
+		label := ""
+		if k == 0 {
+			label = "hosts"
 		}
+		t := sanitize.Line(h.Host, 40) + ": " + sanitize.Line(h.Down, 80) + " down · heartbeats " + h.Beat.String() + " · " + sanitize.Line(h.PingText, 80)
+		if h.Missing != "" {
+			t += " · not running: " + sanitize.Line(h.Missing, 80)
+		}
+		out = append(out, line(label, t))
 	}
-	out = append(out, padRight("queues", 11)+strconv.Itoa(backlog)+" with a backlog (≥"+strconv.Itoa(backlogThreshold)+
-		") · of them reply/conductor "+strconv.Itoa(replyBacklog))
 	var src []string
-	for _, h := range s.Sources {
+	for _, si := range in.Sources {
 		w := "ok"
 		switch {
-		case h.LastSuccess.IsZero():
-			w = "NO DATA"
-		case h.Stale(now):
+		case si.Failing:
+			w = "FAILING (" + string(si.Kind) + ")"
+		case si.Stale:
 			w = "STALE"
 		}
-		src = append(src, sanitize.Line(h.Name, 16)+" "+w+" "+format.AgeSince(now, h.LastSuccess))
+		src = append(src, sanitize.Line(si.Name, 16)+" "+w)
 	}
 	if len(src) == 0 {
 		src = append(src, "none reported yet")
 	}
-	out = append(out, padRight("sources", 11)+strings.Join(src, " · "))
+	out = append(out, line("sources", strings.Join(src, " · ")))
+	if in.Auth {
+		out = append(out, line("auth", "Nova failing for authentication: "+sanitize.Line(in.AuthErr, 200)))
+	}
+	if len(in.Blind) > 0 {
+		out = append(out, line("blind", "failing to connect: "+sanitize.Line(strings.Join(in.Blind, ", "), 200)))
+	}
+	if in.Quiet {
+		out = append(out, line("quiet", "no symptom now: the verdict clears after the hold"))
+	}
 	return out
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }

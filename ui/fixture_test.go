@@ -168,8 +168,29 @@ func incident() *state.Snapshot {
 			{Source: "rabbitmq", Text: "reply/conductor queues hold 50053 messages, +2530/min", At: ago(95 * time.Second)},
 			{Source: "heartbeat", Text: "lost (last heartbeat 1m12s ago)", At: ago(72 * time.Second), Host: "compute-011"},
 		},
+		Inputs: incidentInputs(),
 	}
 	return s
+}
+
+// incidentInputs are what the rules saw in the incident, as the state
+// package would record them.
+func incidentInputs() *state.VerdictInputs {
+	return &state.VerdictInputs{
+		At: fixedNow, Since: ago(2 * time.Minute),
+		Services: 45, NovaHosts: 43, Affected: 6, AffectedHosts: 6, Down: 1, Flapping: 5, DownHosts: 1, ManyAffected: true,
+		RPCPinged: 12, RPCFailed: 4, RPCFailHost: 3, CondPinged: 2, CompPinged: 10, CompAnswered: 7,
+		Signals: []state.Signal{
+			{Kind: state.SigAlarm, Source: "rabbitmq", At: ago(5 * time.Second), Now: true, Text: "mem alarm on rabbit@ctl-1"},
+			{Kind: state.SigCanary, Source: "heartbeat", At: ago(30 * time.Second), Now: true, Text: "canary 4/10 failed (last timeout 5.0s)"},
+			{Kind: state.SigBacklog, Source: "rabbitmq", At: ago(95 * time.Second), Text: "was: reply/conductor queues +2.5k/min (50k queued) (last 03:10:25)"},
+		},
+		DownByHost: []state.HostInput{{Host: "compute-011", Down: "nova-compute", Since: ago(80 * time.Second), Beat: state.BeatLost,
+			LastSeen: ago(72 * time.Second), Ping: state.PingFailed, PingText: "RPC ping of nova-compute timeout at 03:10:40"}},
+		HeartbeatOK: true, HostsKnown: 43, HostsLost: 1,
+		Sources: []state.SourceInput{{Name: "heartbeat"}, {Name: "nova"},
+			{Name: "rabbitmq", Failing: true, Failures: 2, Kind: sources.FailTimeout, Err: "GET /api/queues: context deadline exceeded"}},
+	}
 }
 
 // incidentTimeline is the incident's timeline as the store derives it,

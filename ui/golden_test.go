@@ -21,7 +21,7 @@ func updateGolden() bool {
 }
 
 func TestGolden(t *testing.T) {
-	noVerdict := func() *state.Snapshot { s := incident(); s.Verdict = state.Verdict{}; return s }
+	noVerdict := func() *state.Snapshot { s := incident(); s.Verdict = state.Verdict{Inputs: s.Verdict.Inputs}; return s }
 	views := []struct {
 		name string
 		keys []string

@@ -316,7 +316,10 @@ func (m Model) verdictLine() string {
 	s := m.e.snap
 	h := &m.e.st.Header
 	var b strings.Builder
-	v := s.Verdict.Summary
+	v := s.Verdict.Headline // cause, scope, since: made for one line
+	if v == "" {
+		v = s.Verdict.Summary // a snapshot from before Headline
+	}
 	if v == "" {
 		text := "no verdict: no rule fired · v shows the rules' inputs"
 		if len(s.Sources) == 0 {

@@ -1,0 +1,668 @@
+package state
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/stacktop/stacktop/format"
+	"github.com/stacktop/stacktop/sources"
+)
+
+// SignalKind is the kind of a broker signal; see the package comment of verdict.go.
+type SignalKind uint8
+
+// Broker signals.
+const (
+	SigCanary     SignalKind = iota + 1 // the round-trip canary failing or slow
+	SigAMQP                             // the heartbeat/canary source's AMQP connection failing
+	SigMgmt                             // the management API failing, stale or slow
+	SigAlarm                            // a node's memory or disk alarm, a partition, a node not running
+	SigBacklog                          // reply/conductor queues backing up
+	SigRPC                              // RPC pings failing across services and hosts
+	SigHeartbeats                       // heartbeats from many hosts stopped at once
+)
+
+func (k SignalKind) String() string {
+	switch k {
+	case SigCanary:
+		return "canary"
+	case SigAMQP:
+		return "AMQP connection"
+	case SigMgmt:
+		return "management API"
+	case SigAlarm:
+		return "broker alarms"
+	case SigBacklog:
+		return "queue backlog"
+	case SigRPC:
+		return "RPC pings"
+	case SigHeartbeats:
+		return "heartbeats"
+	}
+	return fmt.Sprintf("signal(%d)", uint8(k))
+}
+
+// Signal is one broker signal the rules saw within the evidence window.
+type Signal struct {
+	Kind   SignalKind
+	Source string    // the source that saw it
+	At     time.Time // when it was last seen; zero for a count over the current state
+	Now    bool      // the latest observation still shows it (false: seen earlier in the window, since recovered)
+	Text   string    // what it saw, in words, for the evidence
+	// ConductorOnly: a backlog on the conductor queue alone, the reply
+	// queues not backing up (what a sick conductor, not a sick broker, makes).
+	ConductorOnly bool
+}
+
+// Beat is how a host's heartbeats stand for the rules.
+type Beat uint8
+
+// Heartbeat standings of a host.
+const (
+	BeatNone     Beat = iota // no agent heard from this host (or no heartbeat source)
+	BeatFresh                // a heartbeat within freshBeats intervals (and the source healthy)
+	BeatStale                // neither fresh nor lost: not enough to tell either way
+	BeatLost                 // lost (Host.Liveness) while the source is healthy and most hosts beat
+	BeatUnheard              // the heartbeat source itself failing: the host cannot be judged
+	BeatMassLost             // lost, but so are many hosts: a broker matter, not this host's
+)
+
+func (b Beat) String() string {
+	return [...]string{"no agent", "fresh", "stale", "lost", "source failing", "lost with many"}[b]
+}
+
+// PingState is how the RPC pings of a host's down services stand.
+type PingState uint8
+
+// RPC ping standings.
+const (
+	PingNone     PingState = iota // no ping within the window
+	PingFailed                    // the last ping of one of them failed
+	PingAnswered                  // all pinged answered
+)
+
+// HostInput is one host with services down, as the rules saw it.
+type HostInput struct {
+	Host     string
+	Down     string    // its down services: "nova-compute"
+	Since    time.Time // when the first of them went down
+	Beat     Beat
+	LastSeen time.Time // its last heartbeat; zero when never heard
+	Ping     PingState
+	PingText string // "RPC ping of nova-compute timeout at 12:00:40", "no RPC data"
+	Missing  string // down services the host's agent does not list as running
+}
+
+// SourceInput is one source's health as the rules saw it.
+type SourceInput struct {
+	Name        string
+	Failing     bool
+	Failures    int                 // consecutive failed polls
+	Kind        sources.FailureKind // of the last failure; FailNone when OK
+	Stale       bool
+	LastSuccess time.Time
+	Err         string // the last error, short
+}
+
+// VerdictInputs is everything the rules looked at, typed: the `v` screen
+// shows exactly these.
+type VerdictInputs struct {
+	At    time.Time // the snapshot time the rules ran at
+	Since time.Time // the evidence window's start
+
+	Services, NovaHosts               int // Nova services, and hosts running them
+	Affected, AffectedHosts           int // services down, late or gone down within the window, and their hosts
+	Down, Late, Flapping, RecentDown  int
+	DownHosts                         int  // hosts with a service down now
+	ManyAffected, ManyDown            bool // affected hosts, hosts with services down, are "many"
+	RPCPinged, RPCFailed, RPCFailHost int  // services pinged within the window, whose last ping failed, and their hosts
+	CondPinged, CondTimedOut          int  // nova-conductor pinged, and whose last ping timed out
+	CompPinged, CompAnswered          int  // nova-compute pinged, and answering
+
+	Signals     []Signal    // broker signals within the window
+	DownByHost  []HostInput // hosts with services down (at most maxHostFindings)
+	HeartbeatOK bool        // the heartbeat source healthy (no failure, not stale)
+	HostsKnown  int         // hosts with an agent
+	HostsLost   int         // of them lost
+	Sources     []SourceInput
+
+	Auth    bool   // Nova fails for want of authentication (kind auth or keystone-down)
+	AuthErr string // its error
+	// BrokerProven: the broker carried a round trip (a canary, or a
+	// management poll when there is no canary) after the earliest failing
+	// conductor ping was sent, and no broker signal but a conductor-only
+	// backlog stands: the conductor rule needs it.
+	BrokerProven   bool
+	Blind          []string  // sources failing with connection kinds when the blind rule holds: "nova (refused)"
+	Quiet          bool      // every service up and no symptom now: the hold towards clearing runs
+	FirstDown      time.Time // when the first affected service went down within the window; zero if none did
+	BrokerRestarts []Restart // broker nodes restarted within the window, newest first
+	Episode        bool      // services were affected earlier in the current verdict's episode
+}
+
+// symptomNow reports whether anything is wrong at this instant: a service
+// down or late, a signal showing now, an RPC ping failing, Nova failing
+// for authentication, or the blind condition.
+func (in *VerdictInputs) symptomNow() bool {
+	if in == nil {
+		return false
+	}
+	if in.Down > 0 || in.Late > 0 || in.RPCFailed > 0 || in.Auth || len(in.Blind) > 0 {
+		return true
+	}
+	for i := range in.Signals {
+		if in.Signals[i].Now {
+			return true
+		}
+	}
+	return false
+}
+
+// conductorPattern: RPC pings of at least half the pinged nova-conductor
+// time out while at least two thirds of the pinged nova-compute answer.
+func (in *VerdictInputs) conductorPattern() bool {
+	return in.CondTimedOut > 0 && 2*in.CondTimedOut >= in.CondPinged &&
+		in.CompAnswered > 0 && 3*in.CompAnswered >= 2*in.CompPinged
+}
+
+// inputs computes what the rules look at, at now on evidence since ws.
+func (v *verdictState) inputs(next *Snapshot, now, ws time.Time) *VerdictInputs {
+	sum := &v.svc
+	in := &VerdictInputs{
+		At: now, Since: ws,
+		Services: sum.n, NovaHosts: sum.hosts,
+		Affected: sum.affected, AffectedHosts: sum.affectedHosts,
+		Down: sum.down, Late: sum.late, Flapping: sum.flapping, RecentDown: sum.recentDown,
+		DownHosts: sum.downHosts,
+		RPCPinged: sum.rpcPinged, RPCFailed: sum.rpcFailed, RPCFailHost: sum.rpcFailedHosts,
+		CondPinged: sum.condPinged, CondTimedOut: sum.condTimedOut,
+		CompPinged: sum.compPinged, CompAnswered: sum.compAnswered,
+		HostsKnown: len(next.Hosts),
+	}
+	in.ManyAffected = in.Affected >= manyHostsMin && many(in.AffectedHosts, in.NovaHosts)
+	in.ManyDown = many(in.DownHosts, in.NovaHosts)
+	hb, hbOK := next.Source(sources.NameHeartbeat)
+	in.HeartbeatOK = hbOK && hb.Failures == 0 && !hb.Stale(now)
+	in.HostsLost = lostHosts(next, now)
+	for _, h := range next.Sources {
+		si := SourceInput{Name: h.Name, Failing: h.Failures > 0, Failures: h.Failures, Kind: h.Kind, Stale: h.Stale(now), LastSuccess: h.LastSuccess}
+		if si.Failing {
+			si.Err = short80(h.LastErr)
+		}
+		in.Sources = append(in.Sources, si)
+	}
+	in.AuthErr, in.Auth = authFailing(next, now)
+	in.Signals = v.brokerSignals(next, in, ws, now)
+	in.DownByHost = v.hostInputs(next, in, now)
+	in.BrokerProven = brokerProven(next, in, ws)
+	in.Blind = blind(in.Sources)
+	in.Episode = v.episodeAffected
+	in.FirstDown = sum.started
+	for i := range next.Restarts {
+		r := &next.Restarts[i]
+		if r.At.Before(ws) {
+			break
+		}
+		if r.Kind == RestartBrokerNode {
+			in.BrokerRestarts = append(in.BrokerRestarts, *r)
+		}
+	}
+	return in
+}
+
+// hostInputs examines each host with services down.
+func (v *verdictState) hostInputs(next *Snapshot, in *VerdictInputs, now time.Time) []HostInput {
+	sum := &v.svc
+	if len(sum.byHost) == 0 {
+		return nil
+	}
+	hb, _ := next.Source(sources.NameHeartbeat)
+	massLost := many(in.HostsLost, in.HostsKnown)
+	out := make([]HostInput, 0, len(sum.byHost))
+	for _, hd := range sum.byHost {
+		svcs := next.Services[hd.first:hd.end]
+		hi := HostInput{Host: hd.host, Down: downServices(svcs), Since: hd.since}
+		hi.PingText, hi.Ping = rpcOf(svcs)
+		host, known := next.Host(hd.host)
+		switch {
+		case !known:
+			hi.Beat = BeatNone
+		case !in.HeartbeatOK:
+			hi.Beat = BeatUnheard
+		case host.Liveness(now) == LiveLost && massLost:
+			hi.Beat = BeatMassLost
+		case host.Liveness(now) == LiveLost:
+			hi.Beat = BeatLost
+		case fresh(host, hb.Interval, now):
+			hi.Beat = BeatFresh
+		default:
+			hi.Beat = BeatStale
+		}
+		if known {
+			hi.LastSeen = host.LastSeen
+			hi.Missing = missingProcesses(svcs, host)
+		}
+		out = append(out, hi)
+	}
+	return out
+}
+
+// fresh reports whether the host's last heartbeat came within freshBeats of
+// its publish intervals, plus the heartbeat source's flush interval (flush):
+// a host merely not yet lost is not fresh.
+func fresh(h Host, flush time.Duration, now time.Time) bool {
+	iv := h.Interval
+	if iv <= 0 {
+		iv = defaultHeartbeatInterval
+	}
+	return now.Sub(h.LastSeen) <= time.Duration(freshBeats*float64(iv))+flush
+}
+
+// brokerProven reports whether the broker is healthy by every measure at
+// hand, and carried a round trip after the earliest conductor ping that
+// timed out: see VerdictInputs.BrokerProven.
+func brokerProven(next *Snapshot, in *VerdictInputs, ws time.Time) bool {
+	for _, s := range in.Signals {
+		if !(s.Kind == SigBacklog && s.ConductorOnly) {
+			return false
+		}
+	}
+	for _, si := range in.Sources {
+		if si.Failing || si.Stale {
+			return false
+		}
+	}
+	var first time.Time // the earliest timed-out conductor ping
+	for i := range next.Services {
+		sv := &next.Services[i]
+		if sv.Key.Binary == "nova-conductor" && sv.RPC != nil && !sv.RPC.At.Before(ws) && sv.RPC.Result == sources.ProbeTimeout {
+			if first.IsZero() || sv.RPC.At.Before(first) {
+				first = sv.RPC.At
+			}
+		}
+	}
+	if first.IsZero() {
+		return false
+	}
+	if c := next.Canary.History; len(c) > 0 {
+		last := c[len(c)-1]
+		return last.Result == sources.ProbeOK && !last.At.Before(first)
+	}
+	h, ok := next.Source(sources.NameRabbitMQ)
+	return ok && !h.LastAttempt.Before(first) && h.Failures == 0
+}
+
+// blind lists the sources failing with connection kinds when stacktop
+// cannot see: at least two sources, two thirds of all, fail so, Nova (if
+// configured) among them. Nova counts when its kind is a connection kind
+// or keystone-down (no token to be had). A broker outage makes the broker's
+// sources fail but leaves Nova answering: that is not blindness.
+func blind(ss []SourceInput) []string {
+	var out []string
+	novaIn, novaBlind := false, false
+	for _, s := range ss {
+		conn := s.Failing && (s.Kind.Connection() || (s.Name == sources.NameNova && s.Kind == sources.FailKeystone))
+		if s.Name == sources.NameNova {
+			novaIn, novaBlind = true, conn
+		}
+		if conn {
+			out = append(out, s.Name+" ("+string(s.Kind)+")")
+		}
+	}
+	if len(out) < 2 || 3*len(out) < 2*len(ss) || (novaIn && !novaBlind) {
+		return nil
+	}
+	return out
+}
+
+// observe records the broker signals the batch carries.
+func (v *verdictState) observe(f *fold, next *Snapshot) {
+	b := &f.b
+	at := f.at
+	switch b.Source {
+	case sources.NameRabbitMQ:
+		if !b.Health.OK {
+			h, _ := next.Source(sources.NameRabbitMQ)
+			v.mgmtFail = seen{at: at, now: true, text: fmt.Sprintf("management API failing (%s%s): %s", plural(h.Failures, "poll"), kindNote(h.Kind), short80(b.Health.Err))}
+		} else {
+			v.mgmtFail.now = false
+		}
+		if b.Health.OK && b.Health.Latency >= mgmtSlow {
+			v.mgmtSlow = seen{at: at, now: true, text: fmt.Sprintf("management API slow (%s per poll)", format.RTT(b.Health.Latency))}
+		} else if b.Health.OK {
+			v.mgmtSlow.now = false
+		}
+	case sources.NameHeartbeat:
+		if !b.Health.OK {
+			v.amqpFail = seen{at: at, now: true, text: "AMQP connection failing: " + short80(b.Health.Err)}
+		} else {
+			v.amqpFail.now = false
+		}
+	}
+	if b.Nodes != nil {
+		var parts []string
+		for _, n := range next.Nodes {
+			if !n.Running {
+				parts = append(parts, n.Name+" not running")
+			}
+			if n.MemAlarm {
+				parts = append(parts, "mem alarm on "+n.Name)
+			}
+			if n.DiskAlarm {
+				parts = append(parts, "disk alarm on "+n.Name)
+			}
+			if len(n.Partitions) > 0 {
+				parts = append(parts, fmt.Sprintf("%s partitioned from %s", n.Name, strings.Join(n.Partitions, ", ")))
+			}
+		}
+		if len(parts) > 0 {
+			v.alarm = seen{at: at, now: true, text: strings.Join(parts, ", ")}
+		} else {
+			v.alarm.now = false
+		}
+	}
+	if b.Queues != nil {
+		v.pushBacklog(at, next.Queues)
+	}
+}
+
+// pushBacklog records the reply/conductor depth and whether it counts as backing up.
+func (v *verdictState) pushBacklog(at time.Time, qs []Queue) {
+	var reply, cond int64
+	for i := range qs {
+		q := &qs[i]
+		if q.Consumers == 0 {
+			continue
+		}
+		switch q.Role {
+		case RoleReply:
+			reply += q.Messages
+		case RoleConductor:
+			cond += q.Messages
+		}
+	}
+	v.backlog[v.nextB] = backlogSample{at: at, reply: reply, cond: cond}
+	v.nextB = (v.nextB + 1) % backlogRing
+	v.nb = min(v.nb+1, backlogRing)
+
+	// The reference: the newest sample at least backlogSpan old, else the oldest held.
+	var ref backlogSample
+	found := false
+	for k := 1; k < v.nb; k++ {
+		smp := v.backlog[(v.nextB-1-k+2*backlogRing)%backlogRing]
+		ref, found = smp, true
+		if at.Sub(smp.at) >= backlogSpan {
+			break
+		}
+	}
+	span := at.Sub(ref.at)
+	if !found || span < backlogMinSpan {
+		v.backlogSeen.now = false
+		return
+	}
+	backingUp := func(depth, refDepth int64) (float64, bool) {
+		growth := float64(depth-refDepth) / span.Minutes()
+		return growth, (depth >= backlogMin && growth >= backlogGrowthMin) || (depth >= backlogStuck && refDepth >= backlogStuck)
+	}
+	depth, refDepth := reply+cond, ref.reply+ref.cond
+	growth, all := backingUp(depth, refDepth)
+	_, replyUp := backingUp(reply, ref.reply)
+	switch {
+	case all && depth >= backlogMin && growth >= backlogGrowthMin:
+		v.backlogSeen = seen{at: at, now: true, condOnly: !replyUp, text: fmt.Sprintf("reply/conductor queues %s/min (%s queued)", format.Growth(growth), format.Count(depth))}
+	case all:
+		v.backlogSeen = seen{at: at, now: true, condOnly: !replyUp, text: fmt.Sprintf("reply/conductor queues stuck at %s queued for %s", format.Count(depth), span.Round(time.Second))}
+	default:
+		v.backlogSeen.now = false
+	}
+}
+
+// summarise recomputes the service counts over next.Services.
+func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
+	byHost := v.svc.byHost[:0]
+	sum := svcSummary{n: len(next.Services), byHost: byHost}
+	svcs := next.Services
+	if len(svcs) > 0 {
+		sum.arr = &svcs[0]
+	}
+	var freshest time.Time
+	for i := range svcs {
+		if svcs[i].UpdatedAt.After(freshest) {
+			freshest = svcs[i].UpdatedAt
+		}
+	}
+	failedHost, affectedHost, hostName := "", "", ""
+	for i := range svcs {
+		sv := &svcs[i]
+		if sv.Key.Host != hostName {
+			hostName = sv.Key.Host
+			sum.hosts++
+		}
+		if sv.Cond == CondForcedDown || sv.Cond == CondUnknown {
+			continue
+		}
+		down := sv.Cond == CondDown
+		late := reporting(sv.Cond) && sv.ReportInterval > 0 && !sv.UpdatedAt.IsZero() &&
+			freshest.Sub(sv.UpdatedAt) > lateFactor*sv.ReportInterval
+		wentDown := time.Time{}
+		for k := len(sv.History) - 1; k >= 0 && !sv.History[k].At.Before(ws); k-- {
+			if sv.History[k].To == CondDown {
+				wentDown = sv.History[k].At
+			}
+		}
+		if down || late || !wentDown.IsZero() {
+			sum.affected++
+			if sv.Key.Host != affectedHost {
+				affectedHost = sv.Key.Host
+				sum.affectedHosts++
+			}
+			switch {
+			case down:
+				sum.down++
+			case late:
+				sum.late++
+			case sv.Flapping:
+				sum.flapping++
+			default:
+				sum.recentDown++
+			}
+			if !wentDown.IsZero() && (sum.started.IsZero() || wentDown.Before(sum.started)) {
+				sum.started = wentDown
+			}
+		}
+		if down {
+			if n := len(sum.byHost); n > 0 && sum.byHost[n-1].host == sv.Key.Host {
+				h := &sum.byHost[n-1]
+				h.down++
+				h.end = int32(i + 1)
+				if sv.Since.Before(h.since) {
+					h.since = sv.Since
+				}
+			} else {
+				sum.downHosts++
+				if len(sum.byHost) < maxHostFindings {
+					sum.byHost = append(sum.byHost, hostDown{host: sv.Key.Host, first: int32(i), end: int32(i + 1), down: 1, since: sv.Since})
+				}
+			}
+		}
+		if sv.RPC != nil && !sv.RPC.At.Before(ws) {
+			ok := sv.RPC.Result == sources.ProbeOK
+			sum.rpcPinged++
+			if !ok {
+				sum.rpcFailed++
+				if sv.Key.Host != failedHost {
+					failedHost = sv.Key.Host
+					sum.rpcFailedHosts++
+				}
+			}
+			switch sv.Key.Binary {
+			case "nova-conductor":
+				sum.condPinged++
+				if sv.RPC.Result == sources.ProbeTimeout {
+					sum.condTimedOut++
+				}
+			case "nova-compute":
+				sum.compPinged++
+				if ok {
+					sum.compAnswered++
+				}
+			}
+		}
+	}
+	v.svc = sum
+}
+
+// brokerSignals lists the broker signals seen within [ws, now].
+func (v *verdictState) brokerSignals(next *Snapshot, in *VerdictInputs, ws, now time.Time) []Signal {
+	var out []Signal
+	// Canary: the last canaryLookback probes sent within the window.
+	h := next.Canary.History
+	n, failed, slow, blocked := 0, 0, 0, 0
+	for k := len(h) - 1; k >= 0 && n < canaryLookback && !h[k].At.Before(ws); k-- {
+		n++
+		if h[k].Result != sources.ProbeOK {
+			failed++
+			if h[k].Result == sources.ProbeBlocked {
+				blocked++
+			}
+		} else if h[k].RTT >= canarySlowRTT {
+			slow++
+		}
+	}
+	if n > 0 {
+		last := h[len(h)-1]
+		lastOK := last.Result == sources.ProbeOK && last.RTT < canarySlowRTT
+		switch {
+		case failed >= canaryFailMin || blocked > 0:
+			lastText := string(last.Result) + " " + format.RTT(last.RTT)
+			if last.Result == sources.ProbeError {
+				lastText = "could not send" // no round trip to time
+			}
+			out = append(out, Signal{Kind: SigCanary, Source: sources.NameHeartbeat, At: last.At, Now: !lastOK,
+				Text: fmt.Sprintf("canary %d/%d failed (last %s)", failed, n, lastText)})
+		case slow >= canarySlowMin:
+			out = append(out, Signal{Kind: SigCanary, Source: sources.NameHeartbeat, At: last.At, Now: !lastOK,
+				Text: fmt.Sprintf("canary slow: %d/%d over %s (last %s)", slow, n, format.RTT(canarySlowRTT), format.RTT(last.RTT))})
+		}
+	}
+	add := func(kind SignalKind, src string, s *seen) {
+		if s.text == "" || s.at.Before(ws) {
+			return
+		}
+		t := s.text
+		if !s.now {
+			t = "was: " + t + " (last " + format.Clock(s.at) + ")"
+		}
+		out = append(out, Signal{Kind: kind, Source: src, At: s.at, Now: s.now, Text: t, ConductorOnly: s.condOnly})
+	}
+	add(SigAMQP, sources.NameHeartbeat, &v.amqpFail)
+	add(SigAlarm, sources.NameRabbitMQ, &v.alarm)
+	add(SigBacklog, sources.NameRabbitMQ, &v.backlogSeen)
+	add(SigMgmt, sources.NameRabbitMQ, &v.mgmtFail)
+	if hs, ok := next.Source(sources.NameRabbitMQ); ok && !v.mgmtFail.now && hs.Stale(now) {
+		out = append(out, Signal{Kind: SigMgmt, Source: sources.NameRabbitMQ, At: hs.LastSuccess, Now: true,
+			Text: "no broker data since " + format.ClockOr(hs.LastSuccess, "never")})
+	}
+	add(SigMgmt, sources.NameRabbitMQ, &v.mgmtSlow)
+	if in.RPCFailed >= rpcFailMin && in.RPCFailHost >= 2 && manyHostsDiv*in.RPCFailed >= in.RPCPinged && !in.conductorPattern() {
+		out = append(out, Signal{Kind: SigRPC, Source: "rpc-ping", Now: true,
+			Text: fmt.Sprintf("RPC pings of %d/%d services on %s failing", in.RPCFailed, in.RPCPinged, plural(in.RPCFailHost, "host"))})
+	}
+	if in.Affected > 0 && in.HeartbeatOK && many(in.HostsLost, in.HostsKnown) {
+		out = append(out, Signal{Kind: SigHeartbeats, Source: sources.NameHeartbeat, Now: true,
+			Text: fmt.Sprintf("heartbeats from %d/%d hosts stopped", in.HostsLost, in.HostsKnown)})
+	}
+	return out
+}
+
+// kindNote is ", <kind>" for a failure kind the source said, "" for unknown.
+func kindNote(k sources.FailureKind) string {
+	if k == sources.FailUnknown || k == sources.FailNone {
+		return ""
+	}
+	return ", " + string(k)
+}
+
+// lostHosts counts hosts whose heartbeats are lost at now.
+func lostHosts(next *Snapshot, now time.Time) int {
+	n := 0
+	for i := range next.Hosts {
+		if next.Hosts[i].Liveness(now) == LiveLost {
+			n++
+		}
+	}
+	return n
+}
+
+// authFailing reports whether the nova source fails for want of
+// authentication (its failure kind auth or keystone-down, as the source
+// classified it from the status and the phase that failed, never from the
+// error's words), with its error.
+func authFailing(next *Snapshot, now time.Time) (string, bool) {
+	h, ok := next.Source(sources.NameNova)
+	if !ok || h.Failures == 0 || (h.Kind != sources.FailAuth && h.Kind != sources.FailKeystone) {
+		return "", false
+	}
+	return h.LastErr, h.Failures >= authFailMin || h.Stale(now)
+}
+
+// downServices names the down services of one host: "nova-compute" or "nova-compute, nova-network".
+func downServices(svcs []Service) string {
+	var names []string
+	for i := range svcs {
+		if svcs[i].Cond == CondDown {
+			names = append(names, svcs[i].Key.Binary)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// rpcOf describes the last RPC pings of a host's down services.
+func rpcOf(svcs []Service) (string, PingState) {
+	pinged, answered := 0, 0
+	var last *sources.Probe
+	for i := range svcs {
+		sv := &svcs[i]
+		if sv.Cond != CondDown || sv.RPC == nil {
+			continue
+		}
+		pinged++
+		if sv.RPC.Result == sources.ProbeOK {
+			answered++
+		} else if last == nil || sv.RPC.At.After(last.At) {
+			last = sv.RPC
+		}
+	}
+	switch {
+	case pinged == 0:
+		return "no RPC data", PingNone
+	case last != nil:
+		return fmt.Sprintf("RPC ping of %s %s at %s", last.Binary, last.Result, format.Clock(last.At)), PingFailed
+	}
+	return fmt.Sprintf("RPC pings answered (%d)", answered), PingAnswered
+}
+
+// missingProcesses names the down services that the host's agent does not list as running.
+func missingProcesses(svcs []Service, h Host) string {
+	if len(h.Processes) == 0 {
+		return ""
+	}
+	var missing []string
+	for i := range svcs {
+		if svcs[i].Cond != CondDown {
+			continue
+		}
+		found := false
+		for _, p := range h.Processes {
+			if p.Name == svcs[i].Key.Binary {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, svcs[i].Key.Binary)
+		}
+	}
+	return strings.Join(missing, ", ")
+}
