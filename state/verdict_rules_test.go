@@ -1,0 +1,268 @@
+package state
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/sources"
+)
+
+// Typed inputs for the rules, one piece at a time.
+func sig(k SignalKind) Signal {
+	return Signal{Kind: k, Source: "test", At: t0, Now: true, Text: k.String() + " text"}
+}
+
+func hostIn(host string, b Beat, p PingState, missing string) HostInput {
+	return HostInput{Host: host, Down: "nova-compute", Since: t0, Beat: b, LastSeen: t0, Ping: p, PingText: "ping text", Missing: missing}
+}
+
+func healthySources() []SourceInput {
+	return []SourceInput{{Name: "heartbeat"}, {Name: "nova"}, {Name: "rabbitmq"}, {Name: "rpcping"}}
+}
+
+// TestRulesAlone evaluates each rule of the table by itself on typed inputs.
+func TestRulesAlone(t *testing.T) {
+	refused := func(names ...string) []SourceInput {
+		out := healthySources()
+		for i := range out {
+			if slices.Contains(names, out[i].Name) {
+				out[i].Failing, out[i].Failures, out[i].Kind = true, 3, sources.FailRefused
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		rule     string
+		in       VerdictInputs
+		fires    bool
+		contains string
+	}{
+		{"blind", VerdictInputs{Blind: blind(refused("nova", "rabbitmq", "heartbeat", "rpcping")), Sources: refused("nova", "rabbitmq", "heartbeat", "rpcping")}, true, "cannot see the cloud: heartbeat (refused), nova (refused)"},
+		{"blind", VerdictInputs{Blind: blind(refused("rabbitmq", "heartbeat", "rpcping"))}, false, ""}, // the broker's sources only: Nova answers
+		{"broker-wide", VerdictInputs{ManyAffected: true, Affected: 8, AffectedHosts: 8, Down: 8, Signals: []Signal{sig(SigCanary)}}, true, "broker-wide problem suspected: 8 services on 8 hosts down, canary text"},
+		{"broker-wide", VerdictInputs{ManyAffected: true, Affected: 8}, false, ""},
+		{"broker", VerdictInputs{Affected: 2, AffectedHosts: 2, Down: 2, Signals: []Signal{sig(SigAMQP), sig(SigMgmt)}}, true, "broker problem suspected: 2 services on 2 hosts down"},
+		{"broker", VerdictInputs{Signals: []Signal{sig(SigAMQP), sig(SigMgmt)}}, true, "broker problem, services not affected yet: "},
+		{"broker", VerdictInputs{Episode: true, Signals: []Signal{sig(SigAMQP), sig(SigMgmt)}}, true, "broker problem, services up again: "},
+		{"broker", VerdictInputs{Signals: []Signal{sig(SigAMQP)}}, false, ""},
+		{"auth", VerdictInputs{Auth: true, AuthErr: "nova: list services: timed out; Keystone unreachable: connection refused"}, true, "auth outage, data stale: nova polls failing authenticating"},
+		{"auth", VerdictInputs{}, false, ""},
+		{"conductor", VerdictInputs{CondPinged: 1, CondTimedOut: 1, CompPinged: 3, CompAnswered: 3, BrokerProven: true}, true, "conductor problem: RPC pings of 1/1 nova-conductor timing out while 3/3 nova-compute answer"},
+		{"conductor", VerdictInputs{CondPinged: 1, CondTimedOut: 1, CompPinged: 3, CompAnswered: 3}, false, ""},                     // the broker not proven
+		{"conductor", VerdictInputs{CondPinged: 2, CondTimedOut: 1, CompPinged: 3, CompAnswered: 1, BrokerProven: true}, false, ""}, // computes fail too
+		{"possible broker", VerdictInputs{Signals: []Signal{sig(SigBacklog)}}, true, "possible broker problem (thin evidence: queue backlog only): queue backlog text"},
+		{"possible broker", VerdictInputs{Signals: []Signal{sig(SigBacklog), sig(SigCanary)}}, false, ""},
+		{"widespread", VerdictInputs{ManyAffected: true, Affected: 8, AffectedHosts: 8, Flapping: 8}, true, "widespread service trouble, cause unclear: 8 services on 8 hosts flapping; no broker signal"},
+		{"host down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatLost, PingFailed, "")}}, true, "host down: c1"},
+		{"host down", VerdictInputs{ManyDown: true, DownByHost: []HostInput{hostIn("c1", BeatLost, PingFailed, "")}}, false, ""},
+		{"host down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingFailed, "")}}, false, ""},
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingFailed, "")}}, true, "service process problem: nova-compute on c1"},
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "nova-compute")}}, true, "service process problem: nova-compute on c1"},
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingFailed, "")}}, false, ""}, // not yet lost is not fresh
+		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "")}}, true, "service process problem: nova-compute on c1 (no RPC data)"},
+		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatNone, PingNone, "")}}, true, "service down, cause unclear (thin evidence): nova-compute on c1"},
+		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingAnswered, "")}}, true, "service down, cause unclear"},
+		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingNone, "")}}, false, ""},
+	}
+	for _, tt := range tests {
+		k := slices.IndexFunc(rules, func(r rule) bool { return r.name == tt.rule })
+		if k < 0 {
+			t.Fatalf("no rule %q", tt.rule)
+		}
+		s, ok := rules[k].fire(&tt.in)
+		if ok != tt.fires || !strings.Contains(s.summary, tt.contains) {
+			t.Errorf("%s: fires %v %q, want %v %q", tt.rule, ok, s.summary, tt.fires, tt.contains)
+		}
+		if ok && (s.scope == "" || len(s.findings) == 0) {
+			t.Errorf("%s: no scope or no findings: %+v", tt.rule, s)
+		}
+	}
+}
+
+// TestRuleOrder: the table's order, and what wins when several rules fire.
+func TestRuleOrder(t *testing.T) {
+	var names []string
+	for _, r := range rules {
+		names = append(names, r.name)
+	}
+	want := []string{"blind", "broker-wide", "broker", "auth", "conductor", "possible broker", "widespread", "host down", "process", "process, no RPC data", "service down"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("rules %q\nwant %q", names, want)
+	}
+	lost := []HostInput{hostIn("c1", BeatLost, PingFailed, "")}
+	procFail := []HostInput{hostIn("c1", BeatFresh, PingFailed, "")}
+	conductor := VerdictInputs{CondPinged: 1, CondTimedOut: 1, CompPinged: 2, CompAnswered: 2, BrokerProven: true}
+	blindSrc := []SourceInput{{Name: "nova", Failing: true, Kind: sources.FailTimeout}, {Name: "rabbitmq", Failing: true, Kind: sources.FailTimeout}, {Name: "heartbeat", Failing: true, Kind: sources.FailRefused}}
+	for _, tt := range []struct {
+		name string
+		in   VerdictInputs
+		want string
+	}{
+		{"blind beats the broker signals it causes", VerdictInputs{Blind: blind(blindSrc), Sources: blindSrc, Signals: []Signal{sig(SigAMQP), sig(SigMgmt)}}, "blind"},
+		{"two broker signals beat auth", VerdictInputs{Auth: true, Signals: []Signal{sig(SigAMQP), sig(SigMgmt)}}, "broker"},
+		{"auth beats one broker signal", VerdictInputs{Auth: true, Signals: []Signal{sig(SigCanary)}}, "auth"},
+		{"one broker signal beats a host down (heartbeats cross the broker)", VerdictInputs{DownByHost: lost, Signals: []Signal{sig(SigCanary)}}, "possible broker"},
+		{"one broker signal beats a process problem (RPC pings cross the broker)", VerdictInputs{DownByHost: procFail, Signals: []Signal{sig(SigCanary)}}, "possible broker"},
+		{"the conductor pattern with a broker signal is no conductor verdict", func() VerdictInputs {
+			in := conductor
+			in.BrokerProven = false
+			in.Signals = []Signal{sig(SigCanary)}
+			return in
+		}(), "possible broker"},
+		{"conductor beats a host down", func() VerdictInputs { in := conductor; in.DownByHost = lost; return in }(), "conductor"},
+		{"host down beats process on another host", VerdictInputs{DownByHost: []HostInput{hostIn("c2", BeatFresh, PingFailed, ""), lost[0]}}, "host down"},
+		{"nothing", VerdictInputs{}, ""},
+	} {
+		i, _ := evaluate(&tt.in)
+		got := ""
+		if i >= 0 {
+			got = rules[i].name
+		}
+		if got != tt.want {
+			t.Errorf("%s: %q speaks, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestVerdictScenarios: whole timelines through the store, for what the
+// rules must never say.
+func TestVerdictScenarios(t *testing.T) {
+	refused := func(from, to int) func(n int) string {
+		return func(n int) string {
+			if between(n, from, to) {
+				return "connection refused"
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name  string
+		w     world
+		last  int
+		want  map[int]Cause
+		never []Cause
+	}{
+		{
+			// Issue 9: during a broker stop the conductor's pings cannot
+			// even be sent while the computes' last answers stand.
+			name: "broker stopped: conductor pings unsent, computes answered before",
+			w: world{computes: 2, hbErr: refused(5, 12), mgmtErr: refused(5, 12),
+				rpc: func(n int, b, h string) sources.ProbeResult {
+					if b == "nova-conductor" && between(n, 5, 12) {
+						return sources.ProbeError
+					}
+					return sources.ProbeOK
+				}},
+			last: 14, want: map[int]Cause{5: CauseBroker, 12: CauseBroker},
+			never: []Cause{CauseConductor, CauseHostDown, CauseProcess, CauseBlind},
+		},
+		{
+			name: "conductor pings time out while the canary fails: not the conductor",
+			w: world{computes: 10, canary: func(n int) (sources.ProbeResult, time.Duration) {
+				if n >= 5 {
+					return sources.ProbeTimeout, 5 * time.Second
+				}
+				return sources.ProbeOK, time.Millisecond
+			}, rpc: func(n int, b, h string) sources.ProbeResult {
+				if b == "nova-conductor" && n >= 5 {
+					return sources.ProbeTimeout
+				}
+				return sources.ProbeOK
+			}},
+			last: 10, want: map[int]Cause{6: CauseBroker}, never: []Cause{CauseConductor},
+		},
+		{
+			// Issue 9: Nova's down time came before the heartbeat loss, and
+			// silence so far counted as heartbeats continuing.
+			name: "host down: Nova says down before the heartbeats are lost",
+			w: world{computes: 10, silent: func(n int, h string) bool { return n >= 5 && h == "compute-02" },
+				down: func(n int, _, h string) bool { return n >= 7 && h == "compute-02" }},
+			last: 12, want: map[int]Cause{8: CauseNone, 10: CauseHostDown}, never: []Cause{CauseProcess, CauseServiceDown, CauseBroker},
+		},
+		{
+			name: "every source refused: blind, never the broker",
+			w:    world{computes: 10, novaErr: refused(5, 20), novaKind: sources.FailRefused, hbErr: refused(5, 20), mgmtErr: refused(5, 20)},
+			last: 12, want: map[int]Cause{5: CauseBlind, 12: CauseBlind}, never: []Cause{CauseBroker, CauseAuth, CauseHostDown, CauseProcess},
+		},
+		{
+			name: "a legacy recording's failures (kind unknown) are never blind",
+			w:    world{computes: 10, novaErr: refused(5, 20), novaKind: sources.FailUnknown, hbErr: refused(5, 20), hbKind: sources.FailUnknown, mgmtErr: refused(5, 20), mgmtKind: sources.FailUnknown},
+			last: 8, never: []Cause{CauseBlind, CauseAuth},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := tt.w.run(tt.last)
+			for n, v := range vs {
+				if slices.Contains(tt.never, v.Cause) {
+					t.Errorf("poll %d: %v %q", n, v.Cause, v.Summary)
+				}
+			}
+			for n, c := range tt.want {
+				if vs[n].Cause != c {
+					t.Errorf("poll %d: %v %q, want %v", n, vs[n].Cause, vs[n].Summary, c)
+				}
+			}
+		})
+	}
+}
+
+// TestVerdictClearing: after the last symptom the verdict is told in the
+// past tense, keeps its cause, and clears within 30 s; never "not affected
+// yet" after services were affected.
+func TestVerdictClearing(t *testing.T) {
+	failing := func(from, to int) func(n int) (sources.ProbeResult, time.Duration) {
+		return func(n int) (sources.ProbeResult, time.Duration) {
+			if between(n, from, to) {
+				return sources.ProbeTimeout, 5 * time.Second
+			}
+			return sources.ProbeOK, 2 * time.Millisecond
+		}
+	}
+	stop := func(n int) string {
+		if between(n, 5, 9) {
+			return "refused"
+		}
+		return ""
+	}
+	tests := []struct {
+		name        string
+		w           world
+		lastSymptom int // the last poll with a symptom
+		last        int
+	}{
+		{"broker outage, services flapping", world{computes: 10, down: flapping(6, 6, 14), canary: failing(6, 14)}, 14, 30},
+		{"small-cloud broker stop", world{computes: 2, hbErr: stop, mgmtErr: stop, down: func(n int, b, _ string) bool { return b == "nova-compute" && between(n, 6, 11) }}, 11, 25},
+		{"host down and back", world{computes: 10, silent: func(n int, h string) bool { return between(n, 3, 12) && h == "compute-03" }, down: func(n int, _, h string) bool { return between(n, 9, 13) && h == "compute-03" }}, 13, 25},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := tt.w.run(tt.last)
+			cause := vs[tt.lastSymptom].Cause
+			if cause == CauseNone {
+				t.Fatalf("no verdict at the last symptom")
+			}
+			for n := tt.lastSymptom + 1; n <= tt.last; n++ {
+				v := vs[n]
+				if v.Cause == CauseNone {
+					if after := at(n).Sub(at(tt.lastSymptom)); after > 30*time.Second {
+						t.Errorf("cleared %v after the last symptom", after)
+					}
+					for m := n; m <= tt.last; m++ {
+						if vs[m].Cause != CauseNone {
+							t.Errorf("poll %d: %q after clearing", m, vs[m].Summary)
+						}
+					}
+					return
+				}
+				if v.Cause != cause || v.Quiet.IsZero() || !strings.HasPrefix(v.Summary, "recovered at ") || !strings.Contains(v.Headline, "recovered") ||
+					strings.Contains(v.Summary, "not affected yet") {
+					t.Errorf("poll %d: %v %q / %q, want %v in the past tense", n, v.Cause, v.Summary, v.Headline, cause)
+				}
+			}
+			t.Errorf("never cleared; last %q", vs[tt.last].Summary)
+		})
+	}
+}
