@@ -114,7 +114,10 @@ package state
 // Apply computes the service counts only when the service list (or an RPC
 // ping) changed, the queue backlog only for a queue batch, and otherwise
 // looks at the last canaries, the source healths and at most the hosts
-// with down services. With nothing wrong it returns the zero Verdict.
+// with down services; a batch of heartbeats alone is evaluated at most once
+// a second. Each evaluation allocates its VerdictInputs (a few small
+// slices: sources, signals, hosts with services down); with nothing wrong
+// the Verdict is zero but for them.
 
 import (
 	"fmt"

@@ -660,9 +660,10 @@ func TestIntegrationTokenRevoked(t *testing.T) {
 // once Keystone is back.
 func TestIntegrationKeystoneDown(t *testing.T) {
 	c := useDevCloud(t, true)
-	// 4 s, so that a poll outlasts keystonemiddleware's retries (nova-api
-	// answers 503 after about 3.5 s here) and the error is nova-api's.
-	_, w := c.watch(t, 4*time.Second)
+	// 2 s: every poll times out before nova-api's 503 (it answers after
+	// about 3.5 s here, when keystonemiddleware gives up); the source's own
+	// look at Keystone must tell the outage.
+	_, w := c.watch(t, 2*time.Second)
 	w.allUp(t, 90*time.Second)
 
 	t.Cleanup(func() { c.restore(t, "start-keystone") })
@@ -670,19 +671,23 @@ func TestIntegrationKeystoneDown(t *testing.T) {
 	c.run(t, time.Minute, c.script, "stop-keystone")
 
 	b := w.next(t, "a failed poll", 30*time.Second, func(b sources.Batch) bool { return !b.Health.OK })
-	t.Logf("running source, Keystone down after %v: %s", time.Since(stopped).Round(100*time.Millisecond), b.Health.Err)
+	took := time.Since(stopped)
+	t.Logf("running source, Keystone down after %v: %s (%s)", took.Round(100*time.Millisecond), b.Health.Err, b.Health.Kind)
 	if !strings.HasPrefix(b.Health.Err, "nova: ") || len(b.Services) != 0 {
 		t.Errorf("failed batch: err %q with %d services, want a nova: error and no data", b.Health.Err, len(b.Services))
 	}
-	if !strings.Contains(b.Health.Err, "503") && !strings.Contains(b.Health.Err, "timed out") {
-		t.Errorf("failed batch: err %q, want nova-api's 503 (Keystone unavailable) or a timeout", b.Health.Err)
+	if b.Health.Kind != sources.FailKeystone || !strings.Contains(b.Health.Err, "Keystone unreachable: ") {
+		t.Errorf("failed batch: kind %q err %q, want keystone-down, \"Keystone unreachable: ...\"", b.Health.Kind, b.Health.Err)
+	}
+	if took > 15*time.Second {
+		t.Errorf("Keystone's outage told %v after it stopped, want within 15 s", took.Round(time.Second))
 	}
 
 	_, fresh := c.watch(t, time.Second)
 	fb := fresh.next(t, "a new source's first poll", 30*time.Second, func(sources.Batch) bool { return true })
 	t.Logf("new source, Keystone down: %s", fb.Health.Err)
-	if fb.Health.OK || !strings.Contains(fb.Health.Err, "authenticate") || !strings.Contains(fb.Health.Err, "refused") {
-		t.Errorf("new source with Keystone down: ok=%v err=%q, want an authentication error saying the connection was refused", fb.Health.OK, fb.Health.Err)
+	if fb.Health.OK || !strings.Contains(fb.Health.Err, "authenticate") || !strings.Contains(fb.Health.Err, "refused") || fb.Health.Kind != sources.FailKeystone {
+		t.Errorf("new source with Keystone down: ok=%v err=%q kind %q, want a keystone-down authentication error saying the connection was refused", fb.Health.OK, fb.Health.Err, fb.Health.Kind)
 	}
 
 	started := time.Now()
