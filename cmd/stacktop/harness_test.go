@@ -539,11 +539,11 @@ func TestReplayHarnessRecordingInTheTUI(t *testing.T) {
 
 	played := open(false)
 	deliver(played, 62, true)
-	shows(played, "the end of the recording", "END OF RECORDING  04:33:39", "broker problem suspected")
+	shows(played, "the end of the recording", "END OF RECORDING  04:33:39", "broker problem: 2 services on 2 hosts · since 04:33:13 · recovered 04:33:36")
 	press(played, char('v'))
 	shows(played, "the verdict detail", "connect: connection refused", "management API failing")
 	press(played, tea.KeyPressMsg{Code: tea.KeyEscape}, char('3'))
-	shows(played, "the timeline", "nova-compute down ×2", "nova-compute up ×2", "broker problem suspected", "rabbitmq polls")
+	shows(played, "the timeline", "nova-compute down ×2", "nova-compute up ×2", "broker problem, services not affected yet", "rabbitmq polls")
 
 	stepped := open(true)
 	deliver(stepped, 1, false)
@@ -553,7 +553,7 @@ func TestReplayHarnessRecordingInTheTUI(t *testing.T) {
 	}
 	press(stepped, tea.KeyPressMsg{Code: tea.KeyEnter})
 	deliver(stepped, 33, false)
-	final := shows(stepped, "after seeking to 04:33:20", "REPLAY STEP 33/62  04:33:20", "broker problem suspected: 2 services on 2 hosts down since 04:33:17")
+	final := shows(stepped, "after seeking to 04:33:20", "REPLAY STEP 33/62  04:33:20", "broker problem: 2 services on 2 hosts · since 04:33:13")
 	if n := strings.Count(final, "✖ DOWN"); n != 2 || strings.Contains(final, "END OF RECORDING") {
 		t.Errorf("after seeking back to 04:33:20: %d services DOWN, want both computes; end of recording shown: %v\n%s", n, strings.Contains(final, "END OF RECORDING"), final)
 	}
