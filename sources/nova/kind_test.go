@@ -81,7 +81,8 @@ func TestFailureKind(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f, a)
 			}
-			s := newTestSource(t, Config{Auth: a, Interval: 2 * time.Second, Timeout: time.Second})
+			// The Keystone check gets half the timeout: 2 s, ample on a loaded machine.
+			s := newTestSource(t, Config{Auth: a, Interval: 5 * time.Second, Timeout: 4 * time.Second})
 			if tt.broken != nil {
 				if _, err := s.poll(context.Background()); err != nil {
 					t.Fatalf("first poll: %v", err)
@@ -90,7 +91,13 @@ func TestFailureKind(t *testing.T) {
 				tt.broken(f)
 				f.mu.Unlock()
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			// A short deadline only where Nova hangs: elsewhere a slow
+			// machine must not turn the answer into a timeout.
+			d := 30 * time.Second
+			if f.hang != nil {
+				d = 300 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), d)
 			defer cancel()
 			_, err := s.poll(ctx)
 			if f.hang != nil {
