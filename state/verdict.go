@@ -722,6 +722,16 @@ func (in *VerdictInputs) svcFinding() Finding {
 	if st := in.started(); !st.IsZero() {
 		t += "; first went down " + format.Clock(st)
 	}
+	if len(in.DownByHost) > 0 {
+		hosts := make([]string, 0, min(len(in.DownByHost), maxNamed))
+		for i := range in.DownByHost[:min(len(in.DownByHost), maxNamed)] {
+			hosts = append(hosts, in.DownByHost[i].Host)
+		}
+		t += "; down on " + strings.Join(hosts, ", ")
+		if in.DownHosts > len(hosts) {
+			t += fmt.Sprintf(" +%d more", in.DownHosts-len(hosts))
+		}
+	}
 	return Finding{Kind: FindServices, Source: sources.NameNova, Text: t, Now: in.Down > 0 || in.Late > 0}
 }
 

@@ -394,7 +394,7 @@ func TestVerdictBrokerEvidence(t *testing.T) {
 			t.Errorf("evidence lacks %q:\n%s", s, all)
 		}
 	}
-	if strings.Contains(all, "compute-07") {
+	if strings.Contains(all, "host down: compute-07") || strings.Contains(all, "process") {
 		t.Errorf("a per-host finding under a broker verdict:\n%s", all)
 	}
 	for i, f := range v.Findings {
@@ -459,8 +459,14 @@ func TestVerdictSmallCloudBrokerStop(t *testing.T) {
 		// The evidence is the broker's signals and the services, no
 		// per-host finding (the dev cloud's said "heartbeats continue" 5 s in).
 		all := strings.Join(v.Evidence, "\n")
-		if n <= 9 && (strings.Contains(all, "compute-01") || !strings.Contains(all, "AMQP connection failing") || !strings.Contains(all, "management API failing")) {
+		if n <= 9 && (strings.Contains(all, "heartbeat source failing") || strings.Contains(all, "heartbeats") ||
+			!strings.Contains(all, "down on compute-01, compute-02") || !strings.Contains(all, "AMQP connection failing") || !strings.Contains(all, "management API failing")) {
 			t.Errorf("poll %d: evidence:\n%s", n, all)
+		}
+		for _, f := range v.Findings {
+			if f.Kind == FindHost {
+				t.Errorf("poll %d: host finding %q under a broker verdict", n, f.Text)
+			}
 		}
 	}
 	cleared := -1
