@@ -62,6 +62,21 @@ func ZoneName(t time.Time) string {
 	return "UTC" + sign + pad2(int64(off/3600)) + ":" + pad2(int64(off/60%60))
 }
 
+// ZoneLabel names the display zone for a reader elsewhere: "UTC", or its
+// name with the offset, "JST (UTC+09:00)".
+func ZoneLabel(t time.Time) string {
+	name := ZoneName(t)
+	_, off := In(t).Zone()
+	if off == 0 && name == "UTC" || len(name) > 3 && name[:3] == "UTC" {
+		return name
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return name + " (UTC" + sign + pad2(int64(off/3600)) + ":" + pad2(int64(off/60%60)) + ")"
+}
+
 // Age renders a duration compactly: 42s, 3m04s, 2h03m, 3d02h; negative counts as 0.
 func Age(d time.Duration) string {
 	if d < 0 {

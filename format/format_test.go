@@ -43,6 +43,9 @@ func TestTimesInTheDisplayZone(t *testing.T) {
 		if got := ZoneName(at); got != tc.tzn {
 			t.Errorf("%v: ZoneName = %q, want %q", tc.loc, got, tc.tzn)
 		}
+		if got, want := ZoneLabel(at), map[string]string{"JST": "JST (UTC+09:00)"}[tc.tzn]; want != "" && got != want || want == "" && got != tc.tzn {
+			t.Errorf("%v: ZoneLabel = %q", tc.loc, got)
+		}
 	}
 	if got := ClockOr(time.Time{}, "never"); got != "never" {
 		t.Errorf("ClockOr(zero) = %q", got)

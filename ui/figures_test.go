@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 )
 
@@ -97,4 +98,24 @@ func TestUnconfiguredAndRecording(t *testing.T) {
 func tickTo(m Model, now time.Time) Model {
 	next, _ := m.Update(tickMsg(now))
 	return next.(Model)
+}
+
+// TestZoneShownAndRead: every time on screen is in the display zone, named
+// in the header, and a time the user types is read in it.
+func TestZoneShownAndRead(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Skipf("no zone database: %v", err)
+	}
+	format.SetZone(tokyo)
+	t.Cleanup(func() { format.SetZone(time.UTC) })
+	m := newTestModel(incident(), 160, 48, true)
+	if head := headerText(m); !strings.HasPrefix(head, "12:12:00 JST prod-east") {
+		t.Errorf("header in Tokyo at 03:12 UTC:\n%s", head)
+	}
+	m = press(m, "3", "t", "1", "2", ":", "1", "0", "enter") // 12:10 JST is 03:10 UTC
+	out := ansi.Strip(m.Render())
+	if !strings.Contains(out, "at or before 12:10:00") || !strings.Contains(out, "12:10:50  1m10s restart") {
+		t.Errorf("timeline jumped to 12:10 JST:\n%s", out)
+	}
 }

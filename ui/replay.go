@@ -48,7 +48,7 @@ func (m Model) waitReplay() tea.Cmd {
 func (m Model) replayItem(f *flow) {
 	r := m.replay
 	h := &m.e.st.Header
-	clock := format.Clock(m.e.now)
+	clock := format.Clock(m.e.now) + " " + format.ZoneName(m.e.now)
 	if r.Ended {
 		badge, rest := " END OF RECORDING ", clock+" — t seeks, q quits"
 		f.put("", textWidth(badge)+1+textWidth(rest), f.paint(h.Ended, badge)+" "+f.paint(h.Dim, rest))

@@ -55,14 +55,14 @@ func TestReplayHeader(t *testing.T) {
 		st   ReplayStatus
 		want string
 	}{
-		{"playing", replayStatuses[0].st, " REPLAY 10×  03:12:00 (75%) │ prod-east"},
-		{"max speed, extent unknown", ReplayStatus{At: fixedNow}, " REPLAY max  03:12:00 │ prod-east"},
-		{"half speed", ReplayStatus{Speed: 0.5, Start: fixedNow, End: fixedNow.Add(time.Hour)}, " REPLAY 0.5×  03:12:00 (0%) │ prod-east"},
-		{"paused", replayStatuses[1].st, " REPLAY PAUSED  03:12:00 (75%) │ prod-east"},
-		{"paused while stepping", ReplayStatus{Step: true, Paused: true, Played: 12, Total: 340}, " REPLAY PAUSED 12/340  03:12:00 │ prod-east"},
-		{"stepping", replayStatuses[2].st, " REPLAY STEP 12/340  03:12:00 │ prod-east"},
-		{"stepping, total unknown", ReplayStatus{Step: true, Played: 3}, " REPLAY STEP 3  03:12:00 │ prod-east"},
-		{"ended", replayStatuses[3].st, " END OF RECORDING  03:12:00 — t seeks, q quits"},
+		{"playing", replayStatuses[0].st, " REPLAY 10×  03:12:00 UTC (75%) │ prod-east"},
+		{"max speed, extent unknown", ReplayStatus{At: fixedNow}, " REPLAY max  03:12:00 UTC │ prod-east"},
+		{"half speed", ReplayStatus{Speed: 0.5, Start: fixedNow, End: fixedNow.Add(time.Hour)}, " REPLAY 0.5×  03:12:00 UTC (0%) │ prod-east"},
+		{"paused", replayStatuses[1].st, " REPLAY PAUSED  03:12:00 UTC (75%) │ prod-east"},
+		{"paused while stepping", ReplayStatus{Step: true, Paused: true, Played: 12, Total: 340}, " REPLAY PAUSED 12/340  03:12:00 UTC │ prod-east"},
+		{"stepping", replayStatuses[2].st, " REPLAY STEP 12/340  03:12:00 UTC │ prod-east"},
+		{"stepping, total unknown", ReplayStatus{Step: true, Played: 3}, " REPLAY STEP 3  03:12:00 UTC │ prod-east"},
+		{"ended", replayStatuses[3].st, " END OF RECORDING  03:12:00 UTC — t seeks, q quits"},
 	}
 	for _, tt := range tests {
 		for _, width := range []int{80, 160} {
@@ -83,7 +83,7 @@ func TestReplayHeader(t *testing.T) {
 		}
 	}
 	live := ansi.Strip(newTestModel(incident(), 160, 48, false).header())
-	if strings.Contains(live, "REPLAY") || !strings.HasPrefix(live, "03:12:00 prod-east") {
+	if strings.Contains(live, "REPLAY") || !strings.HasPrefix(live, "03:12:00 UTC prod-east") {
 		t.Errorf("live header %q", live)
 	}
 }

@@ -213,7 +213,8 @@ func (m Model) status(level int) string {
 	if m.replay != nil {
 		m.replayItem(f)
 	} else {
-		f.put("", 8, f.paint(h.Dim, format.Clock(now)))
+		clk := format.Clock(now) + " " + format.ZoneName(now) // every time on screen is in this zone
+		f.put("", textWidth(clk), f.paint(h.Dim, clk))
 	}
 	if m.paused {
 		label := " PAUSED "
@@ -256,10 +257,6 @@ func (m Model) status(level int) string {
 	m.brokerHealth(f)
 
 	f.newline()
-	for _, u := range m.e.missing {
-		t := sanitize.Line(u.What+": not configured ("+u.How+")", 0)
-		f.put(" │ ", textWidth(t), f.paint(h.Dim, t))
-	}
 	if len(s.Sources) == 0 {
 		f.put("", 27, f.paint(h.Dim, "waiting for the first poll…"))
 	}
@@ -303,6 +300,15 @@ func (m Model) status(level int) string {
 		}
 		errText = sanitize.Line(errText, limit)
 		f.put(" ", textWidth(errText), f.paint(h.Error, errText))
+	}
+	// Sources left out of the configuration say so, with how to set them
+	// when there is room: "broker: not configured (set rabbitmq.url or …)".
+	for _, u := range m.e.missing {
+		t := sanitize.Line(u.What+": not configured ("+u.How+")", 0)
+		if textWidth(t) > f.room(" │ ") {
+			t = sanitize.Line(u.What+": not configured", 0)
+		}
+		f.put(" │ ", textWidth(t), f.paint(h.Dim, t))
 	}
 	return f.b.String()
 }

@@ -22,6 +22,7 @@ type config struct {
 	path string // where it was read from, "" when no file exists
 
 	Retention duration        `yaml:"retention"`
+	UTC       bool            `yaml:"utc"` // times in UTC, not the local zone (as --utc)
 	Nova      novaConfig      `yaml:"nova"`
 	RabbitMQ  rabbitmqConfig  `yaml:"rabbitmq"`
 	RPC       rpcConfig       `yaml:"rpc"` // RPC pings of the Nova services (rpcping.go)

@@ -35,7 +35,7 @@ const usage = `NAME
     stacktop - live state of an OpenStack cloud and its RabbitMQ, for on-call
 
 SYNOPSIS
-    stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--no-color]
+    stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--utc] [--no-color]
     stacktop --demo [--no-color]
     stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR]
     stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T]
@@ -59,6 +59,9 @@ OPTIONS
                         ~/.config/stacktop/config.yaml)
     --retention DUR     how much history to keep, e.g. 30m or 2h (default 1h)
     --no-color          no colour at all (also: NO_COLOR set to anything)
+    --utc               show times in UTC (also: utc: true in the config file);
+                        by default they are in the local zone (TZ). The
+                        header names the zone; typed times are read in it
     --record FILE       also record every observation to FILE, as stacktop
                         record does (see stacktop record --help)
     --version           print the version and exit
@@ -94,6 +97,7 @@ type options struct {
 	retention  time.Duration
 	noColor    bool
 	record     string // --record FILE
+	utc        bool   // --utc: times in UTC, not the local zone
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -120,6 +124,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	fs.DurationVar(&o.retention, "retention", 0, "")
 	fs.BoolVar(&o.noColor, "no-color", false, "")
 	fs.StringVar(&o.record, "record", "", "")
+	fs.BoolVar(&o.utc, "utc", false, "")
 	fs.BoolVar(&showVersion, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -172,8 +177,11 @@ func runTUI(o options, getenv func(string) string) error {
 	}
 	defer set.close()
 	srcs, focus := set.srcs, set.focus
+	useZone(o.utc || set.utc)
 	var uiOpts ui.Options
 	uiOpts.Cloud, uiOpts.Broker = set.cloud, set.broker
+	uiOpts.Unconfigured = set.unconfigured
+	uiOpts.Recording = o.record
 	if set.retention != 0 {
 		cfg.Retention = set.retention
 	}
@@ -218,6 +226,8 @@ type sourceSet struct {
 	focus         func(state.QueueKey) // the broker source's drill-down focus; nil without one
 	retention     time.Duration        // from the config file; 0 for the default
 	cloud, broker string               // header names; "" for the sources' own
+	unconfigured  []ui.Unconfigured    // sources left out of the configuration, and how to set them
+	utc           bool                 // the config file's utc key
 	close         func()               // stops the demo cloud, if any
 }
 
@@ -251,7 +261,22 @@ func buildSources(ctx context.Context, o options, getenv func(string) string) (s
 	if err != nil {
 		return sourceSet{}, err
 	}
-	return sourceSet{srcs: srcs, focus: focus, retention: time.Duration(c.Retention), close: func() {}}, nil
+	return sourceSet{srcs: srcs, focus: focus, retention: time.Duration(c.Retention), close: func() {},
+		unconfigured: unconfigured(c), utc: c.UTC}, nil
+}
+
+// unconfigured lists the sources the configuration leaves out, with the
+// key or variable that would set each: the screen says so rather than
+// waiting for data that will never come.
+func unconfigured(c *config) []ui.Unconfigured {
+	var out []ui.Unconfigured
+	if c.RabbitMQ.URL == "" {
+		out = append(out, ui.Unconfigured{Source: sources.NameRabbitMQ, What: "broker", How: "set rabbitmq.url or STACKTOP_RABBITMQ_URL"})
+	}
+	if c.Heartbeat.URL == "" {
+		out = append(out, ui.Unconfigured{Source: sources.NameHeartbeat, What: "heartbeats", How: "set heartbeat.url or STACKTOP_AMQP_URL"})
+	}
+	return out
 }
 
 // demoSources points the real Nova and RabbitMQ sources at the simulated

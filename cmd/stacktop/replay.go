@@ -15,6 +15,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/recording"
 	"github.com/stacktop/stacktop/state"
@@ -25,7 +26,7 @@ const replayUsage = `NAME
     stacktop replay - play a recording in the stacktop screen
 
 SYNOPSIS
-    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--no-color]
+    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--utc] [--no-color]
 
 DESCRIPTION
     Plays a recording made with stacktop record (or --record) through the
@@ -36,7 +37,10 @@ DESCRIPTION
     (REPLAY 10x 06:14:07 (43%)), or REPLAY STEP with the batches played
     (12/340), and END OF RECORDING once everything has played.
 
-    Keys are those of stacktop, and: t seeks (type a time, HH:MM[:SS] UTC,
+    Times are shown and read in the local zone, or in UTC with --utc; the
+    header names the zone.
+
+    Keys are those of stacktop, and: t seeks (type a time, HH:MM[:SS],
     enter; the replay starts over from the recording's beginning, folds
     everything before that time at once and plays on from there); n, with
     --step, plays the next batch (one poll of one source). p pauses the
@@ -56,8 +60,10 @@ OPTIONS
                     speed to start at
     --step          advance one batch per press of n
     --from T        start at T: what came before is folded at once; T is
-                    RFC3339 or HH:MM[:SS] UTC on the recording's day
+                    RFC3339 or HH:MM[:SS] on the recording's day, in the
+                    zone shown (local, or UTC with --utc)
     --retention DUR as for stacktop
+    --utc           show and read times in UTC, not the local zone
     --no-color      as for stacktop
 `
 
@@ -65,17 +71,19 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	fs := flag.NewFlagSet("stacktop replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var speedFlag, fromFlag string
-	var step, noColor bool
+	var step, noColor, utc bool
 	var retention time.Duration
 	fs.StringVar(&speedFlag, "speed", "1", "")
 	fs.BoolVar(&step, "step", false, "")
 	fs.StringVar(&fromFlag, "from", "", "")
 	fs.DurationVar(&retention, "retention", 0, "")
 	fs.BoolVar(&noColor, "no-color", false, "")
+	fs.BoolVar(&utc, "utc", false, "")
 	file, code := parseWithFile(fs, args, "replay", replayUsage, stdout, stderr)
 	if code >= 0 {
 		return code
 	}
+	useZone(utc)
 	speed, err := parseSpeed(speedFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "stacktop replay: --speed %s: %v\n", speedFlag, err)
@@ -339,7 +347,7 @@ func (s *replaySession) summary() string {
 	case <-rp.Done():
 		b.WriteString(" to the end")
 	default:
-		fmt.Fprintf(&b, ", stopped at %s UTC", rp.Now().UTC().Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(&b, ", stopped at %s %s", format.Stamp(rp.Now()), format.ZoneName(rp.Now()))
 	}
 	if errs := rp.Errors(); len(errs) > 0 {
 		fmt.Fprintf(&b, "; %d unreadable line%s skipped:", len(errs), map[bool]string{true: "", false: "s"}[len(errs) == 1])
@@ -366,7 +374,8 @@ func parseSpeed(s string) (float64, error) {
 	return f, nil
 }
 
-// parseWhen reads T as RFC3339, or as HH:MM[:SS] UTC on the day of start;
+// parseWhen reads T as RFC3339, or as HH:MM[:SS] in the display zone
+// (format.Zone) on the day of start there;
 // the day after when that is more than an hour before start (a recording
 // that runs past midnight).
 func parseWhen(s string, start time.Time) (time.Time, error) {
@@ -381,13 +390,13 @@ func parseWhen(s string, start time.Time) (time.Time, error) {
 		}
 	}
 	if err != nil {
-		return time.Time{}, errors.New("want RFC3339 (2026-08-12T22:30:00Z) or HH:MM[:SS] in UTC")
+		return time.Time{}, fmt.Errorf("want RFC3339 (2026-08-12T22:30:00Z) or HH:MM[:SS] in %s", format.ZoneName(start))
 	}
 	if start.IsZero() {
 		return time.Time{}, errors.New("the recording has no start date: give T as RFC3339")
 	}
-	y, mo, d := start.UTC().Date()
-	t := time.Date(y, mo, d, clock.Hour(), clock.Minute(), clock.Second(), 0, time.UTC)
+	y, mo, d := format.In(start).Date()
+	t := time.Date(y, mo, d, clock.Hour(), clock.Minute(), clock.Second(), 0, format.Zone())
 	if t.Before(start.Add(-time.Hour)) {
 		t = t.AddDate(0, 0, 1)
 	}

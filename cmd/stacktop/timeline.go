@@ -16,7 +16,7 @@ const timelineUsage = `NAME
     stacktop timeline - an incident timeline from a recording
 
 SYNOPSIS
-    stacktop timeline FILE [--since T] [--until T] [--format markdown|text] [--group DUR]
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text] [--group DUR] [--utc]
 
 DESCRIPTION
     Folds a recording (stacktop record) through stacktop's state, as a live
@@ -28,7 +28,8 @@ DESCRIPTION
 
     The markdown format is an incident report's Timeline section, one bullet
     per change: "- [22:30:05] what changed — evidence (source)". Times are
-    UTC (with the date when the recording spans days). The same change on
+    in the local zone, or UTC with --utc, which the heading names (with the
+    date when the recording spans days). The same change on
     several hosts within --group of the first is one line naming the hosts.
 
     Unreadable lines of the recording are skipped, listed on stderr and
@@ -37,11 +38,12 @@ DESCRIPTION
 OPTIONS
     --since T, --until T
                     only changes in this period; T is RFC3339 or HH:MM[:SS]
-                    UTC on the recording's day. State before --since still
+                    in the zone shown, on the recording's day. State before --since still
                     counts: the whole recording is folded.
     --format F      markdown (default) or text
     --group DUR     merge the same change on many hosts within DUR (default
                     30s; 0 lists every host's change on its own line)
+    --utc           times in UTC, not the local zone
 `
 
 func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string) int {
@@ -49,14 +51,17 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	fs.SetOutput(io.Discard)
 	var sinceFlag, untilFlag, format string
 	var group time.Duration
+	var utc bool
 	fs.StringVar(&sinceFlag, "since", "", "")
 	fs.StringVar(&untilFlag, "until", "", "")
 	fs.StringVar(&format, "format", "markdown", "")
 	fs.DurationVar(&group, "group", 30*time.Second, "")
+	fs.BoolVar(&utc, "utc", false, "")
 	file, code := parseWithFile(fs, args, "timeline", timelineUsage, stdout, stderr)
 	if code >= 0 {
 		return code
 	}
+	useZone(utc)
 	write := map[string]func(io.Writer, []state.Event, timeline.Meta, timeline.Options) error{
 		"markdown": timeline.Markdown, "md": timeline.Markdown, "text": timeline.Text,
 	}[format]

@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,5 +14,82 @@ import (
 // not depend on the machine's zone; tests of the zone set their own.
 func TestMain(m *testing.M) {
 	format.SetZone(time.UTC)
+	localZone = time.UTC // what the subcommands use without --utc
 	os.Exit(m.Run())
+}
+
+func tokyo(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Skipf("no zone database: %v", err)
+	}
+	return loc
+}
+
+// inTokyo makes Asia/Tokyo the machine's zone for the test.
+func inTokyo(t *testing.T) {
+	loc := tokyo(t)
+	localZone = loc
+	format.SetZone(loc)
+	t.Cleanup(func() { localZone = time.UTC; format.SetZone(time.UTC) })
+}
+
+// TestTimelineZone: stacktop timeline shows times in the local zone and
+// names it, or in UTC with --utc; --since and --until are read in the zone
+// shown.
+func TestTimelineZone(t *testing.T) {
+	inTokyo(t)
+	local, _ := timelineOf(t, demoRecording, "--format", "text")
+	if !strings.HasPrefix(local, "All times JST (UTC+09:00). Observed 2026-11-25 13:27:23–13:28:06") || !strings.Contains(local, "\n13:27:") {
+		t.Errorf("local (Tokyo) timeline:\n%s", local)
+	}
+	utc, _ := timelineOf(t, demoRecording, "--format", "text", "--utc")
+	if !strings.HasPrefix(utc, "All times UTC. Observed 2026-11-25 04:27:23–04:28:06") || !strings.Contains(utc, "\n04:27:") {
+		t.Errorf("--utc timeline:\n%s", utc)
+	}
+	// 13:27:50 in Tokyo is 04:27:50 UTC: the same period either way.
+	sinceLocal, _ := timelineOf(t, demoRecording, "--format", "text", "--since", "13:27:50", "--until", "13:28:00")
+	sinceUTC, _ := timelineOf(t, demoRecording, "--format", "text", "--utc", "--since", "04:27:50", "--until", "04:28:00")
+	if !strings.Contains(sinceLocal, "Showing 2026-11-25 13:27:50 to 2026-11-25 13:28:00.") {
+		t.Errorf("--since/--until in Tokyo:\n%s", sinceLocal)
+	}
+	count := func(s string) int { return strings.Count(s, "\n") }
+	if count(sinceLocal) != count(sinceUTC) || count(sinceLocal) < 3 {
+		t.Errorf("the same period typed in two zones gives %d and %d lines", count(sinceLocal), count(sinceUTC))
+	}
+}
+
+// TestParseWhenInZone: a replay's --from typed in the local zone.
+func TestParseWhenInZone(t *testing.T) {
+	inTokyo(t)
+	start := time.Date(2026, 8, 12, 23, 30, 15, 0, time.UTC) // 08:30:15 on the 13th in Tokyo
+	got, err := parseWhen("08:45", start)
+	if want := time.Date(2026, 8, 12, 23, 45, 0, 0, time.UTC); err != nil || !got.Equal(want) {
+		t.Errorf("08:45 JST = %v %v, want %v", got, err, want)
+	}
+	if _, err := parseWhen("noon", start); err == nil || !strings.Contains(err.Error(), "in JST") {
+		t.Errorf("error does not name the zone: %v", err)
+	}
+}
+
+// TestConfigUTCAndUnconfigured: the utc key reaches the source set, and a
+// configuration without a broker or heartbeats says how to set them.
+func TestConfigUTCAndUnconfigured(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("utc: true\nnova:\n  cloud: mycloud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(path, true, func(string) string { return "" })
+	if err != nil || !c.UTC {
+		t.Fatalf("utc: true read as %v (%v)", c != nil && c.UTC, err)
+	}
+	got := unconfigured(c)
+	if len(got) != 2 || got[0].How != "set rabbitmq.url or STACKTOP_RABBITMQ_URL" || got[1].How != "set heartbeat.url or STACKTOP_AMQP_URL" {
+		t.Errorf("unconfigured = %+v", got)
+	}
+	c.RabbitMQ.URL, c.Heartbeat.URL = "https://mq:15672", "amqps://mq:5671/nova"
+	if got := unconfigured(c); len(got) != 0 {
+		t.Errorf("everything configured, yet %+v", got)
+	}
 }

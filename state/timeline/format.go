@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
@@ -34,8 +35,9 @@ func (o Options) withDefaults() Options {
 
 // Markdown writes the entries as the Timeline section of an incident
 // report: a heading, a line saying where they come from, and one bullet per
-// entry, "- [15:04:05] what changed — evidence (source)". Times are UTC,
-// with the date when the input spans more than one day. Text from the
+// entry, "- [15:04:05] what changed — evidence (source)". Times are in the
+// display zone (format.Zone), which the heading names, with the date when
+// the input spans more than one day. Text from the
 // cloud is stripped of control characters and its Markdown is escaped.
 func Markdown(w io.Writer, entries []state.Event, m Meta, o Options) error {
 	o = o.withDefaults()
@@ -92,14 +94,17 @@ func Text(w io.Writer, entries []state.Event, m Meta, o Options) error {
 // intro says what the timeline was built from.
 func intro(m Meta, o Options) string {
 	var b strings.Builder
-	b.WriteString("All times UTC.")
+	zoneAt := m.First
+	if zoneAt.IsZero() {
+		zoneAt = time.Now()
+	}
+	b.WriteString("All times " + format.ZoneLabel(zoneAt) + ".")
 	if !m.First.IsZero() {
-		f := "2006-01-02 15:04:05"
-		last := m.Last.UTC().Format(f)
+		last := format.Stamp(m.Last)
 		if sameDay(m.First, m.Last) {
-			last = m.Last.UTC().Format("15:04:05")
+			last = format.Clock(m.Last)
 		}
-		fmt.Fprintf(&b, " Observed %s–%s (%s)", m.First.UTC().Format(f), last, m.Last.Sub(m.First).Round(time.Second))
+		fmt.Fprintf(&b, " Observed %s–%s (%s)", format.Stamp(m.First), last, m.Last.Sub(m.First).Round(time.Second))
 		fmt.Fprintf(&b, ", %d batch%s", m.Batches, map[bool]string{true: "", false: "es"}[m.Batches == 1])
 		if len(m.Sources) > 0 {
 			fmt.Fprintf(&b, " from %s", strings.Join(m.Sources, ", "))
@@ -112,10 +117,10 @@ func intro(m Meta, o Options) string {
 	if !o.Since.IsZero() || !o.Until.IsZero() {
 		since, until := "the start", "the end"
 		if !o.Since.IsZero() {
-			since = o.Since.UTC().Format("2006-01-02 15:04:05")
+			since = format.Stamp(o.Since)
 		}
 		if !o.Until.IsZero() {
-			until = o.Until.UTC().Format("2006-01-02 15:04:05")
+			until = format.Stamp(o.Until)
 		}
 		fmt.Fprintf(&b, " Showing %s to %s.", since, until)
 	}
@@ -123,8 +128,8 @@ func intro(m Meta, o Options) string {
 }
 
 func sameDay(a, b time.Time) bool {
-	ay, am, ad := a.UTC().Date()
-	by, bm, bd := b.UTC().Date()
+	ay, am, ad := format.In(a).Date()
+	by, bm, bd := format.In(b).Date()
 	return ay == by && am == bm && ad == bd
 }
 
@@ -136,9 +141,9 @@ func stamper(m Meta, entries []state.Event) func(time.Time) string {
 		days = true
 	}
 	if days {
-		return func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+		return format.Stamp
 	}
-	return func(t time.Time) string { return t.UTC().Format("15:04:05") }
+	return format.Clock
 }
 
 // mdEscaper backslash-escapes what Markdown would otherwise read as markup.
