@@ -39,7 +39,7 @@ SYNOPSIS
     stacktop --demo [--no-color]
     stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR]
     stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T]
-    stacktop timeline FILE [--since T] [--until T] [--format markdown|text]
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json]
     stacktop --version | --help
 
 DESCRIPTION

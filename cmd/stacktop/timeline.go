@@ -16,7 +16,7 @@ const timelineUsage = `NAME
     stacktop timeline - an incident timeline from a recording
 
 SYNOPSIS
-    stacktop timeline FILE [--since T] [--until T] [--format markdown|text] [--group DUR] [--utc]
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json] [--group DUR] [--utc]
 
 DESCRIPTION
     Folds a recording (stacktop record) through stacktop's state, as a live
@@ -32,6 +32,13 @@ DESCRIPTION
     date when the recording spans days). The same change on
     several hosts within --group of the first is one line naming the hosts.
 
+    The json format is one document for programs, times in RFC 3339 UTC:
+    every entry with its
+    time, kind, level ("problem", "recovery", "info"), hosts and evidence as
+    fields, and under "verdicts" every change of the verdict with its cause
+    as a word ("broker", "auth", "conductor", "process", "host-down", ...,
+    "none" when it cleared) and whether its evidence was thin.
+
     Unreadable lines of the recording are skipped, listed on stderr and
     noted under the timeline.
 
@@ -40,7 +47,7 @@ OPTIONS
                     only changes in this period; T is RFC3339 or HH:MM[:SS]
                     in the zone shown, on the recording's day. State before --since still
                     counts: the whole recording is folded.
-    --format F      markdown (default) or text
+    --format F      markdown (default), text or json
     --group DUR     merge the same change on many hosts within DUR (default
                     30s; 0 lists every host's change on its own line)
     --utc           times in UTC, not the local zone
@@ -65,8 +72,8 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	write := map[string]func(io.Writer, []state.Event, timeline.Meta, timeline.Options) error{
 		"markdown": timeline.Markdown, "md": timeline.Markdown, "text": timeline.Text,
 	}[format]
-	if write == nil {
-		fmt.Fprintf(stderr, "stacktop timeline: --format %s: want markdown or text\n", format)
+	if write == nil && format != "json" {
+		fmt.Fprintf(stderr, "stacktop timeline: --format %s: want markdown, text or json\n", format)
 		return 2
 	}
 	rd, err := recording.Open(file)
@@ -118,7 +125,13 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 		meta.Notes = append(meta.Notes, "the recording has no end record: its recorder stopped without closing it, the timeline ends where the file does")
 	}
 	entries := state.GroupEvents(timeline.Filter(b.Events(), since, until), group)
-	if err := write(stdout, entries, meta, timeline.Options{Since: since, Until: until}); err != nil {
+	opts := timeline.Options{Since: since, Until: until}
+	if write == nil {
+		write = func(w io.Writer, es []state.Event, m timeline.Meta, o timeline.Options) error {
+			return timeline.JSON(w, es, timeline.FilterVerdicts(b.Verdicts(), since, until), m, o)
+		}
+	}
+	if err := write(stdout, entries, meta, opts); err != nil {
 		fmt.Fprintf(stderr, "stacktop timeline: %v\n", err)
 		return 1
 	}

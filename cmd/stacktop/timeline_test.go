@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -342,5 +343,40 @@ func TestReplaySessionSteps(t *testing.T) {
 	}
 	if sum := sess.summary(); !strings.Contains(sum, "stopped at 2026-11-25 04:27:5") {
 		t.Errorf("summary %q", sum)
+	}
+}
+
+// TestTimelineJSONOfComputeKill: the JSON export of the real compute-kill
+// recording parses, lists the same changes as the markdown, and says the
+// verdict's cause as a field: compute-2's process named, then cleared.
+func TestTimelineJSONOfComputeKill(t *testing.T) {
+	out, stderr := timelineOf(t, computeKillRecording, "--format", "json")
+	if stderr != "" {
+		t.Errorf("stderr: %s", stderr)
+	}
+	var doc struct {
+		Version int `json:"stacktop_timeline"`
+		Events  []struct {
+			Kind, Level string
+		}
+		Verdicts []struct {
+			Cause, Summary string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	md, _ := timelineOf(t, computeKillRecording)
+	if n := strings.Count(md, "\n- ["); doc.Version != 1 || len(doc.Events) != n {
+		t.Errorf("version %d, %d events; the markdown lists %d", doc.Version, len(doc.Events), n)
+	}
+	var process bool
+	for _, v := range doc.Verdicts {
+		if v.Cause == state.CauseProcess.String() && strings.Contains(v.Summary, "compute-2") {
+			process = true
+		}
+	}
+	if n := len(doc.Verdicts); !process || n == 0 || doc.Verdicts[n-1].Cause != state.CauseNone.String() {
+		t.Errorf("verdicts %+v: want compute-2's process named, and cleared last", doc.Verdicts)
 	}
 }

@@ -11,9 +11,10 @@ import (
 // Builder folds batches through its own state.Store and collects the
 // events each snapshot derived (Snapshot.Changes), ungrouped.
 type Builder struct {
-	store  *state.Store
-	events []state.Event
-	meta   Meta
+	store    *state.Store
+	events   []state.Event
+	verdicts []VerdictChange
+	meta     Meta
 }
 
 // NewBuilder returns a Builder folding with cfg (zero fields take defaults).
@@ -25,6 +26,7 @@ func NewBuilder(cfg state.Config) *Builder {
 func (b *Builder) Add(batch sources.Batch) {
 	s := b.store.Apply(batch)
 	b.events = append(b.events, s.Changes...)
+	b.noteVerdict(s)
 	m := &b.meta
 	m.Batches++
 	if at := batch.At; !at.IsZero() {
@@ -39,6 +41,44 @@ func (b *Builder) Add(batch sources.Batch) {
 		m.Sources = append(m.Sources, batch.Source)
 		slices.Sort(m.Sources)
 	}
+}
+
+// noteVerdict keeps the snapshot's verdict when it differs from the last
+// kept in cause, thinness or words (verdictWords).
+func (b *Builder) noteVerdict(s *state.Snapshot) {
+	v := s.Verdict
+	if n := len(b.verdicts); n > 0 {
+		last := b.verdicts[n-1]
+		if last.Cause == v.Cause && last.Thin == v.Thin && verdictWords(last.Summary) == verdictWords(v.Summary) {
+			return
+		}
+	} else if v.Cause == state.CauseNone {
+		return
+	}
+	b.verdicts = append(b.verdicts, VerdictChange{At: s.At, Cause: v.Cause, Thin: v.Thin, Summary: v.Summary, Evidence: v.Evidence})
+}
+
+// Verdicts returns every change of the verdict so far, oldest first,
+// beginning with the first verdict reached (a clearing has CauseNone).
+func (b *Builder) Verdicts() []VerdictChange { return slices.Clone(b.verdicts) }
+
+// FilterVerdicts returns the changes with since ≤ At ≤ until, preceded by
+// the one holding at since when there was one; a zero bound is open.
+func FilterVerdicts(vs []VerdictChange, since, until time.Time) []VerdictChange {
+	var out []VerdictChange
+	for i, v := range vs {
+		if !until.IsZero() && v.At.After(until) {
+			break
+		}
+		if !since.IsZero() && v.At.Before(since) {
+			if (i+1 == len(vs) || !vs[i+1].At.Before(since)) && v.Cause != state.CauseNone {
+				out = append(out, v)
+			}
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // Snapshot returns the latest snapshot.
