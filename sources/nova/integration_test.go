@@ -378,10 +378,18 @@ func TestIntegrationServicesListed(t *testing.T) {
 
 // TestIntegrationComputeKilled: a nova-compute killed like a crash stops
 // reporting; the dashboard shows its report late (older than twice the report
-// interval it estimated, the rule of ui/services.go's report column) before
-// Nova itself calls it down after service_down_time; started again, it is up
-// again, and the store that folded every batch has the down→up as a
-// RestartRecovered and a service "up" event in its timeline.
+// interval it estimated, the rule of ui/services.go's report column) at the
+// latest when Nova itself calls it down after service_down_time; started
+// again, it is up again, and the store that folded every batch has the
+// down→up as a RestartRecovered and a service "up" event in its timeline.
+//
+// Late strictly before down is not guaranteed: with the harness's 2 s
+// reports and 6 s down time, late (age > 4 s) and down (age > 6 s) can land
+// in one poll on a loaded machine, whose polls come late or time out. What
+// is guaranteed is asserted: Nova calls a service down only once its report
+// is older than service_down_time, so when twice the estimate is shorter
+// than that (less a second: the poll's length), the poll that sees it down
+// (if none before) shows it late.
 func TestIntegrationComputeKilled(t *testing.T) {
 	c := useDevCloud(t, true)
 	if len(c.computes) < 2 {
@@ -404,7 +412,7 @@ func TestIntegrationComputeKilled(t *testing.T) {
 	var lastBeat time.Time // compute-2's updated_at as last seen
 	var lastUp time.Time   // when a poll last saw Nova call it up
 	var late, down time.Duration
-	var estimate time.Duration // the store's report interval when the report turned late
+	var estimate time.Duration // the store's report interval when the report turned late, else when Nova said down
 	w.next(t, host+" down in Nova", c.downTime+c.reportInterval+30*time.Second, func(b sources.Batch) bool {
 		if !b.Health.OK {
 			return false
@@ -425,13 +433,18 @@ func TestIntegrationComputeKilled(t *testing.T) {
 		}
 		if s.State == sources.StateDown {
 			down = b.At.Sub(killed)
+			if sv, ok := storeService(w.store.Snapshot(), host); ok && late == 0 {
+				estimate = sv.ReportInterval
+			}
 			return true
 		}
 		lastUp = b.At
 		return false
 	})
-	if late == 0 || late > down {
-		t.Errorf("report late (age > 2×estimated report interval) at %v, Nova said down at %v: want late first", late, down)
+	// b.At and Nova's own clock differ by at most the poll's length (≤ its 0.95 s timeout).
+	if late == 0 && estimate > 0 && 2*estimate+time.Second < c.downTime {
+		t.Errorf("Nova said down %v after the kill, its report older than service_down_time %v, but never shown late (age > 2×%v, the estimated report interval)",
+			down.Round(100*time.Millisecond), c.downTime, estimate)
 	}
 	// Nova says down service_down_time after the last heartbeat, which came
 	// at most report_interval before the kill. Judged by the last poll that
@@ -441,6 +454,9 @@ func TestIntegrationComputeKilled(t *testing.T) {
 	if max := c.downTime + c.reportInterval + 3*time.Second; lastUp.Sub(killed) > max {
 		t.Errorf("Nova still called %s up %v after the kill, want down within service_down_time+report_interval+3s = %v",
 			host, lastUp.Sub(killed).Round(100*time.Millisecond), max)
+	}
+	if late == 0 {
+		t.Logf("not shown late before Nova said down: the estimated report interval %v is too long for service_down_time %v", estimate, c.downTime)
 	}
 	t.Logf("SHOW kill %s: stacktop shows it late after %v (report age > 2×%v, the estimated report interval); Nova's API says down after %v (service_down_time %v, report_interval %v, polls every 1s)",
 		host, late.Round(100*time.Millisecond), estimate, down.Round(100*time.Millisecond), c.downTime, c.reportInterval)
