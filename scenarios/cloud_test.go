@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -59,6 +60,33 @@ type cloud struct {
 	dashboards map[time.Duration]*dashboard
 	hosts      []string // Nova's hosts, as listed
 	controller string   // the host of nova-conductor
+	undo       func()   // restores the fault in place, if any
+}
+
+// inPlace notes how to restore the fault now in place (nil: none is).
+func (c *cloud) inPlace(undo func()) {
+	c.mu.Lock()
+	c.undo = undo
+	c.mu.Unlock()
+}
+
+// onSignal restores the fault in place and stops what runs when the test
+// binary is interrupted (ctrl-c, go test's timeout), which skips t.Cleanup.
+func (c *cloud) onSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-ch
+		c.mu.Lock()
+		undo := c.undo
+		c.mu.Unlock()
+		fmt.Fprintf(os.Stderr, "scenarios: %v: restoring the dev cloud and stopping the recorders and agents\n", sig)
+		if undo != nil {
+			undo()
+		}
+		c.stopAll()
+		os.Exit(1)
+	}()
 }
 
 func newCloud(t *testing.T, dir string) *cloud {
@@ -110,6 +138,7 @@ func newCloud(t *testing.T, dir string) *cloud {
 		t.Log("unshare --pid is not allowed here: every agent lists all of this machine's nova processes")
 	}
 	t.Cleanup(c.stopAll)
+	c.onSignal()
 	return c
 }
 

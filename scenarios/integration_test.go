@@ -164,19 +164,33 @@ func TestIntegrationScenarios(t *testing.T) {
 			plan = append(plan, &planned{sc: sc, run: i})
 		}
 	}
-	for i, p := range plan {
-		t.Run(fmt.Sprintf("%s/%d", p.sc.name, p.run), func(t *testing.T) {
-			if p.sc.fault == nil {
-				runHealthy(t, c, p, healthyFor)
-			} else {
-				runFault(t, c, p, full)
+	// One hold of the harness lock per scenario, for all its runs: on a
+	// machine where many tests queue for the lock, a wait per run would
+	// outlast the runs. Each run waits for a healthy cloud before its fault.
+	for i := 0; i < len(plan); {
+		n := i
+		for n < len(plan) && plan[n].sc.name == plan[i].sc.name {
+			n++
+		}
+		runs := plan[i:n]
+		t.Run(runs[0].sc.name, func(t *testing.T) {
+			harness.Disrupt(t) // no one else's fault while we watch; the cloud handed back settled
+			for _, p := range runs {
+				t.Run(fmt.Sprint(p.run), func(t *testing.T) {
+					if p.sc.fault == nil {
+						runHealthy(t, c, p, healthyFor)
+					} else {
+						runFault(t, c, p, full)
+					}
+				})
 			}
 		})
 		needed := map[time.Duration]bool{}
-		for _, q := range plan[i+1:] {
+		for _, q := range plan[n:] {
 			needed[q.sc.nova] = true
 		}
 		c.retire(needed)
+		i = n
 	}
 	c.stopAll()
 
@@ -274,9 +288,8 @@ func baseline(t *testing.T, c *cloud, p *planned) *dashboard {
 	return d
 }
 
-// runHealthy watches the cloud untouched, other tests' faults held off.
+// runHealthy watches the cloud untouched (the caller holds the harness lock).
 func runHealthy(t *testing.T, c *cloud, p *planned, watch time.Duration) {
-	harness.Disrupt(t) // no one else's fault while we watch
 	d := baseline(t, c, p)
 	if d == nil {
 		return
@@ -286,11 +299,11 @@ func runHealthy(t *testing.T, c *cloud, p *planned, watch time.Duration) {
 	p.times.End, p.done = time.Now(), true
 }
 
-// runFault applies the scenario's fault to a healthy cloud, holds it until
+// runFault (the caller holding the harness lock) applies the scenario's
+// fault to a healthy cloud, holds it until
 // the verdict named the cause (or its bound passed), restores it and
 // watches until the verdict cleared.
 func runFault(t *testing.T, c *cloud, p *planned, full bool) {
-	harness.Disrupt(t)
 	d := baseline(t, c, p)
 	if d == nil {
 		return
@@ -310,6 +323,8 @@ func runFault(t *testing.T, c *cloud, p *planned, full bool) {
 		}
 	}
 	t.Cleanup(restore) // never leave the fault in place
+	c.inPlace(func() { _ = p.sc.restore(t, c) })
+	defer c.inPlace(nil)
 	if err := p.sc.fault(t, c); err != nil {
 		p.err = err.Error()
 		t.Error(err)
