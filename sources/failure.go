@@ -37,6 +37,7 @@ const (
 	FailProtocol    FailureKind = "protocol"      // an answer that does not decode, or is too large
 	FailRedirect    FailureKind = "redirect"      // a redirect stacktop refuses to follow
 	FailOther       FailureKind = "other"         // failed for another reason the client knows of
+	FailPending     FailureKind = "pending"       // not connected yet: the first attempt has not ended (no failure so far)
 )
 
 // Connection reports whether k means the client could not talk to the

@@ -334,7 +334,7 @@ func (v *verdictState) observe(f *fold, next *Snapshot) {
 			v.mgmtSlow.now = false
 		}
 	case sources.NameHeartbeat:
-		if !b.Health.OK {
+		if !b.Health.OK && b.Health.Kind != sources.FailPending { // still connecting at start-up is no failure
 			v.amqpFail = seen{at: at, now: true, text: "AMQP connection failing: " + short80(b.Health.Err)}
 		} else {
 			v.amqpFail.now = false

@@ -187,6 +187,11 @@ func TestVerdictScenarios(t *testing.T) {
 			last: 12, want: map[int]Cause{5: CauseBlind, 12: CauseBlind}, never: []Cause{CauseBroker, CauseAuth, CauseHostDown, CauseProcess},
 		},
 		{
+			name: "the heartbeat source still connecting at start-up is no broker signal",
+			w:    world{computes: 10, hbErr: refused(0, 3), hbKind: sources.FailPending},
+			last: 6, never: []Cause{CauseBroker, CauseBlind},
+		},
+		{
 			name: "a legacy recording's failures (kind unknown) are never blind",
 			w:    world{computes: 10, novaErr: refused(5, 20), novaKind: sources.FailUnknown, hbErr: refused(5, 20), hbKind: sources.FailUnknown, mgmtErr: refused(5, 20), mgmtKind: sources.FailUnknown},
 			last: 8, never: []Cause{CauseBlind, CauseAuth},

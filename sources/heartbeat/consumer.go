@@ -171,6 +171,7 @@ func (s *Source) batch(now time.Time) sources.Batch {
 		b.Health.Err, b.Health.Kind = s.lastErr, s.lastKind
 		if b.Health.Err == "" {
 			b.Health.Err = "heartbeat: connecting to " + s.cfg.Conn.Target()
+			b.Health.Kind = sources.FailPending // the first attempt has not ended: nothing failed yet
 		}
 	}
 	var d []string
