@@ -20,7 +20,7 @@ type Options struct {
 	Name       string           // the source's name, stamped on every batch
 	Interval   time.Duration    // time between the end of one poll and the start of the next
 	Timeout    time.Duration    // deadline of one poll; default 80% of Interval
-	MaxBackoff time.Duration    // ceiling of the backoff; default 8× Interval
+	MaxBackoff time.Duration    // ceiling of the backoff; default DefaultMaxBackoff(Interval)
 	Now        func() time.Time // clock; default time.Now
 	Jitter     func() float64   // returns a value in [0,1); default math/rand/v2
 }
@@ -33,7 +33,7 @@ func (o *Options) defaults() {
 		o.Timeout = o.Interval * 8 / 10
 	}
 	if o.MaxBackoff < o.Interval {
-		o.MaxBackoff = 8 * o.Interval
+		o.MaxBackoff = DefaultMaxBackoff(o.Interval)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -41,6 +41,17 @@ func (o *Options) defaults() {
 	if o.Jitter == nil {
 		o.Jitter = rand.Float64
 	}
+}
+
+// backoffCeiling bounds the default backoff: a recovered API is seen at most
+// this long after it came back, so a verdict can clear within 30 s of
+// recovery (one GET every 15 s is no burden on a sick API).
+const backoffCeiling = 15 * time.Second
+
+// DefaultMaxBackoff is the backoff ceiling for a poll interval: 8× the
+// interval, at most backoffCeiling, never less than the interval itself.
+func DefaultMaxBackoff(interval time.Duration) time.Duration {
+	return max(interval, min(8*interval, backoffCeiling))
 }
 
 // Run polls until ctx is cancelled, calling emit with one batch per poll.

@@ -98,3 +98,21 @@ func TestRunPassesADeadline(t *testing.T) {
 		t.Errorf("deadline %v ahead, want within the default 80%% of the 10s interval", left)
 	}
 }
+
+func TestDefaultMaxBackoff(t *testing.T) {
+	const s = time.Second
+	tests := []struct {
+		interval, want time.Duration
+	}{
+		{1 * s, 8 * s},   // 8× the interval while under the ceiling
+		{2 * s, 15 * s},  // the ceiling: recovery seen within 15 s
+		{10 * s, 15 * s}, // the default interval
+		{60 * s, 60 * s}, // never below the interval itself
+		{100 * time.Millisecond, 800 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := DefaultMaxBackoff(tt.interval); got != tt.want {
+			t.Errorf("DefaultMaxBackoff(%v) = %v, want %v", tt.interval, got, tt.want)
+		}
+	}
+}
