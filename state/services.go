@@ -117,9 +117,10 @@ func (s *Store) foldServices(f *fold, next *Snapshot) {
 			sv, st = prev[j], px[j]
 			j++
 		} else {
-			sv = Service{Key: key, FirstSeen: f.at, Since: f.at, Cond: condOf(row)}
+			sv = Service{Key: key, FirstSeen: f.at, Since: f.at, CondSince: f.at, Cond: condOf(row)}
 		}
 		s.observeService(f, &sv, &st, row)
+		knownSince(&sv, next.Hosts)
 		out = append(out, sv)
 		ox = append(ox, st)
 	}
@@ -146,6 +147,7 @@ func (s *Store) observeService(f *fold, sv *Service, st *svcState, row *sources.
 		sv.History = appendBounded(sv.History, Transition{At: f.at, From: sv.Cond, To: cond}, s.cfg.MaxTransitions)
 		sv.Cond = cond
 		sv.Since = f.at
+		sv.CondSince, sv.SinceBasis = f.at, SinceSeen
 	}
 	sv.History = trimBefore(sv.History, f.cutoff, transitionAt)
 
@@ -178,3 +180,48 @@ func (s *Store) observeService(f *fold, sv *Service, st *svcState, row *sources.
 }
 
 func transitionAt(t *Transition) time.Time { return t.At }
+
+// ReportLate reports whether Nova's last report from the service is older
+// than two of its report intervals at now (false while the interval is
+// not known).
+func (sv *Service) ReportLate(now time.Time) bool {
+	return sv.ReportInterval > 0 && !sv.UpdatedAt.IsZero() && now.Sub(sv.UpdatedAt) > 2*sv.ReportInterval
+}
+
+// knownSince sets what is known of since when sv has been in its
+// condition when stacktop has not seen it change: a service first listed
+// down went down after Nova's last report from it; one first listed up is
+// up at most since its process started (the host's heartbeats, which may
+// arrive after the service is first listed); else at least since stacktop
+// first listed it.
+func knownSince(sv *Service, hosts []Host) {
+	if sv.SinceBasis == SinceSeen {
+		return
+	}
+	sv.CondSince, sv.SinceBasis = sv.FirstSeen, SinceAtLeast
+	switch sv.Cond {
+	case CondDown:
+		if !sv.UpdatedAt.IsZero() && sv.UpdatedAt.Before(sv.FirstSeen) {
+			sv.CondSince, sv.SinceBasis = sv.UpdatedAt, SinceLastReport
+		}
+	case CondUp:
+		if start := processStart(hosts, sv.Key); !start.IsZero() && start.Before(sv.FirstSeen) {
+			sv.CondSince, sv.SinceBasis = start, SinceProcessStart
+		}
+	}
+}
+
+// processStart is when the host's heartbeats say the service's process
+// started; zero when they do not say.
+func processStart(hosts []Host, k ServiceKey) time.Time {
+	i, ok := slices.BinarySearchFunc(hosts, k.Host, cmpHostName)
+	if !ok {
+		return time.Time{}
+	}
+	for _, p := range hosts[i].Processes {
+		if p.Name == k.Binary {
+			return p.StartedAt
+		}
+	}
+	return time.Time{}
+}

@@ -201,3 +201,52 @@ func TestStoreFlapping(t *testing.T) {
 		t.Errorf("flapping %v at %.1f%%, want true at %.1f%%", sv.Flapping, sv.FlapPercent, want)
 	}
 }
+
+// TestCondSince: what the screen's since shows is what is known: the
+// change when stacktop saw it, else Nova's last report for a service first
+// listed down, the process start from heartbeats for one first listed up
+// (even when the heartbeat comes after the first poll), else at least
+// since stacktop first listed it.
+func TestCondSince(t *testing.T) {
+	started := t0.Add(-40 * 24 * time.Hour)
+	tests := []struct {
+		name    string
+		batches []sources.Batch
+		basis   SinceBasis
+		since   time.Time
+	}{
+		{"up, nothing known", []sources.Batch{novaBatch(at(1), svc("nova-compute", "c1", sources.StateUp, at(1)))}, SinceAtLeast, at(1)},
+		{"first listed down", []sources.Batch{novaBatch(at(1), svc("nova-compute", "c1", sources.StateDown, at(1).Add(-5*time.Minute)))}, SinceLastReport, at(1).Add(-5 * time.Minute)},
+		{"first listed up, heartbeat first", []sources.Batch{
+			hbBatch(hb("c1", 1, at(0), sources.Process{Name: "nova-compute", PID: 7, StartedAt: started})),
+			novaBatch(at(1), svc("nova-compute", "c1", sources.StateUp, at(1)))}, SinceProcessStart, started},
+		{"first listed up, heartbeat later", []sources.Batch{
+			novaBatch(at(1), svc("nova-compute", "c1", sources.StateUp, at(1))),
+			hbBatch(hb("c1", 1, at(1), sources.Process{Name: "nova-compute", PID: 7, StartedAt: started})),
+			novaBatch(at(2), svc("nova-compute", "c1", sources.StateUp, at(2)))}, SinceProcessStart, started},
+		{"another process's start says nothing", []sources.Batch{
+			hbBatch(hb("c1", 1, at(0), sources.Process{Name: "nova-conductor", PID: 7, StartedAt: started})),
+			novaBatch(at(1), svc("nova-compute", "c1", sources.StateUp, at(1)))}, SinceAtLeast, at(1)},
+		{"a change seen", []sources.Batch{
+			hbBatch(hb("c1", 1, at(0), sources.Process{Name: "nova-compute", PID: 7, StartedAt: started})),
+			novaBatch(at(1), svc("nova-compute", "c1", sources.StateDown, at(0))),
+			novaBatch(at(2), svc("nova-compute", "c1", sources.StateUp, at(2))),
+			novaBatch(at(3), svc("nova-compute", "c1", sources.StateUp, at(3)))}, SinceSeen, at(2)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStore(DefaultConfig())
+			var snap *Snapshot
+			for _, b := range tt.batches {
+				snap = s.Apply(b)
+			}
+			sv, ok := snap.Service(ServiceKey{Binary: "nova-compute", Host: "c1"})
+			if !ok {
+				t.Fatal("no service")
+			}
+			if sv.SinceBasis != tt.basis || !sv.CondSince.Equal(tt.since) {
+				t.Errorf("basis %d since %v, want %d %v", sv.SinceBasis, sv.CondSince, tt.basis, tt.since)
+			}
+		})
+	}
+}

@@ -116,6 +116,24 @@ const (
 	CondDown                        // not reporting in
 )
 
+// SinceBasis says how a service's CondSince is known.
+type SinceBasis uint8
+
+// Since bases.
+const (
+	// SinceAtLeast: not known; the condition held when stacktop first
+	// listed the service, CondSince is FirstSeen ("≥ 12m").
+	SinceAtLeast SinceBasis = iota
+	// SinceSeen: stacktop saw the condition change, at CondSince.
+	SinceSeen
+	// SinceLastReport: first listed down; Nova's last report from it
+	// (updated_at) is CondSince, so it went down after then ("≤ 5m").
+	SinceLastReport
+	// SinceProcessStart: first listed up; its process started at CondSince
+	// (the host's heartbeats), so it is up since then at most ("≤ 40d").
+	SinceProcessStart
+)
+
 // Transition is one change of a service's Condition.
 type Transition struct {
 	At   time.Time
@@ -135,13 +153,18 @@ type Service struct {
 	UpdatedAt      time.Time     // Nova's last report from the service
 	ReportInterval time.Duration // estimated from successive UpdatedAt values; 0 until known
 	Cond           Condition
-	FirstSeen      time.Time    // first observation within this stacktop run
-	Since          time.Time    // when Cond last changed (FirstSeen if never)
-	History        []Transition // oldest first, within Retention
-	Flapping       bool
-	FlapPercent    float64         // weighted percent state change over the flap window, 0..100
-	RPC            *sources.Probe  // last RPC ping of this service, nil if never pinged
-	RPCHistory     []sources.Probe // recent RPC pings of this service, oldest first, within Retention and Config.RPCHistory
+	FirstSeen      time.Time // first observation within this stacktop run
+	Since          time.Time // when Cond last changed (FirstSeen if never)
+	// CondSince is since when the service has been in its condition as far
+	// as it is known, and SinceBasis how that is known: what the screen's
+	// "since" shows.
+	CondSince   time.Time
+	SinceBasis  SinceBasis
+	History     []Transition // oldest first, within Retention
+	Flapping    bool
+	FlapPercent float64         // weighted percent state change over the flap window, 0..100
+	RPC         *sources.Probe  // last RPC ping of this service, nil if never pinged
+	RPCHistory  []sources.Probe // recent RPC pings of this service, oldest first, within Retention and Config.RPCHistory
 }
 
 // QueueKey identifies a broker queue.
