@@ -169,7 +169,7 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		return o.lines, nil
 	}
 	o.add(o.paint(st.Detail.Title, title) + o.paint(st.Detail.Label, "  id "+o.clean(s.ID)+" · zone "+o.clean(s.Zone)))
-	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + format.AgeSince(now, s.Since)
+	line := "status " + o.paint(condInk(st, s.Cond), condWord(s.Cond)) + " for " + sinceText(s, now) + o.paint(st.Detail.Label, " ("+sinceWhy(s)+")")
 	if s.Flapping {
 		line += "  " + o.paint(st.Status.Flapping, "↯ FLAPPING "+format.Percent(s.FlapPercent))
 	} else {
@@ -179,7 +179,7 @@ func (d *serviceDetail) layout() ([]string, []int) {
 	rep := "report " + format.AgeSince(now, s.UpdatedAt) + " ago"
 	if s.ReportInterval > 0 {
 		rep += " · interval ~" + format.Age(s.ReportInterval)
-		if !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > 2*s.ReportInterval {
+		if s.ReportLate(now) {
 			rep += " " + o.paint(st.Table.Warn, "(overdue)")
 		}
 	} else {
@@ -226,12 +226,12 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		var l string
 		if i == cur {
 			// The cursor row is one reverse-video span; no inner colours.
-			l = "▸ " + padRight(o.clean(other.Key.Binary), 16) + " " + cond + " for " + format.AgeSince(now, other.Since)
+			l = "▸ " + padRight(o.clean(other.Key.Binary), 16) + " " + cond + " for " + sinceText(other, now)
 			if other.Flapping {
 				l += " ↯" + format.Percent(other.FlapPercent)
 			}
 		} else {
-			l = "  " + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), cond) + " for " + format.AgeSince(now, other.Since)
+			l = "  " + padRight(o.clean(other.Key.Binary), 16) + " " + o.paint(condInk(st, other.Cond), cond) + " for " + sinceText(other, now)
 			if other.Flapping {
 				l += " " + o.paint(st.Status.Flapping, "↯"+format.Percent(other.FlapPercent))
 			}
@@ -429,6 +429,19 @@ func strip(s *state.Service, now time.Time, ret time.Duration, width int) string
 		}
 	}
 	return b.String()
+}
+
+// sinceWhy says how the condition's duration is known.
+func sinceWhy(s *state.Service) string {
+	switch s.SinceBasis {
+	case state.SinceSeen:
+		return "changed " + format.Clock(s.CondSince)
+	case state.SinceLastReport:
+		return "first listed down; Nova's last report " + format.Stamp(s.CondSince)
+	case state.SinceProcessStart:
+		return "first listed up; its process started " + format.Stamp(s.CondSince)
+	}
+	return "unchanged since stacktop first listed it"
 }
 
 func padRight(s string, w int) string {

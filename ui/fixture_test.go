@@ -43,7 +43,7 @@ func incident() *state.Snapshot {
 			Key: state.ServiceKey{Binary: "nova-compute", Host: host}, ID: fmt.Sprint(100 + i), Zone: "nova",
 			Status: sources.StatusEnabled, State: sources.StateUp, Cond: state.CondUp,
 			UpdatedAt: ago(time.Duration(i%9+1) * time.Second), ReportInterval: 10 * time.Second,
-			FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute),
+			FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute), CondSince: ago(58 * time.Minute),
 			RPC: &sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host, At: ago(20 * time.Second), RTT: time.Duration(8+i) * time.Millisecond, Result: sources.ProbeOK},
 		}
 		for k := 11; k >= 1; k-- { // earlier pings, every 30 s
@@ -74,6 +74,9 @@ func incident() *state.Snapshot {
 			}
 			svc.Cond = cond
 			svc.Since = svc.History[len(svc.History)-1].At
+			svc.CondSince, svc.SinceBasis = svc.Since, state.SinceSeen
+		} else if i <= 20 { // up when first listed: up at most since the process started
+			svc.CondSince, svc.SinceBasis = ago(3*time.Hour), state.SinceProcessStart
 		}
 		switch i {
 		case 30:
@@ -104,7 +107,7 @@ func incident() *state.Snapshot {
 			s.Services = append(s.Services, state.Service{
 				Key: state.ServiceKey{Binary: bin, Host: ctl}, ID: bin + "-" + ctl, Zone: "internal",
 				Status: sources.StatusEnabled, State: sources.StateUp, Cond: state.CondUp,
-				UpdatedAt: ago(3 * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute),
+				UpdatedAt: ago(3 * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute), CondSince: ago(58 * time.Minute),
 			})
 		}
 	}

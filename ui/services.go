@@ -243,7 +243,7 @@ func condInk(st *theme.Styles, c state.Condition) theme.Ink {
 }
 
 // columns are sized to the hosts and binaries listed; rpc takes some of what
-// is left to say how old the ping is. Short of room, report, since, rpc,
+// is left to say how old the ping is. Short of room, since, report, rpc,
 // heartbeat and flap go in that order.
 // svcColRPC is the rpc column's index.
 const svcColRPC = 7
@@ -258,8 +258,8 @@ func (p *servicesPane) columns() []column {
 	p.colsBuf = append(p.colsBuf[:0], first, second,
 		column{title: "status", width: 10},
 		column{title: "flap", width: 5, right: true, drop: 1},
-		column{title: "since", width: 6, right: true, drop: 4},
-		column{title: "report", width: 6, right: true, drop: 5},
+		column{title: "since", width: 7, right: true, drop: 5},
+		column{title: "report", width: 7, right: true, drop: 4},
 		column{title: "heartbeat", width: 10, drop: 2},
 		column{title: "rpc", width: 9, grow: 1, max: 20, drop: 3},
 	)
@@ -317,20 +317,17 @@ func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showG
 	r.cell(first, false, st.Table.Group)
 	r.cell(second, false, theme.Ink{})
 	r.cell(condWord(s.Cond), false, condInk(st, s.Cond))
-	switch {
-	case s.Flapping:
+	if s.Flapping { // the percentage only says something of a flapping service
 		r.cell("↯"+format.Percent(s.FlapPercent), true, st.Status.Flapping)
-	case s.FlapPercent >= 0.5:
-		r.cell(format.Percent(s.FlapPercent), true, st.Table.Dim)
-	default:
+	} else {
 		r.cell("", true, theme.Ink{})
 	}
-	r.cell(format.AgeSince(now, s.Since), true, theme.Ink{})
-	reportInk := theme.Ink{}
-	if s.ReportInterval > 0 && !s.UpdatedAt.IsZero() && now.Sub(s.UpdatedAt) > 2*s.ReportInterval {
-		reportInk = st.Table.Warn
+	r.cell(sinceText(s, now), true, theme.Ink{})
+	if s.ReportLate(now) {
+		r.cell(lateMark+format.AgeSince(now, s.UpdatedAt), true, st.Table.Warn)
+	} else {
+		r.cell(format.AgeSince(now, s.UpdatedAt), true, theme.Ink{})
 	}
-	r.cell(format.AgeSince(now, s.UpdatedAt), true, reportInk)
 	hbText, hbInk := heartbeatCell(p.e.snap, s.Key.Host, now, st)
 	r.cell(hbText, false, hbInk)
 	rpcText, rpcInk := rpcCell(s.RPC, st)
@@ -342,6 +339,27 @@ func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showG
 	}
 	r.cell(rpcText, false, rpcInk)
 	r.end(st)
+}
+
+// lateMark leads a Nova report older than two report intervals, so that it
+// reads late without colour too.
+const lateMark = "!"
+
+// sinceText is how long a service has been in its condition as state knows
+// it: "5m12s" since the change stacktop saw, "≤40d11h" since its process
+// started or "≤5m12s" since Nova's last report (at most that long), or
+// "≥12m00s" since stacktop first listed it (at least that long).
+func sinceText(s *state.Service, now time.Time) string {
+	if s.CondSince.IsZero() {
+		return "≥" + format.AgeSince(now, s.FirstSeen)
+	}
+	switch s.SinceBasis {
+	case state.SinceSeen:
+		return format.AgeSince(now, s.CondSince)
+	case state.SinceLastReport, state.SinceProcessStart:
+		return "≤" + format.AgeSince(now, s.CondSince)
+	}
+	return "≥" + format.AgeSince(now, s.CondSince)
 }
 
 // heartbeatCell is the age of a host's last heartbeat, marked late or lost.

@@ -79,11 +79,11 @@ func TestColumnsFitContent(t *testing.T) {
 		row    string // a row that must appear
 	}{
 		// host binary status flap since report heartbeat rpc
-		{"services at 160", incident(), 160, nil, []int{11, 14, 10, 5, 6, 6, 10, 20}, "▸ compute-001 nova-compute   ● up             58m00s     2s 2s         ok 9ms 20s ago"},
-		{"services at 80 show every column", incident(), 80, nil, []int{11, 14, 10, 5, 6, 6, 10, 9}, "▸ compute-001 nova-compute   ● up             58m00s     2s 2s         ok 9ms"},
-		{"filtered rows narrow the host column", incident(), 160, []string{"/", "c", "t", "l", "enter"}, []int{5, 14, 10, 5, 6, 6, 10, 20}, "▸ ctl-1 nova-conductor"},
-		{"long host at 160 is cut at 40", longHost(), 160, nil, []int{40, 14, 10, 5, 6, 6, 10, 20}, "▸ " + long[:39] + "… nova-compute"},
-		{"long host at 80 keeps binary whole, drops report", longHost(), 80, nil, []int{18, 14, 10, 5, 6, 0, 10, 9}, "▸ " + long[:17] + "… nova-compute"},
+		{"services at 160", incident(), 160, nil, []int{11, 14, 10, 5, 7, 7, 10, 20}, "▸ compute-001 nova-compute   ● up              ≤3h00m      2s 2s         ok 9ms 20s ago"},
+		{"services at 80 give up since first", incident(), 80, nil, []int{11, 14, 10, 5, 0, 7, 10, 15}, "▸ compute-001 nova-compute   ● up                  2s 2s         ok 9ms"},
+		{"filtered rows narrow the host column", incident(), 160, []string{"/", "c", "t", "l", "enter"}, []int{5, 14, 10, 5, 7, 7, 10, 20}, "▸ ctl-1 nova-conductor"},
+		{"long host at 160 is cut at 40", longHost(), 160, nil, []int{40, 14, 10, 5, 7, 7, 10, 20}, "▸ " + long[:39] + "… nova-compute"},
+		{"long host at 80 keeps binary whole, drops since", longHost(), 80, nil, []int{17, 14, 10, 5, 0, 7, 10, 9}, "▸ " + long[:16] + "… nova-compute"},
 		// vhost queue messages grow/min unacked cons trend
 		{"queue names fit, the trend shows all 30 samples", incident(), 160, []string{"2"}, []int{5, 38, 8, 8, 7, 4, 30}, "▸ /     reply_5d2f9c0e8a6b4e1f9d3c7a2b1e0f4d6c "},
 		{"queue names cut at 80", incident(), 80, []string{"2"}, []int{5, 28, 8, 8, 7, 4, 12}, "▸ /     reply_5d2f9c0e8a6b4e1f9d3c7… "},
