@@ -46,6 +46,7 @@ type servicesPane struct {
 	sel     state.ServiceKey
 	colsBuf []column
 	hostW   int // widest host among the rows in order
+	rpcW    int // rpcLeast when a row in order has an RPC ping, else 0
 	binW    int // widest binary among them
 }
 
@@ -154,10 +155,13 @@ func (p *servicesPane) sync() {
 		})
 	}
 	p.order = order
-	p.hostW, p.binW = 0, 0
+	p.hostW, p.binW, p.rpcW = 0, 0, 0
 	for _, i := range order {
 		p.hostW = max(p.hostW, textWidth(svcs[i].Key.Host))
 		p.binW = max(p.binW, textWidth(svcs[i].Key.Binary))
+		if svcs[i].RPC != nil {
+			p.rpcW = rpcLeast
+		}
 	}
 	p.place()
 }
@@ -245,6 +249,10 @@ func condInk(st *theme.Styles, c state.Condition) theme.Ink {
 // columns are sized to the hosts and binaries listed; rpc takes some of what
 // is left to say how old the ping is. Short of room, since, report, rpc,
 // heartbeat and flap go in that order.
+// rpcLeast is the rpc column's least width when services are pinged
+// ("TMO 30.0s"); without pings it takes only its title's.
+const rpcLeast = 9
+
 // svcColRPC is the rpc column's index.
 const svcColRPC = 7
 
@@ -261,7 +269,7 @@ func (p *servicesPane) columns() []column {
 		column{title: "since", width: 7, right: true, drop: 5},
 		column{title: "report", width: 7, right: true, drop: 4},
 		column{title: "heartbeat", width: 10, drop: 2},
-		column{title: "rpc", width: 9, grow: 1, max: 20, drop: 3},
+		column{title: "rpc", width: rpcLeast, fit: true, content: p.rpcW, grow: 1, max: 20, drop: 3},
 	)
 	return p.colsBuf
 }

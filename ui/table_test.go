@@ -70,6 +70,14 @@ func TestColumnsFitContent(t *testing.T) {
 		s.Hosts[0].Name = long
 		return s
 	}
+	noPings := func() *state.Snapshot {
+		s := incident()
+		s.Services = slices.Clone(s.Services)
+		for i := range s.Services {
+			s.Services[i].RPC, s.Services[i].RPCHistory = nil, nil
+		}
+		return s
+	}
 	tests := []struct {
 		name   string
 		snap   *state.Snapshot
@@ -81,6 +89,7 @@ func TestColumnsFitContent(t *testing.T) {
 		// host binary status flap since report heartbeat rpc
 		{"services at 160", incident(), 160, nil, []int{11, 14, 10, 5, 7, 7, 10, 20}, "▸ compute-001 nova-compute   ● up              ≤3h00m      2s 2s         ok 9ms 20s ago"},
 		{"services at 80 give up since first", incident(), 80, nil, []int{11, 14, 10, 5, 0, 7, 10, 15}, "▸ compute-001 nova-compute   ● up                  2s 2s         ok 9ms"},
+		{"services at 80 without RPC pings keep since", noPings(), 80, nil, []int{11, 14, 10, 5, 7, 7, 10, 7}, "▸ compute-001 nova-compute   ● up              ≤3h00m      2s 2s"},
 		{"filtered rows narrow the host column", incident(), 160, []string{"/", "c", "t", "l", "enter"}, []int{5, 14, 10, 5, 7, 7, 10, 20}, "▸ ctl-1 nova-conductor"},
 		{"long host at 160 is cut at 40", longHost(), 160, nil, []int{40, 14, 10, 5, 7, 7, 10, 20}, "▸ " + long[:39] + "… nova-compute"},
 		{"long host at 80 keeps binary whole, drops since", longHost(), 80, nil, []int{17, 14, 10, 5, 0, 7, 10, 9}, "▸ " + long[:16] + "… nova-compute"},
