@@ -492,7 +492,7 @@ func (t *timelineState) nodesDiff(out []Event, prev, s *Snapshot) []Event {
 		return append(out, nodesSummary(s))
 	}
 	node := func(name, change, evidence string, level EventLevel) Event {
-		return Event{At: s.At, Kind: EventBroker, Level: level, Subject: name, Change: change, Evidence: evidence, Source: sources.NameRabbitMQ}
+		return Event{At: s.Read.Nodes.At, Kind: EventBroker, Level: level, Subject: name, Change: change, Evidence: evidence, Source: sources.NameRabbitMQ}
 	}
 	for _, n := range s.Nodes {
 		p, had := prev.Node(n.Name)

@@ -52,6 +52,10 @@ type Alarm struct {
 type AlarmFigure struct {
 	Figure
 	Alarms []Alarm // the raised alarms, by node then kind; with KnownStale, the last known
+	// Undecided are the kinds of alarm ("memory", "disk") no current path
+	// speaks of: a canary blocked for memory says nothing of disk while
+	// the node list is stale.
+	Undecided []string
 }
 
 // OnNode returns the alarm kinds raised on node, and those whose node no
@@ -71,6 +75,7 @@ func (a AlarmFigure) OnNode(node string) (kinds []string, anyNode []string) {
 // Figures are the broker figures of the header and the Broker pane at one
 // moment, each judged fresh, stale or unknown from the data it comes from.
 type Figures struct {
+	Services   Figure      // Value: the number of Nova services listed
 	Overview   Figure      // Value: 1 when an overview was read
 	Nodes      Figure      // Value: the number of nodes listed
 	Queues     Figure      // Value: the number of queues listed
@@ -126,6 +131,7 @@ func (s *Snapshot) Figures(now time.Time) Figures {
 	if s.Overview != nil {
 		out.Overview = s.figure(s.Read.Overview, 1, now)
 	}
+	out.Services = s.figure(s.Read.Services, int64(len(s.Services)), now)
 	out.Nodes = s.figure(s.Read.Nodes, int64(len(s.Nodes)), now)
 	out.Queues = s.figure(s.Read.Queues, int64(len(s.Queues)), now)
 	parts := 0
@@ -231,6 +237,11 @@ func (s *Snapshot) alarms(now time.Time, nodes, canary Figure) AlarmFigure {
 			break // stale: the newest evidence alone, said as such
 		}
 	}
+	for _, k := range []string{"memory", "disk"} {
+		if !decided[k] {
+			out.Undecided = append(out.Undecided, k)
+		}
+	}
 	// A canary's alarm names no node when a node list names it: keep the named one.
 	out.Alarms = slices.DeleteFunc(out.Alarms, func(a Alarm) bool {
 		return a.Node == "" && slices.ContainsFunc(out.Alarms, func(b Alarm) bool { return b.Node != "" && b.Kind == a.Kind })
@@ -252,12 +263,14 @@ func (s *Snapshot) canaryAlarmPath(canary Figure) (alarmPath, bool) {
 	h := s.Canary.History
 	for i := len(h) - 1; i >= 0; i-- {
 		p := h[i]
+		done := p.At.Add(p.RTT) // what a probe shows holds when it completed (or gave up)
 		switch p.Result {
 		case sources.ProbeOK:
-			return alarmPath{source: canary.Source, at: p.At, fresh: canary.Known == KnownNow && p.At.Equal(canary.At), kinds: []string{"memory", "disk", "resource"}}, true
+			return alarmPath{source: canary.Source, at: done, fresh: canary.Known == KnownNow && p.At.Equal(canary.At), kinds: []string{"memory", "disk", "resource"}}, true
 		case sources.ProbeBlocked:
 			a := blockedAlarm(p)
-			return alarmPath{source: canary.Source, at: p.At, fresh: canary.Known == KnownNow && p.At.Equal(canary.At), kinds: []string{a.Kind}, alarms: []Alarm{a}}, true
+			a.At = done
+			return alarmPath{source: canary.Source, at: done, fresh: canary.Known == KnownNow && p.At.Equal(canary.At), kinds: []string{a.Kind}, alarms: []Alarm{a}}, true
 		}
 		if canary.Known == KnownNow {
 			// The latest probe timed out: it says nothing, and an older

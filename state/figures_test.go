@@ -26,13 +26,15 @@ func brokerPoll(n int, nodes ...sources.Node) sources.Batch {
 // interval; none ever reads as current from old data.
 func TestFiguresTurnStale(t *testing.T) {
 	s := NewStore(DefaultConfig())
-	s.Apply(brokerPoll(0, sources.Node{Name: "rabbit@a", Running: true, MemAlarm: true, Partitions: []string{"rabbit@b"}}))
-	snap := s.Apply(canaryBatch(at(0), sources.ProbeOK, ""))
+	s.Apply(canaryBatch(at(0).Add(-time.Second), sources.ProbeOK, "")) // before the alarm the node list shows
+	s.Apply(downPoll(0, 2, func(int) bool { return false }))
+	snap := s.Apply(brokerPoll(0, sources.Node{Name: "rabbit@a", Running: true, MemAlarm: true, Partitions: []string{"rabbit@b"}}))
 	for _, tt := range []struct {
 		name  string
 		fig   func(Figures) Figure
 		value int64
 	}{
+		{"services", func(f Figures) Figure { return f.Services }, 2},
 		{"overview", func(f Figures) Figure { return f.Overview }, 1},
 		{"nodes", func(f Figures) Figure { return f.Nodes }, 1},
 		{"queues", func(f Figures) Figure { return f.Queues }, 1},
@@ -69,8 +71,11 @@ func TestAlarmsFromEveryPath(t *testing.T) {
 	blockedAt := at(3).Add(time.Second)
 	snap := s.Apply(canaryBatch(blockedAt, sources.ProbeBlocked, "connection.blocked: low on memory (memory alarm on rabbit@a)"))
 	a := snap.Figures(blockedAt.Add(2 * time.Second)).Alarms
-	if a.Known != KnownNow || a.Value != 1 || a.Alarms[0] != (Alarm{Node: "rabbit@a", Kind: "memory", Via: "canary", At: blockedAt}) {
+	if a.Known != KnownNow || a.Value != 1 || a.Alarms[0] != (Alarm{Node: "rabbit@a", Kind: "memory", Via: "canary", At: blockedAt.Add(5 * time.Millisecond)}) {
 		t.Fatalf("blocked canary, management failing: %+v, want the memory alarm on rabbit@a from the canary", a)
+	}
+	if len(a.Undecided) != 1 || a.Undecided[0] != "disk" {
+		t.Errorf("blocked for memory, node list stale: undecided %v, want disk", a.Undecided)
 	}
 	if n := snap.Figures(blockedAt.Add(2 * time.Second)).Nodes; n.Known != KnownStale {
 		t.Errorf("node list 4 polls old: %+v, want stale", n)
@@ -100,6 +105,25 @@ func TestAlarmsFromEveryPath(t *testing.T) {
 	later := at(5).Add(5 * time.Minute)
 	if a := snap.Figures(later).Alarms; a.Known != KnownStale || a.Value != 1 || !a.At.Equal(at(5)) {
 		t.Errorf("5 minutes without news: %+v, want stale, last known 1 at %v", a, at(5))
+	}
+}
+
+// TestSlowPollIsAsOldAsItsRequests: a node list read by a slow poll
+// describes the time its requests began; a canary blocked after that
+// request, before the poll completed, is the newer evidence and counts (the
+// demo's header read "canary BLOCKED · alarms 0").
+func TestSlowPollIsAsOldAsItsRequests(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	blocked := at(1).Add(-2 * time.Second)
+	s.Apply(canaryBatch(blocked, sources.ProbeBlocked, "connection.blocked: low on memory"))
+	slow := brokerPoll(1, sources.Node{Name: "rabbit@a", Running: true}) // read before the alarm
+	slow.Health.Latency = 3 * time.Second
+	snap := s.Apply(slow)
+	if got, want := snap.Read.Nodes.At, at(1).Add(-3*time.Second); !got.Equal(want) {
+		t.Errorf("node list read at %v, want %v (the poll's start)", got, want)
+	}
+	if a := snap.Figures(at(1)).Alarms; a.Value != 1 || a.Alarms[0].Via != "canary" {
+		t.Errorf("canary blocked after the slow poll's request: %+v, want its alarm", a)
 	}
 }
 

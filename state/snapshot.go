@@ -80,7 +80,7 @@ type Snapshot struct {
 	Changes []Event
 	// Read says, per kind of data, which source last delivered it and the
 	// time that data describes: what staleness is judged by (see Figures).
-	Read struct{ Overview, Nodes, Queues Reading }
+	Read struct{ Services, Overview, Nodes, Queues Reading }
 }
 
 // SourceHealth is how one source's polls are going.

@@ -70,6 +70,12 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 		next.At = at
 	}
 	f := &fold{b: b, at: at, cutoff: next.At.Add(-s.cfg.Retention)}
+	// What a poll read describes the time its requests began, not when the
+	// poll completed: a slow poll's data is older than its batch.
+	read := Reading{Source: b.Source, At: at}
+	if l := b.Health.Latency; l > 0 {
+		read.At = at.Add(-l)
+	}
 
 	if b.Source != "" {
 		next.Sources = foldHealth(prev.Sources, b, at)
@@ -77,19 +83,20 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	}
 	if b.Services != nil {
 		s.foldServices(f, &next)
+		next.Read.Services = read
 	}
 	if b.Overview != nil {
 		ov := *b.Overview
 		next.Overview = &ov
-		next.Read.Overview = Reading{Source: b.Source, At: at}
+		next.Read.Overview = read
 	}
 	if b.Nodes != nil {
 		next.Nodes = s.foldNodes(f, b.Nodes)
-		next.Read.Nodes = Reading{Source: b.Source, At: at}
+		next.Read.Nodes = read
 	}
 	if b.Queues != nil {
 		next.Queues = s.foldQueues(f, prev.Queues, b.Queues)
-		next.Read.Queues = Reading{Source: b.Source, At: at}
+		next.Read.Queues = read
 	}
 	if len(b.Heartbeats) > 0 {
 		next.Hosts = s.foldHeartbeats(f, prev.Hosts)

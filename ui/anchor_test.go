@@ -28,7 +28,7 @@ func later(s *state.Snapshot, at time.Time) {
 		s.Sources[i].LastAttempt = s.Sources[i].LastAttempt.Add(d)
 		s.Sources[i].LastSuccess = s.Sources[i].LastSuccess.Add(d)
 	}
-	s.Read.Overview.At, s.Read.Nodes.At, s.Read.Queues.At = s.Read.Overview.At.Add(d), s.Read.Nodes.At.Add(d), s.Read.Queues.At.Add(d)
+	s.Read.Services.At, s.Read.Overview.At, s.Read.Nodes.At, s.Read.Queues.At = s.Read.Services.At.Add(d), s.Read.Overview.At.Add(d), s.Read.Nodes.At.Add(d), s.Read.Queues.At.Add(d)
 	s.Canary.History = slices.Clone(s.Canary.History)
 	for i := range s.Canary.History {
 		s.Canary.History[i].At = s.Canary.History[i].At.Add(d)

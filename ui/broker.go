@@ -389,6 +389,8 @@ func nodeAlarmCell(a state.AlarmFigure, node string) (string, bool) {
 		return "?", false
 	case a.Known == state.KnownStale:
 		return strings.Join(words, " ") + " ?", true
+	case len(words) == 0 && len(a.Undecided) > 0:
+		return "?", false // no current path speaks of every kind
 	case len(words) == 0:
 		return "—", false
 	}

@@ -51,6 +51,12 @@ func TestHeaderFiguresTurnUnknown(t *testing.T) {
 	if strings.Contains(stale, "alarms 0") || strings.Contains(stale, "partitions 0") {
 		t.Errorf("stale header reassures:\n%s", stale)
 	}
+	// The panes below say their figures are stale too.
+	for key, want := range map[string]string{"1": "STALE 2m04s: states as of 03:11:56", "2": "STALE 2m05s: counts as of 03:11:55", "4": "STALE 2m05s: figures as of 03:11:55"} {
+		if got := ansi.Strip(press(m, key).Render()); !strings.Contains(got, want) {
+			t.Errorf("pane %s lacks %q:\n%s", key, want, got)
+		}
+	}
 }
 
 // TestPauseFreezesWithoutStaling: p freezes the view, ages with it: the

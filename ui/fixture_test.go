@@ -140,6 +140,7 @@ func incident() *state.Snapshot {
 	// The broker's data is as old as its last good poll: stale.
 	read := state.Reading{Source: "rabbitmq", At: ago(95 * time.Second)}
 	s.Read.Overview, s.Read.Nodes, s.Read.Queues = read, read, read
+	s.Read.Services = state.Reading{Source: "nova", At: ago(4 * time.Second)}
 	for k := 40; k >= 2; k-- {
 		p := sources.Probe{Kind: sources.ProbeCanary, At: ago(time.Duration(15*k) * time.Second), RTT: time.Duration(3+(40-k)*(40-k)) * time.Millisecond, Result: sources.ProbeOK}
 		switch k {

@@ -68,6 +68,9 @@ func (p *servicesPane) Status() string {
 	if p.problems {
 		s += " · problems only"
 	}
+	if f := p.e.snap.Figures(p.e.now).Services; f.Known == state.KnownStale {
+		s += " · STALE " + format.Age(f.Age(p.e.now)) + ": states as of " + format.Clock(f.At)
+	}
 	return s
 }
 
