@@ -11,7 +11,16 @@ import (
 // Reading is where a kind of data last came from and the time it describes.
 type Reading struct {
 	Source string    // the source that delivered it
-	At     time.Time // the time the data describes (its batch's time); zero when never read
+	At     time.Time // the time the data describes (when its poll began); zero when never read
+	Done   time.Time // when its poll completed: staleness counts from here, as the source's
+}
+
+// done is when the reading's poll completed (At when not recorded).
+func (r Reading) done() time.Time {
+	if r.Done.After(r.At) {
+		return r.Done
+	}
+	return r.At
 }
 
 // Known says how far a figure can be trusted at a moment.
@@ -111,7 +120,7 @@ func (s *Snapshot) figure(r Reading, value int64, now time.Time) Figure {
 	switch {
 	case r.At.IsZero():
 		f.Known, f.Value = KnownNot, 0
-	case now.Sub(r.At) > s.staleAfter(r.Source):
+	case now.Sub(r.done()) > s.staleAfter(r.Source):
 		f.Known = KnownStale
 	default:
 		f.Known = KnownNow

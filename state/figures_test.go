@@ -122,6 +122,13 @@ func TestSlowPollIsAsOldAsItsRequests(t *testing.T) {
 	if got, want := snap.Read.Nodes.At, at(1).Add(-3*time.Second); !got.Equal(want) {
 		t.Errorf("node list read at %v, want %v (the poll's start)", got, want)
 	}
+	// Stale as its source is: twice the interval after the poll completed.
+	if n := snap.Figures(at(1).Add(2 * poll)).Nodes; n.Known != KnownNow || n.Age(at(1).Add(2*poll)) != 2*poll+3*time.Second {
+		t.Errorf("two intervals after the slow poll: %+v, want current, %v old", n, 2*poll+3*time.Second)
+	}
+	if n := snap.Figures(at(1).Add(2*poll + time.Second)).Nodes; n.Known != KnownStale {
+		t.Errorf("past two intervals: %+v, want stale", n)
+	}
 	if a := snap.Figures(at(1)).Alarms; a.Value != 1 || a.Alarms[0].Via != "canary" {
 		t.Errorf("canary blocked after the slow poll's request: %+v, want its alarm", a)
 	}

@@ -72,7 +72,7 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	f := &fold{b: b, at: at, cutoff: next.At.Add(-s.cfg.Retention)}
 	// What a poll read describes the time its requests began, not when the
 	// poll completed: a slow poll's data is older than its batch.
-	read := Reading{Source: b.Source, At: at}
+	read := Reading{Source: b.Source, At: at, Done: at}
 	if l := b.Health.Latency; l > 0 {
 		read.At = at.Add(-l)
 	}
