@@ -119,6 +119,9 @@ func TestZoneShownAndRead(t *testing.T) {
 	if head := headerText(m); !strings.HasPrefix(head, "12:12:00 JST prod-east") {
 		t.Errorf("header in Tokyo at 03:12 UTC:\n%s", head)
 	}
+	if got := ansi.Strip(press(m, "3", "t").Render()); !strings.Contains(got, "time in JST") {
+		t.Errorf("the time prompt does not name the zone:\n%s", got)
+	}
 	m = press(m, "3", "t", "1", "2", ":", "1", "0", "enter") // 12:10 JST is 03:10 UTC
 	out := ansi.Strip(m.Render())
 	if !strings.Contains(out, "at or before 12:10:00") || !strings.Contains(out, "12:10:50  1m10s restart") {

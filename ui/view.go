@@ -494,7 +494,7 @@ func (m Model) footer() string {
 			if m.opts.Seek != nil {
 				what = "enter seek"
 			}
-			st.Header.Dim.Paint(&b, what+" · esc cancel")
+			st.Header.Dim.Paint(&b, "time in "+format.ZoneName(m.e.now)+" · "+what+" · esc cancel") // read in the zone shown
 		}
 		return b.String()
 	}
