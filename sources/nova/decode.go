@@ -155,7 +155,7 @@ func fieldsOf(m map[string]any) fields {
 
 // errorAt puts the entry's index, binary and host in front of err.
 func (f *fields) errorAt(i int, err error) error {
-	return fmt.Errorf("service %d (%v on %v): %w", i, f.binary, f.host, err)
+	return fmt.Errorf("service %d (%s on %s): %w", i, oneLine(f.binary.String(), 60), oneLine(f.host.String(), 60), err)
 }
 
 // service maps one os-services entry, at any microversion, to a sources.Service:

@@ -48,7 +48,23 @@ type scanner struct {
 	b      []byte
 	i      int
 	bad    bool
+	depth  int // objects and lists open
 	intern map[string]string
+}
+
+// maxDepth bounds nesting at encoding/json's own limit (whose error
+// syntaxError then reports): a body of a million '[' must not take the
+// goroutine's stack to its 1 GB limit and the process down.
+const maxDepth = 10000
+
+// enter notes one more level of nesting; it fails past maxDepth.
+func (d *scanner) enter() bool {
+	d.depth++
+	if d.depth > maxDepth {
+		d.fail()
+		return false
+	}
+	return true
 }
 
 func (d *scanner) fail() { d.bad, d.i = true, len(d.b) }
@@ -137,6 +153,10 @@ func (d *scanner) document() ([]sources.Service, error) {
 // members reads an object, calling member with each key, positioned at its value, which member must consume.
 func (d *scanner) members(member func(key string)) {
 	d.expect('{')
+	if !d.enter() {
+		return
+	}
+	defer func() { d.depth-- }()
 	if d.peek() == '}' {
 		d.i++
 		return
@@ -254,6 +274,10 @@ func (d *scanner) skip() {
 		d.members(func(string) { d.skip() })
 	case '[':
 		d.i++
+		if !d.enter() {
+			return
+		}
+		defer func() { d.depth-- }()
 		if d.peek() == ']' {
 			d.i++
 			return

@@ -15,6 +15,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
 // maxMessage bounds the part of a server's error body quoted in an error.
@@ -43,6 +44,14 @@ func sanitize(err error, auth bool, secrets []string) error {
 
 // describe is a short, single-line account of err.
 func describe(err error, auth bool) string {
+	var redirect *httppolicy.RedirectError
+	if errors.As(err, &redirect) {
+		return redirect.Error()
+	}
+	var tooLarge *httppolicy.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return tooLarge.Error()
+	}
 	var reauth *gophercloud.ErrUnableToReauthenticate
 	if errors.As(err, &reauth) {
 		return "token rejected and re-authentication failed: " + describe(reauth.ErrReauth, true)

@@ -22,8 +22,15 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/services"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/httppolicy"
 	"github.com/stacktop/stacktop/sources/poll"
 )
+
+// MaxResponseBytes caps every Keystone and Nova response body after gzip
+// decoding. An os-services entry is about 300 bytes (600 with a long host
+// name and disabled_reason), so 50,000 services fit twice over; a token's
+// service catalog is well under 1 MiB.
+const MaxResponseBytes = 64 << 20
 
 // Source polls Nova's os-services. Its zero value is not usable; call New.
 type Source struct {
@@ -35,6 +42,7 @@ type Source struct {
 	compute *gophercloud.ServiceClient // nil until authenticated
 	mv      microversion               // zero until negotiated
 	mvHead  string                     // microversion header value, "" for none
+	clipped int                        // strings the last poll cut to their limit
 }
 
 // New validates cfg and returns a source ready to Run. It reads clouds.yaml
@@ -51,7 +59,9 @@ func newSource(cfg Config, getenv func(string) string) (*Source, error) {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = r.tls
 	g := &guard{next: base}
-	return &Source{cfg: r, guard: g, http: http.Client{Transport: g, Timeout: r.timeout}}, nil
+	c := httppolicy.Client(g)
+	c.Timeout = r.timeout
+	return &Source{cfg: r, guard: g, http: *c}, nil
 }
 
 // Name is sources.NameNova.
@@ -107,6 +117,7 @@ func (s *Source) poll(ctx context.Context) (b sources.Batch, err error) {
 		return b, sources.Fail(sources.FailProtocol, fmt.Errorf("nova: list services: %w", s.sanitize(err, false)))
 	}
 	b.Services = list
+	s.clipped = b.Clip()
 	return b, nil
 }
 
@@ -220,6 +231,12 @@ func (s *Source) detail() string {
 			d += ", "
 		}
 		d += "TLS not verified"
+	}
+	if s.clipped > 0 {
+		if d != "" {
+			d += ", "
+		}
+		d += fmt.Sprintf("%d over-long strings cut to %d bytes", s.clipped, sources.MaxName)
 	}
 	return d
 }

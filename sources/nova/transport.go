@@ -5,13 +5,17 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+
+	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
 // guard is the HTTP transport of every request the source makes. It counts
-// requests for Health.Requests and enforces that stacktop is read-only: GET
-// and HEAD anywhere, POST only to Keystone's token endpoint, nothing else.
+// requests for Health.Requests, enforces that stacktop is read-only (GET
+// and HEAD anywhere, POST only to Keystone's token endpoint, nothing else),
+// and caps every response body at limit bytes after gzip decoding.
 type guard struct {
 	next     http.RoundTripper
+	limit    int64 // 0 means MaxResponseBytes
 	requests atomic.Int64
 }
 
@@ -30,6 +34,13 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Del(rawPageHeader)
 	}
 	resp, err := g.next.RoundTrip(req)
+	if err == nil {
+		limit := g.limit
+		if limit == 0 {
+			limit = MaxResponseBytes
+		}
+		httppolicy.LimitBody(resp, limit) // next (http.Transport) has already undone gzip
+	}
 	if raw && err == nil {
 		keepRaw(resp)
 	}

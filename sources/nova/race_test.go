@@ -1,0 +1,5 @@
+//go:build race
+
+package nova
+
+const raceEnabled = true
