@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
 // Errors a poll can be tested against with errors.Is.
@@ -23,8 +24,11 @@ var (
 	ErrCredentials = errors.New("rabbitmq: credentials refused (401)")
 	// ErrUnreachable is a failure to connect at all: refused, no route, unknown host.
 	ErrUnreachable = errors.New("broker unreachable")
-	// ErrTooLarge is a response body over Config.MaxResponseBytes.
-	ErrTooLarge = errors.New("response too large")
+	// ErrTooLarge is a response body over its limit: Config.MaxResponseBytes
+	// for queue lists, MaxDocumentBytes for the other documents.
+	ErrTooLarge = httppolicy.ErrTooLarge
+	// ErrTooMany is a list of more than MaxQueues queues.
+	ErrTooMany = errors.New("too many items")
 	// ErrTimeout is a request that did not finish within Config.Timeout.
 	ErrTimeout = errors.New("timed out")
 )
@@ -63,7 +67,7 @@ type fetcher struct {
 
 // get fetches u and hands the size-limited body to decode. auth adds the
 // management API's basic auth. Errors are described without credentials.
-func (f *fetcher) get(ctx context.Context, u string, auth bool, accept string, decode func(io.Reader) error) error {
+func (f *fetcher) get(ctx context.Context, u string, auth bool, accept string, limit int64, decode func(io.Reader) error) error {
 	shown, _, _ := strings.Cut(u, "?") // the query is noise in a message
 	rctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -89,11 +93,10 @@ func (f *fetcher) get(ctx context.Context, u string, auth bool, accept string, d
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("GET %s: %w", shown, &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: printable(string(snippet), 200)})
 	}
-	body := &limitedReader{r: io.LimitReader(resp.Body, f.limit+1), limit: f.limit}
-	if err := decode(body); err != nil {
+	if err := decode(httppolicy.LimitReader(resp.Body, limit)); err != nil {
 		switch {
 		case errors.Is(err, ErrTooLarge):
-			return fmt.Errorf("GET %s: %w", shown, tooLargeError{f.limit})
+			return fmt.Errorf("GET %s: %w", shown, &httppolicy.TooLargeError{Limit: limit})
 		case rctx.Err() != nil:
 			return f.transportError(ctx, rctx, shown, err)
 		}
@@ -121,6 +124,10 @@ func (f *fetcher) transportError(ctx, rctx context.Context, u string, err error)
 		return sources.Fail(sources.FailUnreachable, fmt.Errorf("%w: %s: no route to host", ErrUnreachable, u))
 	case errors.As(err, &dnsErr):
 		return sources.Fail(sources.FailUnreachable, fmt.Errorf("%w: %s: cannot resolve %s", ErrUnreachable, u, dnsErr.Name))
+	case errors.Is(err, httppolicy.ErrRedirect):
+		var re *httppolicy.RedirectError
+		errors.As(err, &re)
+		return sources.Fail(sources.FailRedirect, fmt.Errorf("GET %s: %w", u, re))
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &host):
 		return sources.Fail(sources.FailTLS, fmt.Errorf("GET %s: TLS certificate not trusted (set a CA file, or insecure): %w", u, err))
 	}
@@ -151,35 +158,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// limitedReader reads at most limit bytes and fails with ErrTooLarge past them.
-type limitedReader struct {
-	r     io.Reader // an io.LimitReader of limit+1 bytes
-	limit int64
-	read  int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	l.read += int64(n)
-	if l.read > l.limit {
-		return n - int(l.read-l.limit), ErrTooLarge
-	}
-	return n, err
-}
-
-// tooLargeError says which limit a response went over; it is ErrTooLarge.
-type tooLargeError struct{ limit int64 }
-
-func (e tooLargeError) Error() string        { return "response exceeds " + formatBytes(e.limit) }
-func (e tooLargeError) Is(target error) bool { return target == ErrTooLarge }
-
-// formatBytes renders a size limit: "64 MiB", or bytes when not whole MiB.
-func formatBytes(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+// docLimit is the limit of a response that is not a queue list.
+func (f *fetcher) docLimit() int64 { return min(f.limit, MaxDocumentBytes) }
 
 // printable keeps a broker-supplied string safe for a terminal and short.
 func printable(s string, max int) string {

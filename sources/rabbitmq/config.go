@@ -19,6 +19,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
 // Mode selects where node gauges and queue metrics come from.
@@ -44,7 +46,9 @@ const (
 const (
 	DefaultInterval         = 10 * time.Second // time between polls
 	DefaultTimeout          = 5 * time.Second  // deadline of one HTTP request, body included
-	DefaultMaxResponseBytes = 64 << 20         // largest response body read; 20,000 queues are ~7 MiB in prometheus format
+	DefaultMaxResponseBytes = 256 << 20        // largest queue list read: 200,000 queues are ~110 MB of /metrics/detailed, ~30 MB of /api/queues
+	MaxDocumentBytes        = 8 << 20          // largest other response (overview, nodes, one queue, a node's /metrics: tens of KB)
+	MaxQueues               = 250_000          // longest queue list accepted from one response
 	DefaultPrometheusPort   = "15692"          // the rabbitmq_prometheus plugin's port
 )
 
@@ -84,7 +88,9 @@ type Config struct {
 	PrometheusURLs []string
 	// Mode is auto (default), management or prometheus.
 	Mode Mode
-	// MaxResponseBytes caps every response body; default 64 MiB.
+	// MaxResponseBytes caps a queue list's response body (/api/queues,
+	// /metrics/detailed); default 256 MiB. Other responses are capped at
+	// the smaller of it and MaxDocumentBytes.
 	MaxResponseBytes int64
 }
 
@@ -230,7 +236,7 @@ func (c Config) httpClient() (*http.Client, error) {
 	tr.ResponseHeaderTimeout = c.Timeout
 	return &http.Client{
 		Transport: tr,
-		// A redirect could carry basic auth to another host; the APIs never redirect.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// A redirect could carry basic auth to another host (see httppolicy).
+		CheckRedirect: httppolicy.CheckRedirect,
 	}, nil
 }

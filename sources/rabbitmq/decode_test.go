@@ -3,7 +3,6 @@ package rabbitmq
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
 func fixture(t testing.TB, name string) []byte {
@@ -283,7 +283,7 @@ func TestParseDetailedQueuesBroken(t *testing.T) {
 		t.Fatalf("err = %v, want a parse error", err)
 	}
 	// A read error (here: the size limit) comes through as itself.
-	lr := &limitedReader{r: io.LimitReader(bytes.NewReader(body), 101), limit: 100}
+	lr := httppolicy.LimitReader(bytes.NewReader(body), 100)
 	err = parseDetailedQueues(lr, nil, map[queueKey]*sources.Queue{})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)

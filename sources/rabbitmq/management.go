@@ -172,6 +172,9 @@ func decodeQueues(r io.Reader, keep func(name string) bool) ([]sources.Queue, er
 		if keep != nil && !keep(row.Name) {
 			continue
 		}
+		if len(out) == MaxQueues {
+			return nil, fmt.Errorf("decode: %w: more than %d queues", ErrTooMany, MaxQueues)
+		}
 		vh, ok := vhosts[row.VHost]
 		if !ok {
 			vh = strings.Clone(row.VHost)

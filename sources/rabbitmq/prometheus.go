@@ -158,25 +158,44 @@ func parseDetailedQueues(r io.Reader, keep func(name string) bool, into map[queu
 	return nil
 }
 
+// maxPromLine is the longest line of prometheus text read: a sample line is
+// a few hundred bytes even with 255-byte queue and vhost names.
+const maxPromLine = 1 << 20
+
 // splitFamilies reads prometheus text and returns, for each wanted family,
 // its lines (# HELP and # TYPE included), dropping every other line.
+//
+// A line longer than maxPromLine, or a family of more than MaxQueues
+// samples, is an error: a queue's line is a few hundred bytes, and
+// without these bounds one hostile response could make the parser hold
+// far more than the response's own size.
 func splitFamilies(r io.Reader, wanted []string) ([][]byte, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	out := make([]bytes.Buffer, len(wanted))
+	lines := make([]int, len(wanted))
 	var long []byte // a line longer than the buffer
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long)+len(line) > maxPromLine {
+				return nil, fmt.Errorf("parse prometheus text: a line is longer than %d MiB", maxPromLine>>20)
+			}
 			long = append(long, line...)
 			continue
 		}
 		if long != nil {
+			if len(long)+len(line) > maxPromLine {
+				return nil, fmt.Errorf("parse prometheus text: a line is longer than %d MiB", maxPromLine>>20)
+			}
 			line = append(long, line...)
 			long = nil
 		}
 		if name := familyOf(line); name != nil {
 			for i, w := range wanted {
 				if string(name) == w {
+					if lines[i]++; lines[i] > MaxQueues+2 { // + # HELP and # TYPE
+						return nil, fmt.Errorf("parse prometheus text: %w: %s has more than %d samples", ErrTooMany, w, MaxQueues)
+					}
 					out[i].Write(line)
 					break
 				}

@@ -113,7 +113,7 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 		nameless int
 		ov       sources.Overview
 	)
-	err = f.get(ctx, s.api("/api/nodes", "columns="+nodeColumns), true, "application/json", func(r io.Reader) error {
+	err = f.get(ctx, s.api("/api/nodes", "columns="+nodeColumns), true, "application/json", f.docLimit(), func(r io.Reader) error {
 		var err error
 		nodes, metrics, nameless, err = decodeNodes(r)
 		return err
@@ -121,7 +121,7 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	if err != nil {
 		return b, wrap("list nodes", err)
 	}
-	err = f.get(ctx, s.api("/api/overview", ""), true, "application/json", func(r io.Reader) error {
+	err = f.get(ctx, s.api("/api/overview", ""), true, "application/json", f.docLimit(), func(r io.Reader) error {
 		var err error
 		ov, err = decodeOverview(r)
 		return err
@@ -165,6 +165,9 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	b.Overview = &ov
 	b.Nodes = nodes
 	b.Queues = queues
+	if n := b.Clip(); n > 0 {
+		detail = append(detail, fmt.Sprintf("%d over-long strings cut to %d bytes", n, sources.MaxName))
+	}
 	b.Health.Detail = strings.Join(detail, "; ")
 	return b, nil
 }
@@ -195,7 +198,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 	)
 	for _, pu := range s.prom {
 		var pn promNode
-		err := f.get(ctx, pu.JoinPath("/metrics").String(), false, promAccept, func(r io.Reader) error {
+		err := f.get(ctx, pu.JoinPath("/metrics").String(), false, promAccept, f.docLimit(), func(r io.Reader) error {
 			var err error
 			pn, err = parseNodeMetrics(r)
 			return err
@@ -261,7 +264,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 	for _, pu := range urls {
 		u := pu.JoinPath("/metrics/detailed")
 		u.RawQuery = q
-		err := f.get(ctx, u.String(), false, promAccept, func(r io.Reader) error {
+		err := f.get(ctx, u.String(), false, promAccept, f.limit, func(r io.Reader) error {
 			return parseDetailedQueues(r, s.keep, byKey)
 		})
 		if err != nil {
@@ -289,7 +292,7 @@ func (s *Source) managementQueues(ctx context.Context, f *fetcher, metrics bool)
 		query = "disable_stats=true&enable_queue_totals=true&" + query
 	}
 	var queues []sources.Queue
-	err := f.get(ctx, s.api(path, query), true, "application/json", func(r io.Reader) error {
+	err := f.get(ctx, s.api(path, query), true, "application/json", f.limit, func(r io.Reader) error {
 		var err error
 		queues, err = decodeQueues(r, s.keep)
 		return err
@@ -309,7 +312,7 @@ func (s *Source) pollFocus(ctx context.Context, f *fetcher, fk queueKey, queues 
 	}
 	path := "/api/queues/" + url.PathEscape(fk.vhost) + "/" + url.PathEscape(fk.name)
 	var rates *sources.QueueRates
-	err := f.get(ctx, s.api(path, "columns="+focusColumns), true, "application/json", func(r io.Reader) error {
+	err := f.get(ctx, s.api(path, "columns="+focusColumns), true, "application/json", f.docLimit(), func(r io.Reader) error {
 		var err error
 		rates, err = decodeQueueDetail(r)
 		return err

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
 const (
@@ -376,6 +379,15 @@ func TestPollErrors(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}
+	// other is another host: a redirect there must not be followed (it
+	// would carry the basic auth), nor its answer shown as the broker's.
+	var otherHits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		_, _ = w.Write([]byte(`[]`))
+	}))
+	defer other.Close()
+	otherHost := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
 	tests := []struct {
 		name  string
 		url   func(fb *fakeBroker) string
@@ -417,6 +429,12 @@ func TestPollErrors(t *testing.T) {
 		{name: "huge response", path: "/api/queues", limit: 1 << 20, fault: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(hugeQueues)
 		}, want: "response exceeds 1 MiB", is: ErrTooLarge, kind: sources.FailProtocol},
+		{name: "redirect to another host", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, otherHost+r.URL.Path, http.StatusFound)
+		}, want: "rabbitmq: list nodes: GET http://127.0.0.1:", is: httppolicy.ErrRedirect, kind: sources.FailRedirect},
+		{name: "redirect to another port", path: "/api/queues", fault: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+		}, want: "redirect (307) to " + other.URL + " refused: another port", is: httppolicy.ErrRedirect, kind: sources.FailRedirect},
 		{name: "slow body", path: "/api/queues", fault: slowBody, timeout: 300 * time.Millisecond, want: "timed out after 300ms", is: ErrTimeout, kind: sources.FailTimeout},
 		{name: "slow headers", path: "/api/overview", fault: func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -482,6 +500,9 @@ func TestPollErrors(t *testing.T) {
 				t.Error("a failed poll carries data")
 			}
 		})
+	}
+	if n := otherHits.Load(); n != 0 {
+		t.Errorf("a refused redirect's target got %d requests", n)
 	}
 }
 
