@@ -191,7 +191,9 @@ func TestPollRequestCountIsFixed(t *testing.T) {
 	body := managementQueuesJSON(20000)
 	mgmt := newFakeBroker(t, true, managementFixtures())
 	mgmt.fault("/api/queues", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
-	s := newTestSource(t, mgmt, Config{})
+	// Decoding 20,000 queues under -race on a loaded 2-core machine takes
+	// seconds: the default 5 s request timeout made this test flaky.
+	s := newTestSource(t, mgmt, Config{Timeout: time.Minute})
 	s.SetFocus("nova", "q-00042")
 	b := pollOnce(t, s)
 	assertRequests(t, mgmt.requests(), "GET /api/nodes", "GET /api/overview", "GET /api/queues", "GET /api/queues/nova/q-00042")
