@@ -51,6 +51,10 @@ func Encode(m Message) ([]byte, error) {
 	return b, nil
 }
 
+// maxUptimeSec is the longest uptime accepted, a century: more would
+// overflow time.Duration (292 years) into a negative uptime.
+const maxUptimeSec = 100 * 365.25 * 24 * 3600
+
 // ErrInvalid marks a payload that is not a valid heartbeat.
 var ErrInvalid = errors.New("heartbeat: invalid message")
 
@@ -73,8 +77,8 @@ func Decode(b []byte, receivedAt time.Time) (sources.Heartbeat, error) {
 		return sources.Heartbeat{}, fmt.Errorf("%w: boot id or agent version too long", ErrInvalid)
 	case len(m.Processes) > MaxProcesses:
 		return sources.Heartbeat{}, fmt.Errorf("%w: %d processes, limit %d", ErrInvalid, len(m.Processes), MaxProcesses)
-	case m.UptimeSec < 0 || m.IntervalMS < 0 || m.IntervalMS > int64(time.Hour/time.Millisecond):
-		return sources.Heartbeat{}, fmt.Errorf("%w: negative uptime or interval out of range", ErrInvalid)
+	case m.UptimeSec < 0 || m.UptimeSec > maxUptimeSec || m.IntervalMS < 0 || m.IntervalMS > int64(time.Hour/time.Millisecond):
+		return sources.Heartbeat{}, fmt.Errorf("%w: uptime or interval out of range", ErrInvalid)
 	}
 	hb := sources.Heartbeat{
 		Host:         m.Host,

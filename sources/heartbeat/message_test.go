@@ -1,10 +1,13 @@
 package heartbeat
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacktop/stacktop/sources"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -32,6 +35,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"wrong version", `{"v":2,"host":"h"}`},
 		{"no host", `{"v":1,"host":""}`},
 		{"negative uptime", `{"v":1,"host":"h","uptime_s":-1}`},
+		{"uptime overflowing a duration (found by FuzzDecode)", `{"v":1,"host":"h","uptime_s":1e308}`},
 		{"absurd interval", `{"v":1,"host":"h","interval_ms":999999999999}`},
 		{"process without pid", `{"v":1,"host":"h","procs":[{"name":"nova-compute","pid":0}]}`},
 		{"host too long", `{"v":1,"host":"` + strings.Repeat("h", 300) + `"}`},
@@ -51,6 +55,15 @@ func FuzzDecode(f *testing.F) {
 	good, _ := Encode(Message{Host: "h", Seq: 1, IntervalMS: 2000, Processes: []Proc{{Name: "nova-api", PID: 1}}})
 	f.Add(good)
 	f.Add([]byte(`{"v":1,"host":"\u001b[31mx"}`))
+	// The hostile heartbeats of issue 11: a long name, a future clock, too
+	// many processes, a body over the size limit, invalid JSON, deep nesting.
+	f.Add([]byte(`{"v":1,"host":"` + strings.Repeat("h", 300) + `","seq":1,"interval_ms":2000}`))
+	f.Add([]byte(`{"v":1,"host":"h","seq":18446744073709551615,"sent_at":"9999-12-31T23:59:59Z","uptime_s":1e308,"interval_ms":3600000}`))
+	procs := strings.Repeat(`{"name":"nova-compute","pid":1},`, MaxProcesses+1)
+	f.Add([]byte(`{"v":1,"host":"h","procs":[` + procs[:len(procs)-1] + `]}`))
+	f.Add(append([]byte(`{"v":1,"host":"h","x":"`), bytes.Repeat([]byte("x"), MaxMessageSize)...))
+	f.Add([]byte(`{"v":1,"host":"h",`))
+	f.Add([]byte(`{"v":1,"host":"h","x":` + strings.Repeat("[", 20000) + `}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		hb, err := Decode(b, time.Unix(0, 0))
 		if err != nil {
@@ -61,6 +74,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if hb.Host == "" || len(hb.Processes) > MaxProcesses || hb.Uptime < 0 {
 			t.Fatalf("accepted an invalid heartbeat: %+v", hb)
+		}
+		if (&sources.Batch{Heartbeats: []sources.Heartbeat{hb}}).Clip() != 0 {
+			t.Fatalf("accepted a string over %d bytes", sources.MaxName)
 		}
 	})
 }
