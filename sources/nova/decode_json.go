@@ -187,6 +187,10 @@ func (d *scanner) members(member func(key string)) {
 // list reads the "services" list. After an entry's error it checks the rest for syntax only.
 func (d *scanner) list() ([]sources.Service, error) {
 	d.expect('[')
+	if !d.enter() {
+		return nil, nil
+	}
+	defer func() { d.depth-- }()
 	out := make([]sources.Service, 0, d.estimate())
 	var first error
 	if d.peek() == ']' {

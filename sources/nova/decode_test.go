@@ -278,9 +278,20 @@ func checkAgree(t *testing.T, body []byte) {
 	}
 }
 
+// FuzzDecodeRawAgrees: the os-services decoder never panics and agrees
+// with the reference on every body; seeds are the captured pages, the
+// agreement cases and the hostile ones of issue 11.
 func FuzzDecodeRawAgrees(f *testing.F) {
 	for _, body := range agreementBodies(f) {
 		f.Add(body)
+	}
+	for _, s := range []string{
+		`{"services": [{"binary": "b", "host": "` + strings.Repeat("h", 300) + `", "state": "up"}]}`,
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": ` + strings.Repeat("[", 9997) + strings.Repeat("]", 9997) + `}]}`, // depth 10,000: encoding/json's limit
+		`{"services": [{"binary": "b", "host": "h", "state": "up", "x": ` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}]}`, // one deeper
+		`{"services": [{"binary": "b", "host": "h\u202ecompute\u0000\u001b]52;c;", "state": "up"}]}`,
+	} {
+		f.Add([]byte(s))
 	}
 	f.Fuzz(checkAgree)
 }

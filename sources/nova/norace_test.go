@@ -1,5 +1,0 @@
-//go:build !race
-
-package nova
-
-const raceEnabled = false
