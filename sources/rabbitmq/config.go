@@ -48,7 +48,7 @@ const (
 	DefaultTimeout          = 5 * time.Second  // deadline of one HTTP request, body included
 	DefaultMaxResponseBytes = 256 << 20        // largest queue list read: 200,000 queues are ~110 MB of /metrics/detailed, ~30 MB of /api/queues
 	MaxDocumentBytes        = 8 << 20          // largest other response (overview, nodes, one queue, a node's /metrics: tens of KB)
-	MaxQueues               = 250_000          // longest queue list accepted from one response
+	MaxQueues               = 250_000          // longest queue list accepted from one response (see maxQueues)
 	DefaultPrometheusPort   = "15692"          // the rabbitmq_prometheus plugin's port
 )
 

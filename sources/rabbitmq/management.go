@@ -152,8 +152,13 @@ func decodeNodes(r io.Reader) (nodes []sources.Node, metrics bool, nameless int,
 
 // decodeQueues streams a JSON array of queues, one element at a time, and
 // appends those keep accepts. Absent depths and consumers are -1.
+//
+// One entry may not exceed maxQueueEntry bytes: json.Decoder holds a whole
+// entry (and grows its buffer to fit it), so without this bound one
+// 250 MB queue name inside the list limit would cost three times that.
 func decodeQueues(r io.Reader, keep func(name string) bool) ([]sources.Queue, error) {
-	dec := json.NewDecoder(r)
+	g := &entryGuard{r: r}
+	dec := json.NewDecoder(g)
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, jsonError(err)
@@ -169,11 +174,12 @@ func decodeQueues(r io.Reader, keep func(name string) bool) ([]sources.Queue, er
 		if err := dec.Decode(&row); err != nil {
 			return nil, fmt.Errorf("queue %d: %w", len(out)+1, jsonError(err))
 		}
+		g.entryEnd = dec.InputOffset()
 		if keep != nil && !keep(row.Name) {
 			continue
 		}
-		if len(out) == MaxQueues {
-			return nil, fmt.Errorf("decode: %w: more than %d queues", ErrTooMany, MaxQueues)
+		if len(out) == maxQueues {
+			return nil, fmt.Errorf("decode: %w: more than %d queues", ErrTooMany, maxQueues)
 		}
 		vh, ok := vhosts[row.VHost]
 		if !ok {
@@ -193,6 +199,32 @@ func decodeQueues(r io.Reader, keep func(name string) bool) ([]sources.Queue, er
 		return nil, jsonError(err)
 	}
 	return out, nil
+}
+
+// maxQueues is MaxQueues; tests lower it.
+var maxQueues = MaxQueues
+
+// maxQueueEntry is the longest queue entry of a list: one is about 150
+// bytes, under 2 KiB with 255-byte names escaped.
+const maxQueueEntry = 64 << 10
+
+// errEntryTooLong is a queue entry over maxQueueEntry.
+var errEntryTooLong = fmt.Errorf("a queue entry is longer than %d KiB", maxQueueEntry>>10)
+
+// entryGuard fails a read once more than maxQueueEntry bytes have been read
+// past the end of the last entry decoded (entryEnd).
+type entryGuard struct {
+	r              io.Reader
+	read, entryEnd int64
+}
+
+func (g *entryGuard) Read(p []byte) (int, error) {
+	if g.read-g.entryEnd > maxQueueEntry {
+		return 0, errEntryTooLong
+	}
+	n, err := g.r.Read(p)
+	g.read += int64(n)
+	return n, err
 }
 
 // decodeQueueDetail decodes one queue's document. rates is nil when the

@@ -193,8 +193,8 @@ func splitFamilies(r io.Reader, wanted []string) ([][]byte, error) {
 		if name := familyOf(line); name != nil {
 			for i, w := range wanted {
 				if string(name) == w {
-					if lines[i]++; lines[i] > MaxQueues+2 { // + # HELP and # TYPE
-						return nil, fmt.Errorf("parse prometheus text: %w: %s has more than %d samples", ErrTooMany, w, MaxQueues)
+					if lines[i]++; lines[i] > maxQueues+2 { // + # HELP and # TYPE
+						return nil, fmt.Errorf("parse prometheus text: %w: %s has more than %d samples", ErrTooMany, w, maxQueues)
 					}
 					out[i].Write(line)
 					break
