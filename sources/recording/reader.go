@@ -79,6 +79,7 @@ func newReader(in io.Reader) (*Reader, error) {
 	if h.Format < 0 {
 		return nil, fmt.Errorf("line 1: %w: format version %d", ErrNotRecording, h.Format)
 	}
+	h.Version, _ = sources.Clip(h.Version, sources.MaxName)
 	r.hdr = h
 	return r, nil
 }
@@ -162,7 +163,15 @@ func (r *Reader) decode(raw []byte, complete bool, readErr error) (sources.Batch
 	}
 	switch {
 	case rec.B != nil && rec.End == nil:
-		return *rec.B, true
+		b := *rec.B
+		if n := b.Clip(); n > 0 { // a recording is input like any other; noted as the live sources note it
+			note := fmt.Sprintf("%d over-long strings cut to %d bytes", n, sources.MaxName)
+			if b.Health.Detail != "" {
+				note = b.Health.Detail + "; " + note
+			}
+			b.Health.Detail, _ = sources.Clip(note, sources.MaxText)
+		}
+		return b, true
 	case rec.End != nil && rec.B == nil:
 		e := *rec.End
 		r.end = &e

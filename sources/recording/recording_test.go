@@ -128,7 +128,7 @@ func TestHeaderErrors(t *testing.T) {
 }
 
 // encode writes batches to a plain recording in memory.
-func encode(t *testing.T, bs []sources.Batch, compress bool, offsets *[]int) []byte {
+func encode(t testing.TB, bs []sources.Batch, compress bool, offsets *[]int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, Header{Started: t0}, compress)
