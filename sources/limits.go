@@ -1,6 +1,9 @@
 package sources
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Length limits on the strings a source keeps from what it decodes. Every
 // name OpenStack and RabbitMQ produce fits: Nova's host, binary, zone and
@@ -35,6 +38,17 @@ func Clip(s string, max int) (string, bool) {
 		i += n
 	}
 	return string(append(b, ell...)), true
+}
+
+// Bound returns s, or a copy of its first max+1 bytes when it is longer.
+// A decoder calls it on strings it holds many of before a batch is whole
+// (a queue list), so that their memory is bounded as they are decoded:
+// the result is still over max, so Batch.Clip cuts and counts it as usual.
+func Bound(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return strings.Clone(s[:max+1])
 }
 
 // clipper cuts strings in place and counts how many it cut.

@@ -28,6 +28,18 @@ func TestClip(t *testing.T) {
 	}
 }
 
+func TestBound(t *testing.T) {
+	if got := Bound("short", 10); got != "short" {
+		t.Errorf("Bound(short) = %q", got)
+	}
+	long := strings.Repeat("é", 1000)
+	got := Bound(long, MaxName)
+	b := Batch{Queues: []Queue{{Name: got}}}
+	if len(got) != MaxName+1 || b.Clip() != 1 || len(b.Queues[0].Name) > MaxName || !utf8.ValidString(b.Queues[0].Name) {
+		t.Errorf("Bound kept %d bytes; clipped to %q", len(got), b.Queues[0].Name)
+	}
+}
+
 func TestBatchClip(t *testing.T) {
 	long := strings.Repeat("h", 300<<10)
 	b := Batch{

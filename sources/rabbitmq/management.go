@@ -183,12 +183,12 @@ func decodeQueues(r io.Reader, keep func(name string) bool) ([]sources.Queue, er
 		}
 		vh, ok := vhosts[row.VHost]
 		if !ok {
-			vh = strings.Clone(row.VHost)
-			vhosts[vh] = vh
+			vh = sources.Bound(strings.Clone(row.VHost), sources.MaxName)
+			vhosts[row.VHost] = vh
 		}
 		out = append(out, sources.Queue{
 			VHost:     vh,
-			Name:      row.Name,
+			Name:      sources.Bound(row.Name, sources.MaxName), // cut and counted by Batch.Clip
 			Messages:  int64Or(row.Messages, -1),
 			Ready:     int64Or(row.Ready, -1),
 			Unacked:   int64Or(row.Unacked, -1),

@@ -203,7 +203,8 @@ func parseFamily(buf []byte, name string) ([]sample, error) {
 		}
 		for _, m := range mfs[name].GetMetric() {
 			v, ok := value(m)
-			out = append(out, sample{key: queueKey{label(m, "vhost"), label(m, "queue")}, v: v, ok: ok})
+			k := queueKey{sources.Bound(label(m, "vhost"), sources.MaxName), sources.Bound(label(m, "queue"), sources.MaxName)}
+			out = append(out, sample{key: k, v: v, ok: ok})
 		}
 	}
 	return out, nil
