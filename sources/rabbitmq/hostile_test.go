@@ -89,6 +89,31 @@ func TestHostileResponses(t *testing.T) {
 		{name: "200,000 queues from prometheus", prom: true, path: "/metrics/detailed", fault: func(w http.ResponseWriter, r *http.Request) {
 			detailedQueues(w, 200_000)
 		}, want: "prometheus", ok: true, queues: 200_000, scale: true},
+		{name: "queue list at every limit", path: "/api/queues", fault: func(w http.ResponseWriter, r *http.Request) {
+			// 245,000 entries with 1 KB names, 255 MB: as many as the size limit
+			// holds, each name bounded as decoded, then cut.
+			bw := bufio.NewWriterSize(w, 64<<10)
+			defer bw.Flush()
+			pad := strings.Repeat("n", 1000)
+			bw.WriteString("[")
+			for i := range 245_000 {
+				fmt.Fprintf(bw, `{"name":"%07d%s","vhost":"/","messages":1},`, i, pad)
+			}
+			bw.WriteString(`{"name":"last","vhost":"/"}]`)
+		}, want: "245000 over-long strings cut", ok: true, queues: 245_001, scale: true},
+		{name: "detailed metrics at every limit", prom: true, path: "/metrics/detailed", fault: func(w http.ResponseWriter, r *http.Request) {
+			// Three families of 240,000 distinct 255-byte names: 250 MB, under
+			// the 256 MiB and 250,000-sample limits, all of it parsed and kept.
+			bw := bufio.NewWriterSize(w, 64<<10)
+			defer bw.Flush()
+			pad := strings.Repeat("n", 255-7)
+			for _, fam := range detailedFamilies {
+				fmt.Fprintf(bw, "# TYPE %s gauge\n", fam)
+				for i := range 240_000 {
+					fmt.Fprintf(bw, "%s{vhost=\"nova\",queue=\"%07d%s\"} 1\n", fam, i, pad)
+				}
+			}
+		}, want: "prometheus (management metrics collector off)", ok: true, queues: 240_000, scale: true},
 	}
 	defer func(n int) { maxQueues = n }(maxQueues)
 	maxQueues = 1000 // the same code as at MaxQueues, at a 250th of the cost

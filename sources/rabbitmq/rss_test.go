@@ -29,7 +29,9 @@ func TestPeakRSSUnderHostileResponses(t *testing.T) {
 		{"1 GiB gzip bomb", "^TestHostileResponses$/^gzip_bomb_is_never_inflated$"},
 	}
 	if os.Getenv(scaleEnv) != "" { // half a minute of CPU: on demand only
-		cases = append(cases, struct{ name, run string }{"200,000 queues from /metrics/detailed (110 MB)", "^TestHostileResponses$/^200,000_queues_from_prometheus$"})
+		cases = append(cases, struct{ name, run string }{"200,000 queues from /metrics/detailed (110 MB)", "^TestHostileResponses$/^200,000_queues_from_prometheus$"},
+			struct{ name, run string }{"/metrics/detailed at every limit (250 MB)", "^TestHostileResponses$/^detailed_metrics_at_every_limit$"},
+			struct{ name, run string }{"/api/queues at every limit (255 MB)", "^TestHostileResponses$/^queue_list_at_every_limit$"})
 	}
 	for _, c := range cases {
 		rss := rsstest.Child(t, c.run, scaleEnv+"=1")
