@@ -3,9 +3,12 @@ package httppolicy
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -120,5 +123,41 @@ func TestLimitReader(t *testing.T) {
 		if err != nil && err.Error() != "response exceeds "+FormatBytes(tt.limit)+" (after decompression)" {
 			t.Errorf("message %q", err)
 		}
+	}
+}
+
+// TestEveryClientUsesThePolicy: no HTTP client of stacktop is built
+// outside this package (the demo, which serves only itself, aside), so
+// none can miss the redirect rule.
+func TestEveryClientUsesThePolicy(t *testing.T) {
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			switch rel {
+			case ".git", ".run", filepath.Join("sources", "demo"), filepath.Join("sources", "httppolicy"):
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, bad := range []string{"http.Client{", "CheckRedirect", "http.DefaultClient", "http.Get(", "http.Post("} {
+			if strings.Contains(string(b), bad) {
+				t.Errorf("%s: %s: build clients with httppolicy.Client", rel, bad)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

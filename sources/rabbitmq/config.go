@@ -234,9 +234,6 @@ func (c Config) httpClient() (*http.Client, error) {
 	tr.DisableCompression = true
 	tr.MaxIdleConnsPerHost = 4
 	tr.ResponseHeaderTimeout = c.Timeout
-	return &http.Client{
-		Transport: tr,
-		// A redirect could carry basic auth to another host (see httppolicy).
-		CheckRedirect: httppolicy.CheckRedirect,
-	}, nil
+	// A redirect could carry basic auth to another host: the one policy of httppolicy.
+	return httppolicy.Client(tr), nil
 }
