@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/stacktop/stacktop/format"
 )
 
 // MaxRedirects is the most same-origin redirects followed for one request.
@@ -118,24 +120,13 @@ var ErrTooLarge = errors.New("response too large")
 // TooLargeError is a response body that decoded to more than its limit.
 type TooLargeError struct{ Limit int64 }
 
-// Error reads "response exceeds 64 MiB (after decompression)".
+// Error reads "response exceeds 64M (after decompression)".
 func (e *TooLargeError) Error() string {
-	return "response exceeds " + FormatBytes(e.Limit) + " (after decompression)"
+	return "response exceeds " + format.Bytes(e.Limit) + " (after decompression)"
 }
 
 // Is makes errors.Is(err, ErrTooLarge) true.
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
-
-// FormatBytes renders a size limit: "64 MiB", "512 KiB", or bytes when neither is whole.
-func FormatBytes(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
 
 // LimitReader returns r reading at most limit bytes; reading past them
 // fails with a *TooLargeError (the bytes up to the limit are returned first).

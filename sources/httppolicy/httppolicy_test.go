@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stacktop/stacktop/format"
 )
 
 func TestCheckRedirect(t *testing.T) {
@@ -120,7 +122,7 @@ func TestLimitReader(t *testing.T) {
 		if int64(len(b)) > tt.limit {
 			t.Errorf("size %d limit %d: read %d bytes", tt.size, tt.limit, len(b))
 		}
-		if err != nil && err.Error() != "response exceeds "+FormatBytes(tt.limit)+" (after decompression)" {
+		if err != nil && err.Error() != "response exceeds "+format.Bytes(tt.limit)+" (after decompression)" {
 			t.Errorf("message %q", err)
 		}
 	}

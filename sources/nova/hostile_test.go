@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/httppolicy"
 )
@@ -205,9 +206,9 @@ func TestResponseSizeLimited(t *testing.T) {
 				s.guard.limit = 4 << 20 // the same code at a 16th of the cost; TestPeakRSS runs the real limit
 			}
 			b, err := s.poll(context.Background())
-			want := "response exceeds " + httppolicy.FormatBytes(s.guard.limit) + " (after decompression)"
+			want := "response exceeds " + format.Bytes(s.guard.limit) + " (after decompression)"
 			if s.guard.limit == 0 {
-				want = "response exceeds 64 MiB (after decompression)"
+				want = "response exceeds 64M (after decompression)"
 			}
 			if err == nil || !errors.Is(err, httppolicy.ErrTooLarge) || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v, want the size limit", err)

@@ -3,7 +3,7 @@ package nova
 import (
 	"testing"
 
-	"github.com/stacktop/stacktop/sources/httppolicy"
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources/internal/rsstest"
 )
 
@@ -27,7 +27,7 @@ func TestPeakRSSUnderHostileResponses(t *testing.T) {
 		{"300 MB host name", "^TestResponseSizeLimited$/^300_MB_host_name$"},
 	} {
 		rss := rsstest.Child(t, c.run, fullLimitEnv+"=1")
-		t.Logf("%s: peak RSS %s", c.name, httppolicy.FormatBytes(rss>>20<<20))
+		t.Logf("%s: peak RSS %s", c.name, format.Bytes(rss))
 		if rss > maxHostileRSS {
 			t.Errorf("%s: peak RSS %d MiB, over the %d MiB bound", c.name, rss>>20, maxHostileRSS>>20)
 		}

@@ -64,7 +64,7 @@ func TestHostileResponses(t *testing.T) {
 		}, want: "rabbitmq: list queues: GET http://127.0.0.1:"},
 		{name: "300 MB cluster name", path: "/api/overview", fault: func(w http.ResponseWriter, r *http.Request) {
 			streamHuge(w, `{"cluster_name":"`, 'c', 300, `"}`)
-		}, want: "response exceeds 8 MiB (after decompression)"},
+		}, want: "response exceeds 8.0M (after decompression)"},
 		{name: "gzip bomb is never inflated", path: "/api/queues", fault: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Encoding", "gzip")
 			zw := gzip.NewWriter(w)

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/stacktop/stacktop/sources/httppolicy"
+	"github.com/stacktop/stacktop/format"
 	"github.com/stacktop/stacktop/sources/internal/rsstest"
 )
 
@@ -35,7 +35,7 @@ func TestPeakRSSUnderHostileResponses(t *testing.T) {
 	}
 	for _, c := range cases {
 		rss := rsstest.Child(t, c.run, scaleEnv+"=1")
-		t.Logf("%s: peak RSS %s", c.name, httppolicy.FormatBytes(rss>>20<<20))
+		t.Logf("%s: peak RSS %s", c.name, format.Bytes(rss))
 		if rss > maxHostileRSS {
 			t.Errorf("%s: peak RSS %d MiB, over the %d MiB bound", c.name, rss>>20, maxHostileRSS>>20)
 		}

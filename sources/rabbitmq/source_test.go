@@ -430,7 +430,7 @@ func TestPollErrors(t *testing.T) {
 		}, want: "response truncated"},
 		{name: "huge response", path: "/api/queues", limit: 1 << 20, fault: func(w http.ResponseWriter, r *http.Request) {
 			_, _ = w.Write(hugeQueues)
-		}, want: "response exceeds 1 MiB", is: ErrTooLarge, kind: sources.FailProtocol},
+		}, want: "response exceeds 1.0M (after decompression)", is: ErrTooLarge, kind: sources.FailProtocol},
 		{name: "redirect to another host", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, otherHost+r.URL.Path, http.StatusFound)
 		}, want: "rabbitmq: list nodes: GET http://127.0.0.1:", is: httppolicy.ErrRedirect, kind: sources.FailRedirect},
