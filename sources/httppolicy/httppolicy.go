@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/stacktop/stacktop/format"
+	"github.com/stacktop/stacktop/sources"
 )
 
 // MaxRedirects is the most same-origin redirects followed for one request.
@@ -57,7 +58,8 @@ func (e *RedirectError) Error() string {
 func (e *RedirectError) Is(target error) bool { return target == ErrRedirect }
 
 // CheckRedirect is the http.Client.CheckRedirect of every client of
-// stacktop: it follows same-origin redirects and refuses all others.
+// stacktop: it follows same-origin redirects and refuses all others with a
+// *RedirectError of kind sources.FailRedirect.
 func CheckRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) == 0 {
 		return nil
@@ -68,7 +70,7 @@ func CheckRedirect(req *http.Request, via []*http.Request) error {
 	}
 	from, to := via[0].URL, req.URL
 	refuse := func(reason string) error {
-		return &RedirectError{Status: status, To: Origin(to), Reason: reason}
+		return sources.Fail(sources.FailRedirect, &RedirectError{Status: status, To: Origin(to), Reason: reason})
 	}
 	switch {
 	case from.Scheme != to.Scheme:
@@ -84,6 +86,10 @@ func CheckRedirect(req *http.Request, via []*http.Request) error {
 	}
 	return nil
 }
+
+// NoRedirect is a CheckRedirect for a probe that follows no redirect at
+// all: the client returns the redirect response itself.
+func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Origin is u's scheme://host:port with the port always written, and
 // nothing else; a host longer than 100 bytes is cut.
@@ -129,7 +135,8 @@ func (e *TooLargeError) Error() string {
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // LimitReader returns r reading at most limit bytes; reading past them
-// fails with a *TooLargeError (the bytes up to the limit are returned first).
+// fails with a *TooLargeError of kind sources.FailProtocol (the bytes up to
+// the limit are returned first).
 func LimitReader(r io.Reader, limit int64) io.Reader {
 	return &limited{r: r, left: limit, limit: limit}
 }
@@ -140,9 +147,13 @@ type limited struct {
 	limit int64
 }
 
+func (l *limited) tooLarge() error {
+	return sources.Fail(sources.FailProtocol, &TooLargeError{l.limit})
+}
+
 func (l *limited) Read(p []byte) (int, error) {
 	if l.left < 0 {
-		return 0, &TooLargeError{l.limit}
+		return 0, l.tooLarge()
 	}
 	if int64(len(p)) > l.left+1 {
 		p = p[:l.left+1] // one byte more than allowed tells "too large" from "exactly the limit"
@@ -151,7 +162,7 @@ func (l *limited) Read(p []byte) (int, error) {
 	if int64(n) > l.left {
 		n = int(l.left)
 		l.left = -1
-		return n, &TooLargeError{l.limit}
+		return n, l.tooLarge()
 	}
 	l.left -= int64(n)
 	return n, err

@@ -105,7 +105,7 @@ func TestRedirectsToAnotherOriginRefused(t *testing.T) {
 			s := newTestSource(t, Config{Auth: f.passwordAuth(), Insecure: tt.tls})
 			for i := range 2 {
 				b, err := s.poll(context.Background())
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, httppolicy.ErrRedirect) {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, httppolicy.ErrRedirect) || sources.KindOf(err) != sources.FailRedirect {
 					t.Fatalf("poll %d: err = %v, want a refused redirect with %q", i, err, tt.wantErr)
 				}
 				if b.Services != nil {
@@ -216,7 +216,7 @@ func TestResponseSizeLimited(t *testing.T) {
 			if s.guard.limit == 0 {
 				want = "response exceeds 64M (after decompression)"
 			}
-			if err == nil || !errors.Is(err, httppolicy.ErrTooLarge) || !strings.Contains(err.Error(), want) {
+			if err == nil || !errors.Is(err, httppolicy.ErrTooLarge) || !strings.Contains(err.Error(), want) || sources.KindOf(err) != sources.FailProtocol {
 				t.Fatalf("err = %v, want the size limit", err)
 			}
 			if b.Services != nil {

@@ -185,7 +185,7 @@ func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, 
 		return "", false
 	}
 	c := s.http
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.CheckRedirect = httppolicy.NoRedirect
 	resp, err := c.Do(req)
 	if err != nil {
 		k := sources.KindOf(err)

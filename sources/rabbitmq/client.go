@@ -96,7 +96,7 @@ func (f *fetcher) get(ctx context.Context, u string, auth bool, accept string, l
 	if err := decode(httppolicy.LimitReader(resp.Body, limit)); err != nil {
 		switch {
 		case errors.Is(err, ErrTooLarge):
-			return fmt.Errorf("GET %s: %w", shown, &httppolicy.TooLargeError{Limit: limit})
+			return sources.Fail(sources.FailProtocol, fmt.Errorf("GET %s: %w", shown, &httppolicy.TooLargeError{Limit: limit}))
 		case rctx.Err() != nil:
 			return f.transportError(ctx, rctx, shown, err)
 		}

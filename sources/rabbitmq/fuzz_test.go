@@ -61,11 +61,16 @@ func FuzzManagementAPI(f *testing.F) {
 			clipped(t, sources.Batch{Overview: &ov})
 		}
 
-		if nodes, metrics, err := decodeNodes(bytes.NewReader(b)); err != nil {
+		if nodes, metrics, nameless, err := decodeNodes(bytes.NewReader(b)); err != nil {
 			if nodes != nil || metrics {
 				t.Fatalf("nodes: an error with data: %d nodes", len(nodes))
 			}
 		} else {
+			for _, n := range nodes {
+				if n.Name == "" {
+					t.Fatalf("a nameless node kept (%d dropped)", nameless)
+				}
+			}
 			if metrics && len(nodes) == 0 {
 				t.Fatal("nodes: metrics on without a node")
 			}
