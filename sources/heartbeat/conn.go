@@ -15,6 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 )
 
@@ -42,7 +43,7 @@ func (c ConnConfig) Validate() error {
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
-		return fmt.Errorf("want amqp(s)://host:port/vhost, got %q", Redact(c.URL))
+		return fmt.Errorf("want amqp(s)://host:port/vhost, got %q", redact.URL(c.URL))
 	}
 	if u.User != nil {
 		return errors.New("credentials do not belong in the URL; give the user separately and the password by file or environment")
@@ -69,7 +70,7 @@ func (c ConnConfig) vhost() string {
 func (c ConnConfig) Target() string {
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return Redact(c.URL)
+		return redact.URL(c.URL)
 	}
 	u.User = nil
 	u.Path = "/" + strings.TrimPrefix(c.vhost(), "/")
@@ -78,18 +79,6 @@ func (c ConnConfig) Target() string {
 		u.Path = "/"
 	}
 	return u.String()
-}
-
-// Redact drops userinfo from a URL-ish string before it is shown.
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if i := strings.LastIndex(s, "@"); i >= 0 {
-			return "…@" + s[i+1:]
-		}
-		return s
-	}
-	return u.Redacted()
 }
 
 // tlsConfig builds the client TLS configuration: verification on, the CA

@@ -46,7 +46,7 @@ func New(cfg Config) (*Source, error) {
 func newSource(cfg Config, getenv func(string) string) (*Source, error) {
 	r, err := resolve(cfg, getenv)
 	if err != nil {
-		return nil, &safeError{msg: scrub(err.Error(), nil), err: err}
+		return nil, &safeError{msg: scrub(err.Error(), configSecrets(cfg, getenv)), err: err}
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = r.tls

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 )
 
@@ -50,7 +51,7 @@ func TestPollNegotiatesAndLists(t *testing.T) {
 				if want := map[int]int{0: 3, 1: 1}[i]; b.Health.Requests != want {
 					t.Errorf("poll %d: Requests = %d, want %d", i, b.Health.Requests, want)
 				}
-				if b.Health.Target != redactURL(f.authURL()) {
+				if b.Health.Target != redact.URL(f.authURL()) {
 					t.Errorf("Target = %q", b.Health.Target)
 				}
 			}
