@@ -33,6 +33,7 @@ type Options struct {
 	Cloud      string                 // cloud name for the header ("" → the nova source's target)
 	Broker     string                 // broker name for the header ("" → the cluster name)
 	FocusQueue func(k state.QueueKey) // asks the broker source for one queue's rates; zero key to stop; may be nil
+	Notices    []string               // warnings found at startup (a config file others can read), shown in the header for the whole run
 
 	// Unconfigured are the sources left out of the configuration: the
 	// screen says so, and how to configure them, where their data would be.

@@ -11,17 +11,20 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/demo"
 	"github.com/stacktop/stacktop/sources/nova"
 	"github.com/stacktop/stacktop/sources/rabbitmq"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui"
+	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
 // Stamped at release time by goreleaser (-ldflags -X).
@@ -145,11 +148,25 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	if getenv("NO_COLOR") != "" {
 		o.noColor = true
 	}
-	if err := runTUI(o, getenv); err != nil {
-		fmt.Fprintf(stderr, "stacktop: %v\n", err)
-		return 1
+	if err := runTUI(o, stderr, getenv); err != nil {
+		return fail(stderr, "stacktop", err, nil)
 	}
 	return 0
+}
+
+// fail prints err on stderr, scrubbed of secrets (the known ones and any
+// URL userinfo) and made safe for the terminal line by line, and returns
+// the exit status: 2 for a usage or configuration error, 1 otherwise.
+func fail(stderr io.Writer, prefix string, err error, secrets *redact.Secrets) int {
+	printSafe(stderr, prefix+": "+err.Error(), secrets)
+	return exitStatus(err)
+}
+
+// printSafe writes msg to w, scrubbed and sanitised as fail does.
+func printSafe(w io.Writer, msg string, secrets *redact.Secrets) {
+	for line := range strings.SplitSeq(secrets.Scrub(msg), "\n") {
+		fmt.Fprintln(w, sanitize.Line(line, 0))
+	}
 }
 
 func versionString() string {
@@ -166,7 +183,7 @@ func versionString() string {
 
 // runTUI builds the sources (from the config, or the demo), runs them into
 // the store and shows the UI until the user quits.
-func runTUI(o options, getenv func(string) string) error {
+func runTUI(o options, stderr io.Writer, getenv func(string) string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
@@ -179,6 +196,10 @@ func runTUI(o options, getenv func(string) string) error {
 	srcs, focus := set.srcs, set.focus
 	useZone(o.utc || set.utc)
 	var uiOpts ui.Options
+	for _, w := range set.warnings {
+		printSafe(stderr, "stacktop: warning: "+w, set.secrets) // before the screen opens, once
+	}
+	uiOpts.Notices = set.warnings
 	uiOpts.Cloud, uiOpts.Broker = set.cloud, set.broker
 	uiOpts.Unconfigured = set.unconfigured
 	uiOpts.Recording = o.record
@@ -229,6 +250,8 @@ type sourceSet struct {
 	unconfigured  []ui.Unconfigured    // sources left out of the configuration, and how to set them
 	utc           bool                 // the config file's utc key
 	close         func()               // stops the demo cloud, if any
+	warnings      []string             // about the configuration's files, shown before the screen opens and in its header
+	secrets       *redact.Secrets      // the configuration's secrets, for scrubbing errors
 }
 
 // buildSources builds the sources from the demo or from the configuration,
@@ -259,10 +282,11 @@ func buildSources(ctx context.Context, o options, getenv func(string) string) (s
 	}
 	srcs, focus, err := configuredSources(c, o.cloud)
 	if err != nil {
-		return sourceSet{}, err
+		// Building a source touches no network: what fails is the configuration.
+		return sourceSet{}, usageError{c.secrets.Error(err)}
 	}
 	return sourceSet{srcs: srcs, focus: focus, retention: time.Duration(c.Retention), close: func() {},
-		unconfigured: unconfigured(c), utc: c.UTC}, nil
+		unconfigured: unconfigured(c), utc: c.UTC, warnings: c.warnings, secrets: c.secrets}, nil
 }
 
 // unconfigured lists the sources the configuration leaves out, with the
@@ -307,7 +331,7 @@ func configuredSources(c *config, cloudFlag string) ([]sources.Source, func(stat
 	if cloud == "" && c.Nova.Cloud != "" && getenvOSCloudUnset() {
 		cloud = c.Nova.Cloud
 	}
-	n, err := nova.New(nova.Config{Cloud: cloud, Interval: time.Duration(c.Nova.Interval), Timeout: time.Duration(c.Nova.Timeout)})
+	n, err := nova.New(nova.Config{Cloud: cloud, Interval: time.Duration(c.Nova.Interval), Timeout: time.Duration(c.Nova.Timeout), Warn: c.warn})
 	if err != nil {
 		return nil, nil, err
 	}
