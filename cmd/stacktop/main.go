@@ -40,10 +40,20 @@ const usage = `NAME
 SYNOPSIS
     stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--utc] [--no-color]
     stacktop --demo [--no-color]
-    stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR]
+    stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR] [--force]
     stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T]
     stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json]
+    stacktop agent [--config FILE] [--url URL] [--user USER] [--password-file FILE] ...
     stacktop --version | --help
+
+    Each subcommand has its own --help: stacktop record --help.
+
+COMMANDS
+    (none)      the live screen
+    record      record what stacktop observes to a file, without the screen
+    replay      play a recording in the screen
+    timeline    an incident timeline (markdown, text or json) from a recording
+    agent       run on every node: publish its heartbeat to RabbitMQ
 
 DESCRIPTION
     Polls Nova's compute services (os-services) and the RabbitMQ management
@@ -66,26 +76,64 @@ OPTIONS
                         by default they are in the local zone (TZ). The
                         header names the zone; typed times are read in it
     --record FILE       also record every observation to FILE, as stacktop
-                        record does (see stacktop record --help)
+                        record does (see stacktop record --help); an existing
+                        FILE is refused unless --force is given
+    --force             with --record: replace FILE if it exists
     --version           print the version and exit
     --help              print this text and exit
 
 ENVIRONMENT
-    OS_CLOUD, OS_CLIENT_CONFIG_FILE, OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, ...
-                        as for the openstack CLI
+    The environment overrides the config file; a password is never taken
+    from the command line, where ps shows it.
+    OS_CLOUD, OS_CLIENT_CONFIG_FILE, OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,
+    OS_TOKEN, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, OS_REGION_NAME, ...
+                        Keystone and Nova, as for the openstack CLI
     STACKTOP_RABBITMQ_URL, STACKTOP_RABBITMQ_USER, STACKTOP_RABBITMQ_PASSWORD
-                        the management API and its credentials (a password is
-                        never taken from the command line, where ps shows it)
+                        the management API and its credentials (rabbitmq.url,
+                        rabbitmq.user, rabbitmq.password)
+    STACKTOP_AMQP_URL, STACKTOP_AMQP_USER, STACKTOP_AMQP_PASSWORD
+                        where the agents' heartbeats are read and the canary
+                        runs: amqp(s)://host:port/vhost, no credentials in it
+                        (heartbeat.url, heartbeat.user, heartbeat.password)
     STACKTOP_TRANSPORT_URL
                         Nova's transport_url (rabbit://user:password@host:5672/nova):
                         stacktop then pings every nova-compute, -conductor and
                         -scheduler over RPC (oslo_rpc_server_ping) through it
+                        (rpc.transport_url)
+    STACKTOP_AMQP_PASSWORD_FILE, STACKTOP_AMQP_CA_FILE, STACKTOP_AGENT_HOST,
+    STACKTOP_AGENT_INTERVAL, STACKTOP_AGENT_CONFIG
+                        stacktop agent only: see stacktop agent --help
     STACKTOP_CONFIG     config file path
     NO_COLOR            disable colour
+
+CONFIGURATION
+    The config file is YAML; every key is optional (README.md, section
+    Configuration, has an example and what each key means):
+    retention, utc
+    nova:      cloud, interval, timeout
+    rabbitmq:  url, user, password, password_file, ca_file,
+               insecure_skip_verify, vhost, queues, interval, timeout, mode,
+               prometheus_urls
+    rpc:       transport_url, transport_url_file, exchange, interval,
+               timeout, concurrency, ca_file
+    heartbeat: url, vhost, user, password, password_file, ca_file,
+               insecure_skip_verify, canary_vhost, canary_interval,
+               canary_timeout
+    Durations are written 10s, 1m, 2h. A file holding a secret (the config,
+    a password_file, transport_url_file, clouds.yaml, secure.yaml) is
+    refused when others than its owner can write it, and warned of when
+    they can read it (chmod 600).
 
 FILES
     ~/.config/stacktop/config.yaml   see README.md, section Configuration
     clouds.yaml, secure.yaml         the openstack CLI's search path
+
+EXIT STATUS
+    0   the screen was quit, or a subcommand finished
+    1   a failure while running (a recording could not be written, the
+        terminal failed)
+    2   a usage or configuration error: a bad flag, argument, config key or
+        value, environment variable, or a file refused for its permissions
 `
 
 func main() {
@@ -101,6 +149,7 @@ type options struct {
 	noColor    bool
 	record     string // --record FILE
 	utc        bool   // --utc: times in UTC, not the local zone
+	force      bool   // --force: --record (or stacktop record) may replace an existing FILE
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -128,6 +177,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	fs.BoolVar(&o.noColor, "no-color", false, "")
 	fs.StringVar(&o.record, "record", "", "")
 	fs.BoolVar(&o.utc, "utc", false, "")
+	fs.BoolVar(&o.force, "force", false, "")
 	fs.BoolVar(&showVersion, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -187,6 +237,11 @@ func runTUI(o options, stderr io.Writer, getenv func(string) string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
+	if o.record != "" {
+		if err := checkNewFile(o.record, o.force); err != nil {
+			return err
+		}
+	}
 	cfg := state.DefaultConfig()
 	set, err := buildSources(ctx, o, getenv)
 	if err != nil {
