@@ -220,3 +220,21 @@ type scrubbed struct {
 
 func (e scrubbed) Error() string { return e.msg }
 func (e scrubbed) Unwrap() error { return e.err }
+
+// YAMLValues returns a yaml.v2 error message without the values it quotes
+// (cannot unmarshal !!str `S3cr3t` into …: a password under the wrong key)
+// and without Go type names: on each line, everything from the first
+// backquote to the last goes, whatever backquotes the value itself holds.
+func YAMLValues(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		if a, b := strings.IndexByte(l, '`'), strings.LastIndexByte(l, '`'); a >= 0 {
+			l = l[:a] + l[b+1:]
+		}
+		lines[i] = yamlInto.ReplaceAllString(l, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// yamlInto is yaml.v2's " into main.config" or " into map[string]string".
+var yamlInto = regexp.MustCompile(`\s+into\s+\S+`)

@@ -123,3 +123,16 @@ func FuzzURL(f *testing.F) {
 		}
 	})
 }
+
+func TestYAMLValues(t *testing.T) {
+	for in, want := range map[string]string{
+		"yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `S3cr3t` into clouds.AuthInfo": "yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str",
+		"line 1: cannot unmarshal !!str `0`` into clouds.Clouds":                                  "line 1: cannot unmarshal !!str",
+		"line 2: cannot unmarshal !!seq into string":                                              "line 2: cannot unmarshal !!seq",
+		"yaml: line 2: mapping values are not allowed in this context":                            "yaml: line 2: mapping values are not allowed in this context",
+	} {
+		if got := YAMLValues(in); got != want {
+			t.Errorf("YAMLValues(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

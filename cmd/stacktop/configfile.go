@@ -52,16 +52,26 @@ func decodeYAML(b []byte, out any) error {
 	return nil
 }
 
-// yamlValue matches the value yaml.v2 quotes in its errors: `…`.
-var yamlValue = regexp.MustCompile("`[^`]*`")
-
 // yamlSyntax is a yaml.v2 error without the quoted values and Go type names.
 func yamlSyntax(err error) string {
-	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = yamlValue.ReplaceAllString(s, "a value")
-	s = regexp.MustCompile(`into [\w.\[\]*]+`).ReplaceAllString(s, "there")
-	return s
+	s := redact.YAMLValues(strings.TrimPrefix(err.Error(), "yaml: "))
+	s = yamlUnmarshal.ReplaceAllStringFunc(s, func(m string) string {
+		tag := yamlUnmarshal.FindStringSubmatch(m)[1]
+		kind, ok := yamlKinds[tag]
+		if !ok {
+			kind = "a value"
+		}
+		return kind + " is not what belongs there"
+	})
+	return strings.ReplaceAll(s, "!!", "")
 }
+
+// yamlUnmarshal matches yaml.v2's "cannot unmarshal !!seq `…` into main.config" (the value already cut).
+var yamlUnmarshal = regexp.MustCompile(`cannot unmarshal !!(\w+)\s*`)
+
+// yamlKinds names YAML's tags as kindOf names Go's values.
+var yamlKinds = map[string]string{"seq": "a list", "map": "a section of keys", "str": "text", "int": "a number",
+	"float": "a number", "bool": "true/false", "binary": "binary data", "null": "nothing", "timestamp": "a time"}
 
 var durationType = reflect.TypeFor[duration]()
 

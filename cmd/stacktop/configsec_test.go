@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stacktop/stacktop/redact"
+	"github.com/stacktop/stacktop/secretfile"
 )
 
 // clearOS empties the OS_* variables Nova reads from the process's
@@ -168,4 +171,51 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzConfigFile: whatever a config file holds, decoding and validating it
+// never panics; an error names keys, never a Go type, never quotes a value
+// the way yaml.v2 does (`…`), and shows none of the file's secrets.
+func FuzzConfigFile(f *testing.F) {
+	readme, _ := os.ReadFile("../../README.md")
+	if _, ex, ok := strings.Cut(string(readme), "```yaml\n"); ok {
+		ex, _, _ = strings.Cut(ex, "```")
+		f.Add(ex)
+	}
+	for _, s := range []string{
+		"nova: {interval: 5 minutes}", "nova: {clud: x}", "rabbitmq: S3cr3tPass", "rabbitmq: {user: [S3cr3tPass]}",
+		"rabbitmq: {password: S3cr3tPass, mode: fastS3cr3tPass}", "rabbitmq: {url: 'stacktop:S3cr3tPass@host:15672'}",
+		"rabbitmq: {url: 'http://h:15672', prometheus_urls: ['stacktop:S3cr3tPass@h:15692']}",
+		"heartbeat: {url: 'stacktop:S3cr3tPass@host:5672'}", "rpc: {transport_url: 'rabbit://nova:S3cr3tPass/nova'}",
+		"rpc: {transport_url: 'rabbit://nova:S3cr3tPass@mq1,nova:S3cr3tPass@mq2:x/nova'}",
+		"nova: {cloud: a}\nnova: {cloud: b}", "? [a]\n: b", "retention: !!binary aGVsbG8=", "&a [*a]", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		if len(doc) > 1<<16 {
+			return
+		}
+		c := &config{secrets: redact.NewSecrets(secretfile.YAMLSecrets([]byte(doc))...), fromEnv: map[string]string{}}
+		err := decodeYAML([]byte(doc), c)
+		if err == nil {
+			if err = c.RPC.load(noEnv); err == nil {
+				err = c.validate()
+			}
+		}
+		if err == nil {
+			return
+		}
+		msg := c.secrets.Scrub(err.Error())
+		for _, bad := range []string{"main.", "`", "!!"} {
+			if strings.Contains(msg, bad) {
+				t.Fatalf("error %q holds %q", msg, bad)
+			}
+		}
+		for _, s := range secretfile.YAMLSecrets([]byte(doc)) {
+			if len(s) >= redact.MinSubstring && strings.Contains(msg, s) && !strings.Contains(redact.Placeholder, s) {
+				t.Fatalf("error %q shows the secret %q", msg, s)
+			}
+		}
+	})
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -84,9 +83,6 @@ type resolved struct {
 
 	fileSecrets []string // the secrets of clouds.yaml and secure.yaml, whichever cloud they belong to
 }
-
-// yamlValue is the value yaml.v2 quotes in a decoding error: `…`.
-var yamlValue = regexp.MustCompile("`[^`]*`")
 
 // locateClouds finds clouds.yaml as the openstack CLI (and gophercloud) do:
 // the explicit file, OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
@@ -272,10 +268,10 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 	if cfg.Insecure {
 		opts = append(opts, clouds.WithInsecure(true))
 	}
-	ao, eo, tc, err := clouds.Parse(opts...)
+	ao, eo, tc, err := parseClouds(opts...)
 	if err != nil {
 		// yaml.v2 quotes the value it could not decode: never show it.
-		msg := yamlValue.ReplaceAllString(err.Error(), "a value")
+		msg := redact.YAMLValues(err.Error())
 		return fmt.Errorf("nova: config: cloud %q (%s): %s", cloud, path, scrub(msg, fileSecrets))
 	}
 	if err := validateAuthURL(ao.IdentityEndpoint); err != nil {
@@ -295,6 +291,18 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 	r.auth, r.endpoint, r.tls = ao, eo, tc
 	r.target = cloud
 	return nil
+}
+
+// parseClouds is clouds.Parse, which dereferences a nil auth section
+// ("clouds: {c: }" crashed stacktop, found by FuzzCloudsYAML): a panic
+// in it is an error about the file.
+func parseClouds(opts ...clouds.ParseOption) (ao gophercloud.AuthOptions, eo gophercloud.EndpointOpts, tc *tls.Config, err error) {
+	defer func() {
+		if recover() != nil {
+			err = errors.New("the cloud's entry cannot be read (is its auth section missing?)")
+		}
+	}()
+	return clouds.Parse(opts...)
 }
 
 // authFromEnv reads the OS_* variables an openrc file sets.

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stacktop/stacktop/redact"
+	"github.com/stacktop/stacktop/secretfile"
 )
 
 // Issue 11: a Keystone URL written with credentials and no scheme, from
@@ -84,4 +87,48 @@ func TestCloudsFilePermissions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCloudsYAML: whatever clouds.yaml holds, resolving a cloud from it
+// never panics, and its errors show none of the file's secrets and quote
+// no value the way yaml.v2 does.
+func FuzzCloudsYAML(f *testing.F) {
+	for _, p := range []string{"testdata/clouds.yaml", "../../cmd/stacktop/testdata/clouds.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
+	}
+	for _, s := range []string{
+		"clouds:\n  c:\n    auth:\n      auth_url: admin:S3cr3tPass@keystone:5000/v3\n      username: admin\n      password: S3cr3tPass\n      user_domain_name: Default\n",
+		"clouds:\n  c:\n    auth:\n      auth_url: https://admin:S3cr3tPass@keystone:5000/v3\n      password: S3cr3tPass\n",
+		"clouds:\n  c:\n    auth: S3cr3tPass\n",
+		"clouds:\n  c:\n    auth:\n      password: {x: S3cr3tPass}\n",
+		"clouds:\n  c:\n    auth:\n      auth_url: https://k/v3\n      application_credential_id: id\n      application_credential_secret: S3cr3tPass\n",
+		"clouds:\n  c:\n    auth:\n      auth_url: https://k/v3\n      token: S3cr3tToken\n    auth_type: token\n",
+		"clouds: [S3cr3tPass]\n", "clouds:\n  c:\n    profile: S3cr3tPass\n", "clouds:\n  c:\n    verify: S3cr3tPass\n", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		if len(doc) > 1<<16 {
+			return
+		}
+		path := filepath.Join(t.TempDir(), "clouds.yaml")
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := resolve(Config{Cloud: "c", CloudsFile: path}, env(nil))
+		if err == nil {
+			return
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "`") {
+			t.Fatalf("error %q quotes a value", msg)
+		}
+		for _, s := range secretfile.YAMLSecrets([]byte(doc)) {
+			if len(s) >= redact.MinSubstring && strings.Contains(msg, s) && !strings.Contains(redact.Placeholder+path, s) {
+				t.Fatalf("error %q shows the secret %q", msg, s)
+			}
+		}
+	})
 }

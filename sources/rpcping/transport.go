@@ -122,6 +122,9 @@ func splitHostPort(h string, defPort int) (string, int, error) {
 			return "", 0, errors.New("not host[:port]")
 		}
 	}
+	if host == "" {
+		return "", 0, errors.New("no host name") // ":5672"
+	}
 	if portStr == "" {
 		return host, defPort, nil
 	}

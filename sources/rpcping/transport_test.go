@@ -135,3 +135,53 @@ func TestUnreachableBrokerHealthHidesCredentials(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTransportURL: whatever nova.conf holds, the parser neither
+// panics nor prints a password, and a transport it accepts prints none.
+func FuzzParseTransportURL(f *testing.F) {
+	for _, s := range []string{
+		"rabbit://nova:S3cr3t@mq1:5672/nova",
+		"rabbit://nova:S3cr3t@mq1:5672,nova:S3cr3t@mq2:5672,nova:S3cr3t@mq3:5672/nova?ssl=1",
+		"amqps://u:p%40ss@[2001:db8::1]:5671/%2F",
+		"rabbit://nova:S3cr3t/nova",
+		"nova:S3cr3t@mq1:5672/nova",
+		"rabbit://nova:S3/cr3t@mq1/nova",
+		"rabbit://nova:S3,cr3t@mq1/nova",
+		"rabbit://nova:S3cr3t@mq1:99999/nova",
+		"rabbit://u:s3cret@[::1/v",
+		"rabbit://",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		tr, err := ParseTransportURL(raw)
+		at := strings.LastIndex(raw, "@")
+		// The password of the first host, as written: between its first ':' after the scheme and the last '@'.
+		_, rest, _ := strings.Cut(raw, "://")
+		pass := ""
+		if at >= 0 {
+			if i := strings.Index(rest, ":"); i >= 0 && len(raw)-len(rest)+i < at {
+				pass = raw[len(raw)-len(rest)+i+1 : at]
+			}
+		}
+		if err != nil {
+			if len(pass) >= 6 && strings.Contains(err.Error(), pass) {
+				t.Fatalf("ParseTransportURL(%q): %v shows the password", raw, err)
+			}
+			return
+		}
+		for _, b := range tr.Brokers {
+			_, hosts, _ := strings.Cut(tr.String(), "://")
+			hosts, _, _ = strings.Cut(hosts, "/")
+			if strings.Contains(hosts, "@") || (b.Password != "" && strings.Contains(hosts, b.Password) && !strings.Contains(b.Addr(), b.Password)) {
+				t.Fatalf("String() = %q shows credentials", tr.String())
+			}
+			if b.Port < 1 || b.Port > 65535 || b.Host == "" {
+				t.Fatalf("accepted broker %+v from %q", b, raw)
+			}
+		}
+		if len(tr.Brokers) == 0 {
+			t.Fatalf("accepted %q without a broker", raw)
+		}
+	})
+}
