@@ -132,14 +132,19 @@ func conflicting(h *Host, hb *sources.Heartbeat, recv time.Time) bool {
 		(hb.Uptime > 0 && hb.Uptime > recv.Sub(h.LastSeen)+slack)
 }
 
-// Conflicting says whether two senders were claiming the host's name within
-// the last 5 intervals (see Host.Conflicts).
+// conflictHold is how long a name stays in conflict after the last
+// conflicting heartbeat (at least; 5 intervals when longer): long enough
+// that heartbeats dropped in a flood do not split one conflict into many.
+const conflictHold = 2 * time.Minute
+
+// Conflicting says whether two senders claimed the host's name within the
+// last conflictHold (see Host.Conflicts): its age then proves nothing.
 func (h Host) Conflicting(now time.Time) bool {
 	iv := h.Interval
 	if iv <= 0 {
 		iv = defaultHeartbeatInterval
 	}
-	return !h.ConflictSeen.IsZero() && now.Sub(h.ConflictSeen) <= 5*iv
+	return !h.ConflictSeen.IsZero() && now.Sub(h.ConflictSeen) <= max(conflictHold, 5*iv)
 }
 
 // sameProcesses reports whether a and b list the same processes in the same order.

@@ -213,7 +213,7 @@ func TestConflictingHeartbeats(t *testing.T) {
 		{"a real reboot", []msg{a, a, reboot, reboot}, 1, 0, false, 0},
 		{"two senders alternate", alternate(a, b, 20), 0, 1, true, 19},
 		{"a sender posing as a reboot, then alternating", alternate(a, bFake, 20), 1, 1, true, 18},
-		{"the other sender stops: the conflict ends", append(alternate(a, b, 4), alternate(a, a, 8)...), 0, 1, false, 4},
+		{"the other sender stops: the conflict ends", append(alternate(a, b, 4), alternate(a, a, 16)...), 0, 1, false, 4},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

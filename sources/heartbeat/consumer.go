@@ -24,8 +24,26 @@ const (
 	// maxBuffered bounds the heartbeats held between two batches; beyond it
 	// (a dashboard stalled for a long time) heartbeats are dropped and counted.
 	maxBuffered = 200_000
-	// queueMaxLength bounds the dashboard's queue on the broker likewise.
-	queueMaxLength = 200_000
+	// maxPerHost bounds one host's heartbeats in one batch: an agent sends
+	// at most ten a second (its shortest interval is 100 ms). Past it, a
+	// newer heartbeat replaces the host's last one in the batch, so that a
+	// flood under one name costs one slot, not the batch.
+	maxPerHost = 16
+	// maxHosts bounds the host names the consumer accepts in its lifetime:
+	// a sender spraying made-up names must not grow the state without end.
+	maxHosts = 50_000
+	// queueMaxLength and queueMaxBytes bound the dashboard's queue on the
+	// broker: the oldest go first (drop-head), so a flood delays the other
+	// hosts' heartbeats by at most this much backlog, never without end.
+	queueMaxLength = 20_000
+	queueMaxBytes  = 32 << 20
+	// prefetch bounds the deliveries the broker sends before an ack, and so
+	// the messages the client library holds in memory: at most prefetch
+	// times the broker's max_message_size. ackEvery acks them in groups.
+	prefetch = 64
+	ackEvery = 16
+	// ackIdle acks a group left short when the deliveries pause.
+	ackIdle = 200 * time.Millisecond
 )
 
 // SourceConfig configures the dashboard's heartbeat consumer and canary.
@@ -57,9 +75,27 @@ type Source struct {
 	invalid  uint64              // malformed or oversized messages dropped
 	lastBad  string              // why the last one was dropped
 	overflow uint64              // dropped because the dashboard did not keep up
+	limited  uint64              // replaced in a batch: over maxPerHost from one host
+	lastLim  string              // the host of the last one
+	tooMany  uint64              // dropped: a new host name past maxHosts
+	inBatch  map[string]hostSlot
+	newest   map[string]rawHeartbeat // per host over maxPerHost: the newest, decoded at batch time
+	known    map[string]struct{}
 	received uint64
 	connects int
 	exchNote string
+}
+
+// hostSlot is a host's place in the current batch.
+type hostSlot struct {
+	last int // index in buf of its newest heartbeat
+	n    int // heartbeats of it in buf
+}
+
+// rawHeartbeat is a delivery kept undecoded until the batch is made.
+type rawHeartbeat struct {
+	body []byte
+	at   time.Time
 }
 
 // NewSource checks the configuration.
@@ -156,6 +192,15 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 func (s *Source) batch(now time.Time) sources.Batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for key, m := range s.newest {
+		if hb, err := decodeKeyed(key, m.body, m.at); err != nil {
+			s.invalid++
+			s.lastBad = reason(err)
+		} else {
+			s.buf[s.inBatch[key].last] = hb // the newest one stands for the flood
+		}
+	}
+	clear(s.newest)
 	b := sources.Batch{
 		Source: sources.NameHeartbeat,
 		At:     now,
@@ -182,6 +227,12 @@ func (s *Source) batch(now time.Time) sources.Batch {
 	if s.overflow > 0 {
 		d = append(d, fmt.Sprintf("%d dropped: dashboard behind", s.overflow))
 	}
+	if s.limited > 0 {
+		d = append(d, fmt.Sprintf("%d over %d a batch from one host dropped (last: %s)", s.limited, maxPerHost, s.lastLim))
+	}
+	if s.tooMany > 0 {
+		d = append(d, fmt.Sprintf("%d from new hosts dropped: %d host names is the limit", s.tooMany, maxHosts))
+	}
 	if s.connects > 1 {
 		d = append(d, fmt.Sprintf("%d reconnects", s.connects-1))
 	}
@@ -190,6 +241,7 @@ func (s *Source) batch(now time.Time) sources.Batch {
 	}
 	b.Health.Detail = strings.Join(d, " · ")
 	s.buf, s.probes = nil, nil
+	clear(s.inBatch)
 	return b
 }
 
@@ -211,7 +263,9 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 		return err
 	}
 	q, err := ch.QueueDeclare(s.QueueName(), false, true, true, false, amqp.Table{
-		"x-max-length": int32(queueMaxLength), // the oldest go first when the dashboard falls behind
+		"x-max-length":       int32(queueMaxLength),
+		"x-max-length-bytes": int32(queueMaxBytes),
+		"x-overflow":         "drop-head", // the oldest go first when the dashboard falls behind
 	})
 	if err != nil {
 		return fmt.Errorf("declare queue: %w", err)
@@ -219,7 +273,12 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 	if err := ch.QueueBind(q.Name, "#", Exchange, false, nil); err != nil {
 		return fmt.Errorf("bind queue: %w", err)
 	}
-	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", true, true, false, false, nil)
+	// Manual acks under a prefetch: with auto-ack the broker pushes as fast
+	// as it can and the client library queues without limit in memory.
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", false, true, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}
@@ -231,6 +290,22 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 	if reconnected {
 		s.cfg.Logf("heartbeat consumer: connected to %s again", s.cfg.Conn.Target())
 	}
+	idle := time.NewTicker(ackIdle)
+	defer idle.Stop()
+	var (
+		lastTag uint64 // the newest delivery not acked yet; 0 for none
+		unacked int
+	)
+	ack := func() error {
+		if unacked == 0 {
+			return nil
+		}
+		unacked = 0
+		if err := ch.Ack(lastTag, true); err != nil {
+			return fmt.Errorf("ack: %w", err)
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -239,33 +314,84 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 			return closeErr(e, "connection")
 		case e := <-chClosed:
 			return closeErr(e, "channel")
+		case <-idle.C:
+			if err := ack(); err != nil {
+				return err
+			}
 		case d, ok := <-deliveries:
 			if !ok {
 				return fmt.Errorf("consumer cancelled")
 			}
 			s.receive(d.RoutingKey, d.Body, time.Now())
+			lastTag = d.DeliveryTag
+			if unacked++; unacked >= ackEvery {
+				if err := ack(); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }
 
 // receive decodes one delivery into the buffer, or counts it as invalid.
+// A host already at maxPerHost in this batch costs no decoding: its newest
+// delivery is kept raw and replaces the host's last heartbeat at batch time,
+// so that a flood under one name costs a map lookup per message.
 func (s *Source) receive(key string, body []byte, at time.Time) {
+	s.mu.Lock()
+	s.received++
+	if slot, ok := s.inBatch[key]; ok && slot.n >= maxPerHost && len(body) <= MaxMessageSize {
+		if s.newest == nil {
+			s.newest = make(map[string]rawHeartbeat)
+		}
+		s.newest[key] = rawHeartbeat{body, at}
+		s.limited++
+		s.lastLim = printable(key, 40)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	hb, err := decodeKeyed(key, body, at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.invalid++
+		s.lastBad = reason(err)
+		return
+	}
+	if _, ok := s.known[hb.Host]; !ok {
+		if len(s.known) >= maxHosts {
+			s.tooMany++
+			return
+		}
+		if s.known == nil {
+			s.known = make(map[string]struct{})
+		}
+		s.known[hb.Host] = struct{}{}
+	}
+	if len(s.buf) >= maxBuffered {
+		s.overflow++
+		return
+	}
+	if s.inBatch == nil {
+		s.inBatch = make(map[string]hostSlot)
+	}
+	s.inBatch[hb.Host] = hostSlot{last: len(s.buf), n: s.inBatch[hb.Host].n + 1}
+	s.buf = append(s.buf, hb)
+}
+
+// decodeKeyed decodes a delivery and checks that its routing key is its host.
+func decodeKeyed(key string, body []byte, at time.Time) (sources.Heartbeat, error) {
 	hb, err := Decode(body, at)
 	if err == nil && key != hb.Host {
 		err = fmt.Errorf("%w: routing key %.40q is not the host %.40q", ErrInvalid, key, hb.Host)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.received++
-	switch {
-	case err != nil:
-		s.invalid++
-		s.lastBad = printable(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), 80)
-	case len(s.buf) >= maxBuffered:
-		s.overflow++
-	default:
-		s.buf = append(s.buf, hb)
-	}
+	return hb, err
+}
+
+// reason is an invalid delivery's error, short and printable, for the health detail.
+func reason(err error) string {
+	return printable(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), 80)
 }
 
 // printable keeps at most n runes of s, with control characters (terminal
