@@ -258,3 +258,27 @@ func TestConflictingHeartbeats(t *testing.T) {
 		})
 	}
 }
+
+// TestFloodIsNotABrokerFailure: a heartbeat feed failing because of a flood
+// (a kind other than a connection's) says nothing about the broker.
+func TestFloodIsNotABrokerFailure(t *testing.T) {
+	for _, c := range []struct {
+		kind     sources.FailureKind
+		evidence bool
+	}{{sources.FailBehind, false}, {sources.FailRefused, true}} {
+		s := NewStore(DefaultConfig())
+		s.Apply(hbBatch(hb("c1", 1, at(0))))
+		var snap *Snapshot
+		for i := 1; i < 4; i++ {
+			snap = s.Apply(sources.Batch{Source: sources.NameHeartbeat, At: at(i), Health: sources.Health{
+				Err: "heartbeat: flood from flooder (900 over 16 a batch): other hosts' silence proves nothing", Kind: c.kind}})
+		}
+		all := snap.Verdict.Summary
+		for _, f := range snap.Verdict.Findings {
+			all += " " + f.Text
+		}
+		if got := strings.Contains(all, "AMQP connection failing"); got != c.evidence {
+			t.Errorf("kind %s: verdict %v %q, AMQP evidence %v, want %v", c.kind, snap.Verdict.Cause, all, got, c.evidence)
+		}
+	}
+}

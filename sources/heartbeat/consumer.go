@@ -44,6 +44,11 @@ const (
 	ackEvery = 16
 	// ackIdle acks a group left short when the deliveries pause.
 	ackIdle = 200 * time.Millisecond
+	// backlogEvery is how often the consumer asks the broker for its queue's
+	// depth; at backlogLimit messages waiting, the dashboard is behind (a
+	// flood, or too slow a machine) and the queue drops the oldest, everyone's.
+	backlogEvery = 500 * time.Millisecond
+	backlogLimit = 1000
 )
 
 // SourceConfig configures the dashboard's heartbeat consumer and canary.
@@ -77,6 +82,11 @@ type Source struct {
 	overflow uint64              // dropped because the dashboard did not keep up
 	limited  uint64              // replaced in a batch: over maxPerHost from one host
 	lastLim  string              // the host of the last one
+	limPrev  uint64              // limited at the previous batch
+	backlog  int                 // messages waiting in the queue at the last look
+	maxIv    time.Duration       // the longest agent interval accepted (at most a minute)
+	behind   string              // why the feed could not vouch for silence, while it holds
+	behindTo time.Time           // until when it holds
 	tooMany  uint64              // dropped: a new host name past maxHosts
 	inBatch  map[string]hostSlot
 	newest   map[string]rawHeartbeat // per host over maxPerHost: the newest, decoded at batch time
@@ -218,7 +228,25 @@ func (s *Source) batch(now time.Time) sources.Batch {
 			b.Health.Err = "heartbeat: connecting to " + s.cfg.Conn.Target()
 			b.Health.Kind = sources.FailPending // the first attempt has not ended: nothing failed yet
 		}
+	} else {
+		// A flood, or a dashboard behind: the queue drops the oldest
+		// messages, everyone's alike, so a host's silence proves nothing
+		// until it ends and every host has had an interval to report again.
+		why := ""
+		if n := s.limited - s.limPrev; n > 0 {
+			why = fmt.Sprintf("heartbeat: flood from %s (%d over %d a batch): other hosts' silence proves nothing", s.lastLim, n, maxPerHost)
+		} else if s.backlog >= backlogLimit {
+			why = fmt.Sprintf("heartbeat: dashboard behind, %d messages queued (the oldest are dropped): other hosts' silence proves nothing", s.backlog)
+		}
+		if why != "" {
+			s.behind, s.behindTo = why, now.Add(max(2*time.Second, s.maxIv*3/2))
+		}
+		if now.Before(s.behindTo) {
+			b.Health.OK = false
+			b.Health.Err, b.Health.Kind = s.behind, sources.FailBehind // not the connection: the verdict must not read a broker failure
+		}
 	}
+	s.limPrev = s.limited
 	var d []string
 	d = append(d, fmt.Sprintf("%d received", s.received))
 	if s.invalid > 0 {
@@ -292,6 +320,8 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 	}
 	idle := time.NewTicker(ackIdle)
 	defer idle.Stop()
+	depth := time.NewTicker(backlogEvery)
+	defer depth.Stop()
 	var (
 		lastTag uint64 // the newest delivery not acked yet; 0 for none
 		unacked int
@@ -318,6 +348,14 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 			if err := ack(); err != nil {
 				return err
 			}
+		case <-depth.C:
+			qi, err := ch.QueueDeclarePassive(q.Name, false, true, true, false, nil)
+			if err != nil {
+				return fmt.Errorf("queue depth: %w", err)
+			}
+			s.mu.Lock()
+			s.backlog = qi.Messages
+			s.mu.Unlock()
 		case d, ok := <-deliveries:
 			if !ok {
 				return fmt.Errorf("consumer cancelled")
@@ -373,6 +411,7 @@ func (s *Source) receive(key string, body []byte, at time.Time) {
 		s.overflow++
 		return
 	}
+	s.maxIv = max(s.maxIv, min(hb.Interval, time.Minute))
 	if s.inBatch == nil {
 		s.inBatch = make(map[string]hostSlot)
 	}

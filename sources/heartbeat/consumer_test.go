@@ -51,6 +51,7 @@ func TestReceiveAndBatch(t *testing.T) {
 // theirs; new names past maxHosts are dropped; both are counted in health.
 func TestReceiveBounds(t *testing.T) {
 	s := newTestSource(t)
+	s.up = true
 	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 	msg := func(host string, seq uint64) []byte {
 		b, _ := Encode(Message{Host: host, Seq: seq, SentAt: now, IntervalMS: 2000})
@@ -80,10 +81,18 @@ func TestReceiveBounds(t *testing.T) {
 	if want := fmt.Sprintf("%d over %d a batch from one host dropped (last: flooder)", flood-maxPerHost, maxPerHost); !strings.Contains(b.Health.Detail, want) {
 		t.Errorf("detail %q, want %q", b.Health.Detail, want)
 	}
-	// The next batch starts afresh for every host.
+	// While a flood lasts, the feed cannot vouch for anyone's silence.
+	if want := fmt.Sprintf("heartbeat: flood from flooder (%d over %d a batch): other hosts' silence proves nothing", flood-maxPerHost, maxPerHost); b.Health.OK || b.Health.Err != want {
+		t.Errorf("health during the flood %+v, want the error %q", b.Health, want)
+	}
+	// The next batch starts afresh for every host. The flood is over, but
+	// the others have not had an interval (2 s here) to report again yet.
 	s.receive("flooder", msg("flooder", flood+1), now)
-	if b := s.batch(now); len(b.Heartbeats) != 1 {
-		t.Errorf("next batch %d heartbeats, want 1", len(b.Heartbeats))
+	if b := s.batch(now.Add(time.Second)); len(b.Heartbeats) != 1 || b.Health.OK {
+		t.Errorf("next batch %d heartbeats, health %+v; want 1, still failing", len(b.Heartbeats), b.Health)
+	}
+	if b := s.batch(now.Add(4 * time.Second)); !b.Health.OK {
+		t.Errorf("one and a half intervals after the flood: %+v, want ok", b.Health)
 	}
 
 	for i := len(s.known); i < maxHosts; i++ {
