@@ -116,6 +116,8 @@ func describeStatus(status int, method, rawURL string, body []byte, auth bool) s
 		what = "not found (404)"
 	case status == 406:
 		what = "microversion not acceptable (406)"
+	case status == 429:
+		what = "rate limited (429)"
 	default:
 		what = fmt.Sprintf("HTTP %d", status)
 	}

@@ -5,7 +5,12 @@ package poll
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
@@ -23,6 +28,8 @@ type Options struct {
 	MaxBackoff time.Duration    // ceiling of the backoff; default DefaultMaxBackoff(Interval)
 	Now        func() time.Time // clock; default time.Now
 	Jitter     func() float64   // returns a value in [0,1); default math/rand/v2
+	// After waits between polls; default time.After (a test's fake timer).
+	After func(time.Duration) <-chan time.Time
 }
 
 func (o *Options) defaults() {
@@ -41,6 +48,43 @@ func (o *Options) defaults() {
 	if o.Jitter == nil {
 		o.Jitter = rand.Float64
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
+}
+
+// MaxRetryAfter bounds how long a server's Retry-After can hold a source back.
+const MaxRetryAfter = 5 * time.Minute
+
+// RetryAfterError is a failed poll whose server asked, with Retry-After,
+// to be left alone for Wait. Run waits that long (at most MaxRetryAfter)
+// before the next poll, and says so in the batch's Health.Err.
+type RetryAfterError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter reads the Retry-After header of a 429 or 503 answer at now:
+// delay-seconds or an HTTP date. ok is false for other statuses, or no or
+// an unreadable header; a date in the past is a wait of 0.
+func RetryAfter(status int, h http.Header, now time.Time) (wait time.Duration, ok bool) {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return min(time.Duration(n)*time.Second, MaxRetryAfter), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), MaxRetryAfter), true
+	}
+	return 0, false
 }
 
 // backoffCeiling bounds the default backoff: a recovered API is seen at most
@@ -69,9 +113,16 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 			return ctx.Err()
 		}
 		end := opt.Now()
+		var hold time.Duration // a server's Retry-After
 		if err != nil {
+			msg := err.Error()
+			var ra *RetryAfterError
+			if errors.As(err, &ra) {
+				hold = min(max(ra.Wait, 0), MaxRetryAfter)
+				msg += fmt.Sprintf("; next poll in %s, as the server asked (Retry-After)", hold.Round(time.Second))
+			}
 			b = sources.Batch{Health: sources.Health{
-				Err: err.Error(), Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
+				Err: msg, Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
 			}}
 			failures++
 		} else {
@@ -85,12 +136,14 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		b.Health.Interval = opt.Interval
 		emit(b)
 
-		t := time.NewTimer(Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter()))
+		wait := Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter())
+		if hold > 0 {
+			wait = hold // the server's word, not our backoff: it may be shorter or longer
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return ctx.Err()
-		case <-t.C:
+		case <-opt.After(wait):
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/poll"
 )
 
 // Errors a poll can be tested against with errors.Is.
@@ -87,7 +88,11 @@ func (f *fetcher) get(ctx context.Context, u string, auth bool, accept string, d
 	}
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %w", shown, &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: printable(string(snippet), 200)})
+		err := fmt.Errorf("GET %s: %w", shown, &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: printable(string(snippet), 200)})
+		if wait, ok := poll.RetryAfter(resp.StatusCode, resp.Header, time.Now()); ok {
+			return &poll.RetryAfterError{Wait: wait, Err: err}
+		}
+		return err
 	}
 	body := &limitedReader{r: io.LimitReader(resp.Body, f.limit+1), limit: f.limit}
 	if err := decode(body); err != nil {
