@@ -57,8 +57,9 @@ func (o *Options) defaults() {
 const MaxRetryAfter = 5 * time.Minute
 
 // RetryAfterError is a failed poll whose server asked, with Retry-After,
-// to be left alone for Wait. Run waits that long (at most MaxRetryAfter)
-// before the next poll, and says so in the batch's Health.Err.
+// to be left alone for Wait. Run waits that long (at most MaxRetryAfter),
+// or its backoff when longer, before the next poll, and says so in the
+// batch's Health.Err.
 type RetryAfterError struct {
 	Wait time.Duration
 	Err  error
@@ -113,18 +114,21 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 			return ctx.Err()
 		}
 		end := opt.Now()
-		var hold time.Duration // a server's Retry-After
+		if err != nil {
+			failures++
+		}
+		wait := Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter())
 		if err != nil {
 			msg := err.Error()
 			var ra *RetryAfterError
 			if errors.As(err, &ra) {
-				hold = min(max(ra.Wait, 0), MaxRetryAfter)
-				msg += fmt.Sprintf("; next poll in %s, as the server asked (Retry-After)", hold.Round(time.Second))
+				// Not before the server said; later if the backoff says so.
+				wait = max(wait, min(ra.Wait, MaxRetryAfter))
+				msg += fmt.Sprintf("; next poll in %s, as the server asked (Retry-After)", wait.Round(time.Second))
 			}
 			b = sources.Batch{Health: sources.Health{
 				Err: msg, Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
 			}}
-			failures++
 		} else {
 			b.Health.OK = true
 			b.Health.Err = ""
@@ -136,10 +140,6 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		b.Health.Interval = opt.Interval
 		emit(b)
 
-		wait := Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter())
-		if hold > 0 {
-			wait = hold // the server's word, not our backoff: it may be shorter or longer
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

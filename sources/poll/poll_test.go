@@ -132,6 +132,7 @@ func TestRunHonoursRetryAfter(t *testing.T) {
 	}{
 		{"42 s", 42 * time.Second, 42 * time.Second, "HTTP 429; next poll in 42s, as the server asked (Retry-After)"},
 		{"an hour is capped", time.Hour, MaxRetryAfter, "HTTP 429; next poll in 5m0s, as the server asked (Retry-After)"},
+		{"shorter than the backoff: the backoff", 3 * time.Second, 10 * time.Second, "HTTP 429; next poll in 10s, as the server asked (Retry-After)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
