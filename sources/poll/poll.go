@@ -116,6 +116,8 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		end := opt.Now()
 		if err != nil {
 			failures++
+		} else {
+			failures = 0
 		}
 		wait := Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter())
 		if err != nil {
@@ -124,7 +126,7 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 			if errors.As(err, &ra) {
 				// Not before the server said; later if the backoff says so.
 				wait = max(wait, min(ra.Wait, MaxRetryAfter))
-				msg += fmt.Sprintf("; next poll in %s, as the server asked (Retry-After)", wait.Round(time.Second))
+				msg += fmt.Sprintf("; next poll in %s, as the server asked (Retry-After)", wait.Round(100*time.Millisecond))
 			}
 			b = sources.Batch{Health: sources.Health{
 				Err: msg, Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
@@ -132,7 +134,6 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		} else {
 			b.Health.OK = true
 			b.Health.Err = ""
-			failures = 0
 		}
 		b.Source = opt.Name
 		b.At = end

@@ -132,7 +132,8 @@ func TestRunHonoursRetryAfter(t *testing.T) {
 	}{
 		{"42 s", 42 * time.Second, 42 * time.Second, "HTTP 429; next poll in 42s, as the server asked (Retry-After)"},
 		{"an hour is capped", time.Hour, MaxRetryAfter, "HTTP 429; next poll in 5m0s, as the server asked (Retry-After)"},
-		{"shorter than the backoff: the backoff", 3 * time.Second, 10 * time.Second, "HTTP 429; next poll in 10s, as the server asked (Retry-After)"},
+		// The backoff after one failure at 10 s, no jitter: 7.5 s (see TestDelay).
+		{"shorter than the backoff: the backoff", 3 * time.Second, 7500 * time.Millisecond, "HTTP 429; next poll in 7.5s, as the server asked (Retry-After)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +162,7 @@ func TestRunHonoursRetryAfter(t *testing.T) {
 			}
 			_ = Run(ctx, Options{Name: "x", Interval: 10 * time.Second, After: after, Jitter: func() float64 { return 0 }}, poll, emit)
 			// After the second poll Run may or may not ask for its next wait.
-			if len(waits) == 0 || waits[0] != tt.wantWait || (len(waits) > 1 && waits[1] != 10*time.Second) {
+			if len(waits) == 0 || waits[0] != tt.wantWait || (len(waits) > 1 && waits[1] != 10*time.Second) { // then healthy: the interval
 				t.Errorf("waits %v, want [%v 10s]", waits, tt.wantWait)
 			}
 			if len(got) != 2 || got[0].Health.OK || got[0].Health.Err != "rabbitmq: overview: "+tt.wantErr || !got[1].Health.OK {
