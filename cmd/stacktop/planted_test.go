@@ -57,10 +57,19 @@ func TestPlantedSecretsNeverShown(t *testing.T) {
 		"rpc: {transport_url: 'rabbit://nova:"+transportPw+"@127.0.0.1:1/nova', interval: 1s, timeout: 500ms}\n"+
 		"heartbeat: {url: 'amqp://127.0.0.1:1/', user: dash, password: "+amqpPw+", canary_interval: 1s, canary_timeout: 500ms}\n"), 0o600))
 
+	// Readable by the group and others: each said once, on stderr, before the run.
+	must(t, os.Chmod(clouds, 0o640))
+	must(t, os.Chmod(config, 0o644))
+
 	rec := filepath.Join(dir, "planted.jsonl")
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"record", rec, "--config", config, "--duration", "6s"}, &stdout, &stderr, noEnv); code != 0 {
 		t.Fatalf("record: exit %d: %s", code, stderr.String())
+	}
+	for _, f := range []string{clouds, config} {
+		if n := strings.Count(stderr.String(), f+" holds a secret and is readable by others"); n != 1 {
+			t.Errorf("stderr warns %d times of %s, want once:\n%s", n, f, stderr.String())
+		}
 	}
 	raw, err := os.ReadFile(rec)
 	if err != nil {
