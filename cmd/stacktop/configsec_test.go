@@ -11,6 +11,7 @@ import (
 
 	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/secretfile"
+	"github.com/stacktop/stacktop/sources"
 )
 
 // clearOS empties the OS_* variables Nova reads from the process's
@@ -225,4 +226,23 @@ func FuzzConfigFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The pipeline scrubs the configuration's secrets and URL userinfo from
+// every batch's error texts, whatever source forgot to, before the
+// recording and the store see them; the source's own probes are not changed.
+func TestPipelineScrubsBatches(t *testing.T) {
+	probes := []sources.Probe{{Detail: "fine"}, {Detail: "refused for S3cr3tPw"}}
+	b := sources.Batch{Health: sources.Health{Err: "dial amqp://u:S3cr3tPw@mq:5672: refused", Detail: "pw S3cr3tPw", Target: "http://u:x@h/"}, Probes: probes}
+	got := scrubBatch(b, redact.NewSecrets("S3cr3tPw"))
+	all := got.Health.Err + got.Health.Detail + got.Health.Target + got.Probes[0].Detail + got.Probes[1].Detail
+	if strings.Contains(all, "S3cr3tPw") || strings.Contains(all, "u:") || got.Probes[1].Detail != "refused for REDACTED" {
+		t.Errorf("scrubbed batch %+v", got)
+	}
+	if probes[1].Detail != "refused for S3cr3tPw" {
+		t.Error("the source's probes were changed in place")
+	}
+	if nb := scrubBatch(sources.Batch{Health: sources.Health{Err: "memory alarm on rabbit@mq-1"}}, nil); nb.Health.Err != "memory alarm on rabbit@mq-1" {
+		t.Errorf("a node name was taken for userinfo: %q", nb.Health.Err)
+	}
 }

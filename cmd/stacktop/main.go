@@ -269,6 +269,7 @@ func runTUI(o options, stderr io.Writer, getenv func(string) string) error {
 	}
 
 	p := newPipeline(state.NewStore(cfg), srcs)
+	p.secrets = set.secrets
 	if o.record != "" {
 		rec, err := startRecording(o.record)
 		if err != nil {

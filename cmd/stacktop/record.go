@@ -97,6 +97,7 @@ func runRecord(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	defer cancel()
 	rec.onError = cancel // a full disk ends the recording rather than losing it silently
 	p := newPipeline(state.NewStore(state.DefaultConfig()), srcs)
+	p.secrets = set.secrets
 	p.tap = rec.tap
 	p.Run(ctx) // the snapshots go nowhere: pipeline.offer never blocks
 	summary, err := rec.Close()
