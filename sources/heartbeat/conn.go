@@ -17,6 +17,7 @@ import (
 
 	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 )
 
 // ConnConfig says how to reach the broker. The password never comes from a
@@ -191,6 +192,7 @@ type link struct {
 	onDown   func(err error, attempt int) // called after every failure (dial or session), may be nil
 	onUp     func()                       // called after every successful dial, may be nil
 	serve    func(context.Context, *session) error
+	clk      clock.Clock // paces the backoff and times sessions; nil for the machine's clock
 }
 
 func (l *link) run(ctx context.Context) {
@@ -201,6 +203,7 @@ func (l *link) run(ctx context.Context) {
 	if b.max <= 0 {
 		b.max = 5 * time.Second
 	}
+	clk := clock.Or(l.clk)
 	attempt := 0
 	for ctx.Err() == nil {
 		up, err := l.once(ctx)
@@ -216,12 +219,12 @@ func (l *link) run(ctx context.Context) {
 		if l.onDown != nil {
 			l.onDown(err, attempt)
 		}
-		t := time.NewTimer(b.next())
+		t := clk.NewTimer(b.next())
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -233,12 +236,13 @@ func (l *link) once(ctx context.Context) (up time.Duration, err error) {
 		return 0, err
 	}
 	defer closeConn(conn)
-	start := time.Now()
+	clk := clock.Or(l.clk)
+	start := clk.Now()
 	s := &session{
 		conn:    conn,
 		closed:  conn.NotifyClose(make(chan *amqp.Error, 1)),
 		blocked: conn.NotifyBlocked(make(chan amqp.Blocking, 4)),
-		since:   func() time.Duration { return time.Since(start) },
+		since:   func() time.Duration { return clock.Since(clk, start) },
 	}
 	if l.onUp != nil {
 		l.onUp()
@@ -247,7 +251,7 @@ func (l *link) once(ctx context.Context) (up time.Duration, err error) {
 	if err == nil {
 		err = sources.Fail(sources.FailReset, errors.New("connection closed"))
 	}
-	return max(time.Since(start), time.Nanosecond), err
+	return max(clock.Since(clk, start), time.Nanosecond), err
 }
 
 // closeErr turns a NotifyClose value into an error.

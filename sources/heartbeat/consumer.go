@@ -14,6 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 )
 
 // Defaults of the dashboard side.
@@ -61,6 +62,9 @@ type SourceConfig struct {
 	CanaryTimeout  time.Duration // default 5 s, at most CanaryInterval
 	Flush          time.Duration // one batch per Flush (default 1 s)
 	Logf           func(format string, args ...any)
+	// Clock stamps heartbeats and batches and paces the flushes, the canary
+	// and reconnects; nil for the machine's clock. Tests pass a hand-driven one.
+	Clock clock.Clock
 }
 
 // Source consumes heartbeats and runs the canary; it is the dashboard's
@@ -128,6 +132,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	host, _ := os.Hostname()
@@ -169,6 +174,7 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 			}
 		},
 		serve: s.consume,
+		clk:   s.cfg.Clock,
 	}
 	if consumer.cfg.Name == "" {
 		consumer.cfg.Name = "stacktop dashboard (heartbeats)"
@@ -186,15 +192,15 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		go func() { defer wg.Done(); c.run(ctx) }()
 	}
 
-	t := time.NewTicker(s.cfg.Flush)
+	t := s.cfg.Clock.NewTicker(s.cfg.Flush)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
-		emit(s.batch(time.Now()))
+		emit(s.batch(s.cfg.Clock.Now()))
 	}
 }
 
@@ -360,7 +366,7 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 			if !ok {
 				return fmt.Errorf("consumer cancelled")
 			}
-			s.receive(d.RoutingKey, d.Body, time.Now())
+			s.receive(d.RoutingKey, d.Body, s.cfg.Clock.Now())
 			lastTag = d.DeliveryTag
 			if unacked++; unacked >= ackEvery {
 				if err := ack(); err != nil {
