@@ -84,6 +84,8 @@ func TestVerdictDemoScenario(t *testing.T) {
 	}
 	var changes []change
 	var prev state.Verdict
+	// The most services state saw flapping at once during the first incident.
+	peakFlapping := 0
 	end := tl.Loop + tl.Flap + 30*time.Second // into the next loop's incident
 	for off := time.Duration(0); off <= end; off += time.Second {
 		now := clk.Now()
@@ -107,6 +109,15 @@ func TestVerdictDemoScenario(t *testing.T) {
 		for _, b := range batches {
 			snap = store.Apply(b)
 		}
+		if off < tl.Loop {
+			n := 0
+			for _, sv := range snap.Services {
+				if sv.Flapping {
+					n++
+				}
+			}
+			peakFlapping = max(peakFlapping, n)
+		}
 		v := snap.Verdict
 		// "Trouble began" never reads later than "reached", and holds for
 		// the episode (the demo's verdict detail once read "reached
@@ -128,6 +139,11 @@ func TestVerdictDemoScenario(t *testing.T) {
 		t.Logf("t+%3.0fs %-14s %-10v thin=%-5v %s", c.off.Seconds(), c.phase, c.cause, c.thin, c.summary)
 	}
 
+	// The demo's flapping reaches state's flap detector (issue 10: it once
+	// read "flapping 0 on 0 hosts").
+	if peakFlapping < 10 {
+		t.Errorf("at most %d services flapping at once during the incident, want many", peakFlapping)
+	}
 	// The broker verdict (not thin) is reached during the incident …
 	reached, cleared := time.Duration(-1), time.Duration(-1)
 	for _, c := range changes {

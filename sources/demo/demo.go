@@ -28,10 +28,15 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultComputes          = 40
-	DefaultLoop              = 270 * time.Second
-	DefaultServiceDownTime   = 20 * time.Second
-	DefaultReportInterval    = 4 * time.Second
+	DefaultComputes = 40
+	DefaultLoop     = 270 * time.Second
+	// Nova's report_interval and service_down_time in Nova's own ratio
+	// (10 s and 60 s), scaled to the demo's 2 s Nova poll as a real cloud's
+	// are to a 10 s poll: state's 21-poll flap window then spans about 3½
+	// down times, as it does on a real cloud, and a flapping service is seen
+	// flapping.
+	DefaultServiceDownTime   = 12 * time.Second
+	DefaultReportInterval    = 2 * time.Second
 	DefaultHeartbeatInterval = time.Second
 	DefaultTokenTTL          = time.Hour
 	DefaultVHost             = "nova"
