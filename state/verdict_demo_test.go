@@ -43,7 +43,7 @@ func once(t *testing.T, src sources.Source) sources.Batch {
 }
 
 // TestVerdictDemoScenario runs the demo's incident (the 2015-08-12 replay)
-// through the real nova and rabbitmq sources and the demo's heartbeat
+// through the real nova and rabbitmq (prometheus path) sources and the demo's heartbeat
 // source at the intervals `stacktop --demo` uses (heartbeats 1 s, Nova 2 s,
 // RabbitMQ 4 s) on a fake clock, folds every batch into a Store, and checks
 // that the broker verdict is reached during the incident and clears after
@@ -67,7 +67,8 @@ func TestVerdictDemoScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 4 * time.Second})
+	rb, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword,
+		PrometheusURLs: cr.PrometheusURLs, Interval: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +103,8 @@ func TestVerdictDemoScenario(t *testing.T) {
 			b.Source, b.At, b.Health.Interval, b.Health.OK = sources.NameRabbitMQ, now, 4*time.Second, err == nil
 			if err != nil {
 				b.Health.Err = err.Error()
+			} else if b.Overview.Via != "prometheus" {
+				t.Errorf("t+%v: RabbitMQ read via %q, want the demo's prometheus path", off, b.Overview.Via)
 			}
 			batches = append(batches, b)
 		}

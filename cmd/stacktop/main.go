@@ -374,7 +374,10 @@ func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), err
 	}
 	// The simulated management API slows down as the broker sickens, as a real
 	// one does (about a second a request at worst): 4 s leaves room for three.
-	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 4 * time.Second})
+	// Node gauges and queues come from the nodes' rabbitmq_prometheus
+	// endpoints, as with prometheus_urls set; the header says so.
+	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword,
+		PrometheusURLs: cr.PrometheusURLs, Interval: 4 * time.Second})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}

@@ -3,8 +3,9 @@
 //
 // It speaks the real wire formats: Keystone v3 (version documents, password,
 // application-credential and token authentication with a service catalog),
-// the Nova compute API (version documents and os-services by microversion)
-// and the RabbitMQ management API (overview, nodes, queues, one queue). The
+// the Nova compute API (version documents and os-services by microversion),
+// the RabbitMQ management API (overview, nodes, queues, one queue) and each
+// broker node's rabbitmq_prometheus endpoint (/metrics, /metrics/detailed). The
 // heartbeats and broker canary probes that come over AMQP in production are
 // produced in-process, in the real heartbeat wire format, by HeartbeatSource.
 //
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -159,9 +161,10 @@ type API string
 
 // The simulated APIs.
 const (
-	Keystone API = "keystone"
-	Nova     API = "nova"
-	RabbitMQ API = "rabbitmq"
+	Keystone   API = "keystone"
+	Nova       API = "nova"
+	RabbitMQ   API = "rabbitmq"
+	Prometheus API = "prometheus" // every node's rabbitmq_prometheus endpoint
 )
 
 // Faults are misbehaviours injected into every request of one API, on top of
@@ -193,6 +196,7 @@ type Cloud struct {
 	sc  *scenario
 
 	keystoneURL, novaURL, rabbitURL string
+	prometheusURLs                  []string // one per broker node, in brokerNodes' order
 	servers                         []*http.Server
 	listeners                       []net.Listener
 	wg                              sync.WaitGroup
@@ -206,8 +210,8 @@ type Cloud struct {
 	tokenNo uint64
 }
 
-// Start starts the Keystone, Nova and RabbitMQ management listeners on
-// 127.0.0.1 (each on a free port). They stop when ctx is done or Close is called.
+// Start starts the Keystone, Nova, RabbitMQ management and (one per broker
+// node) rabbitmq_prometheus listeners on 127.0.0.1, each on a free port. They stop when ctx is done or Close is called.
 func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	cfg = cfg.withDefaults()
 	c := &Cloud{
@@ -228,6 +232,14 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		{Keystone, c.keystoneHandler(), &c.keystoneURL},
 		{Nova, c.novaHandler(), &c.novaURL},
 		{RabbitMQ, c.rabbitHandler(), &c.rabbitURL},
+	}
+	c.prometheusURLs = make([]string, len(brokerNodes))
+	for i := range brokerNodes {
+		apis = append(apis, struct {
+			api API
+			h   http.Handler
+			url *string
+		}{Prometheus, c.prometheusHandler(i), &c.prometheusURLs[i]})
 	}
 	for _, a := range apis {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -281,6 +293,10 @@ func (c *Cloud) NovaURL() string { return c.novaURL + "/v2.1" }
 // RabbitURL is the management API's base URL, http://127.0.0.1:PORT.
 func (c *Cloud) RabbitURL() string { return c.rabbitURL }
 
+// PrometheusURLs are the broker nodes' rabbitmq_prometheus endpoints, one
+// per node as on port 15692 of each, e.g. http://127.0.0.1:PORT.
+func (c *Cloud) PrometheusURLs() []string { return slices.Clone(c.prometheusURLs) }
+
 // VHost is the broker vhost holding Nova's queues.
 func (c *Cloud) VHost() string { return c.cfg.VHost }
 
@@ -299,6 +315,7 @@ type Credentials struct {
 	RabbitURL         string // management API base URL
 	RabbitUser        string
 	RabbitPassword    string
+	PrometheusURLs    []string // the nodes' rabbitmq_prometheus endpoints, no credentials
 	VHost             string
 }
 
@@ -310,7 +327,7 @@ func (c *Cloud) Credentials() Credentials {
 		Region:    c.cfg.Region,
 		AppCredID: c.cfg.AppCredID, AppCredName: c.cfg.AppCredName, AppCredSecret: c.cfg.AppCredSecret,
 		RabbitURL: c.RabbitURL(), RabbitUser: c.cfg.RabbitUser, RabbitPassword: c.cfg.RabbitPassword,
-		VHost: c.cfg.VHost,
+		PrometheusURLs: c.PrometheusURLs(), VHost: c.cfg.VHost,
 	}
 }
 
