@@ -30,6 +30,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
@@ -80,6 +81,9 @@ type Config struct {
 	// Clock paces the schedule, the flushes and the pings' timeouts; nil
 	// for the machine's clock. Tests pass a hand-driven one.
 	Clock clock.Clock
+	// Simulator, when set, stands in for the broker (the demo): no
+	// connection is made and every ping goes to it.
+	Simulator Simulator
 }
 
 // Source pings Nova services over RPC. Create it with New.
@@ -92,13 +96,16 @@ type Source struct {
 	ping   func(ctx context.Context, t Target) sources.Probe
 	broker bool
 
-	mu       sync.Mutex
-	sess     *session            // nil while not connected
-	connErr  string              // why not connected, redacted
-	connKind sources.FailureKind // connErr's kind
-	attempts int                 // failed dials since the last success
-	targets  int                 // services in the current round
-	latency  time.Duration
+	simBad atomic.Int64 // simulated replies that were not oslo replies
+
+	mu         sync.Mutex
+	sess       *session            // nil while not connected
+	connErr    string              // why not connected, redacted
+	connKind   sources.FailureKind // connErr's kind
+	simBlocked string              // simulated: the broker blocks publishers, its reason
+	attempts   int                 // failed dials since the last success
+	targets    int                 // services in the current round
+	latency    time.Duration
 }
 
 // New validates cfg and returns a Source; it does not connect yet.
@@ -128,6 +135,10 @@ func New(cfg Config) (*Source, error) {
 	cfg.Clock = clock.Or(cfg.Clock)
 	s := &Source{cfg: cfg, tr: tr, connErr: "connecting", broker: true}
 	s.ping = s.pingBroker
+	if cfg.Simulator != nil {
+		s.broker, s.connErr = false, ""
+		s.ping = s.pingSimulated
+	}
 	return s, nil
 }
 
@@ -187,6 +198,13 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 	}
 }
 
+// Ping pings t once, as Run's schedule does, and returns its probe. Run
+// calls it on schedule; a test may call it alone.
+func (s *Source) Ping(ctx context.Context, t Target) sources.Probe { return s.ping(ctx, t) }
+
+// Batch is the batch Run emits with probes: them and the connection's health.
+func (s *Source) Batch(probes []sources.Probe) sources.Batch { return s.batch(probes) }
+
 // batch is one emitted batch: the probes that ended and the connection's health.
 func (s *Source) batch(probes []sources.Probe) sources.Batch {
 	s.mu.Lock()
@@ -203,7 +221,18 @@ func (s *Source) batch(probes []sources.Probe) sources.Batch {
 		Latency:  s.latency,
 	}
 	var detail []string
-	if s.sess != nil {
+	if s.cfg.Simulator != nil {
+		h.Target += " (simulated)"
+		switch {
+		case s.connErr != "":
+			h.OK, h.Err, h.Kind = false, s.connErr, s.connKind
+		case s.simBlocked != "":
+			h.OK, h.Err, h.Kind = false, "broker blocks publishers: "+s.simBlocked, sources.FailBlocked
+		}
+		if n := s.simBad.Load(); n > 0 {
+			detail = append(detail, fmt.Sprintf("%d bad replies dropped", n))
+		}
+	} else if s.sess != nil {
 		h.Target = s.tr.url(s.sess.addr)
 		if b := s.sess.blockedReason(); b != "" {
 			h.OK, h.Err, h.Kind = false, "broker blocks publishers: "+b, sources.FailBlocked

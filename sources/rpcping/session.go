@@ -292,7 +292,7 @@ func (s *session) call(ctx context.Context, clk clock.Clock, t Target, timeout t
 			p.RTT = clock.Since(clk, start)
 			if o.returned != "" {
 				p.Result = sources.ProbeError
-				p.Detail = fmt.Sprintf("unroutable: no queue bound to %s on exchange %s (%s)", t.RoutingKey(), s.exchange, o.returned)
+				p.Detail = unroutable(t, s.exchange, o.returned)
 				return p
 			}
 			p.Result, p.Detail = sources.ProbeOK, o.reply.describe()
@@ -315,6 +315,12 @@ func (s *session) call(ctx context.Context, clk clock.Clock, t Target, timeout t
 			return p
 		}
 	}
+}
+
+// unroutable is the detail of a ping the broker returned: no queue is bound
+// to the service's routing key.
+func unroutable(t Target, exchange, text string) string {
+	return fmt.Sprintf("unroutable: no queue bound to %s on exchange %s (%s)", t.RoutingKey(), exchange, text)
 }
 
 // publishing wraps a request body in the properties oslo.messaging (kombu)

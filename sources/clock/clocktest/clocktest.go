@@ -176,3 +176,34 @@ func (c *Clock) Waiters(t testing.TB, n int, guard time.Duration) {
 		}
 	}
 }
+
+// Instant is a clock.Clock that reads now and fires every timer at once: a
+// wait on it is over as soon as it starts, for a test that steps time
+// itself and takes a source's own account of how long things took.
+func Instant(now func() time.Time) clock.Clock { return instant{now} }
+
+type instant struct{ now func() time.Time }
+
+type firedTimer struct{ ch chan time.Time }
+
+func (f firedTimer) C() <-chan time.Time { return f.ch }
+func (f firedTimer) Stop() bool          { return false }
+
+type firedTicker struct{ firedTimer }
+
+func (firedTicker) Stop() {}
+
+func (c instant) Now() time.Time { return c.now() }
+
+func (c instant) NewTimer(time.Duration) clock.Timer {
+	ch := make(chan time.Time, 1)
+	ch <- c.now()
+	return firedTimer{ch}
+}
+
+// NewTicker ticks at once, and then never again.
+func (c instant) NewTicker(time.Duration) clock.Ticker {
+	ch := make(chan time.Time, 1)
+	ch <- c.now()
+	return firedTicker{firedTimer{ch}}
+}

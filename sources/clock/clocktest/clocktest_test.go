@@ -78,3 +78,10 @@ func TestWaiters(t *testing.T) {
 	}
 	c.Waiters(t, 0, 10*time.Second)
 }
+
+func TestInstant(t *testing.T) {
+	c := Instant(func() time.Time { return t0 })
+	if _, ok := fired(c.NewTimer(time.Hour).C()); !ok || !c.Now().Equal(t0) {
+		t.Error("an instant timer does not fire at once")
+	}
+}
