@@ -22,6 +22,7 @@ import (
 	"github.com/stacktop/stacktop/sources/demo"
 	"github.com/stacktop/stacktop/sources/nova"
 	"github.com/stacktop/stacktop/sources/rabbitmq"
+	"github.com/stacktop/stacktop/sources/rpcping"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui"
 	"github.com/stacktop/stacktop/ui/sanitize"
@@ -359,8 +360,17 @@ func unconfigured(c *config) []ui.Unconfigured {
 	return out
 }
 
-// demoSources points the real Nova and RabbitMQ sources at the simulated
-// cloud; heartbeats and the canary come from the simulator's own source.
+// The demo's RPC pings: every service every 10 s; 16 in flight at most, so
+// that a round of its 44 services keeps near its interval while the sick
+// broker makes pings wait out their 5 s timeout.
+const (
+	demoRPCInterval    = 10 * time.Second
+	demoRPCConcurrency = 16
+)
+
+// demoSources points the real Nova, RabbitMQ and RPC ping sources at the
+// simulated cloud; heartbeats and the canary come from the simulator's own
+// source.
 func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), error) {
 	cr := cloud.Credentials()
 	n, err := nova.New(nova.Config{
@@ -381,7 +391,14 @@ func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), err
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
-	return []sources.Source{n, r, cloud.HeartbeatSource()}, focusFunc(r), nil
+	rs := &rpcSource{}
+	ping, err := rpcping.New(rpcping.Config{TransportURL: demo.RPCTransportURL, Interval: demoRPCInterval,
+		Concurrency: demoRPCConcurrency, Targets: rs.targets, Simulator: cloud.RPCSimulator()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	rs.Source = ping
+	return []sources.Source{n, r, rs, cloud.HeartbeatSource()}, focusFunc(r), nil
 }
 
 // configuredSources builds the sources a real cloud's configuration asks for.
