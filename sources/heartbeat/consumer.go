@@ -324,9 +324,9 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 	if reconnected {
 		s.cfg.Logf("heartbeat consumer: connected to %s again", s.cfg.Conn.Target())
 	}
-	idle := time.NewTicker(ackIdle)
+	idle := s.cfg.Clock.NewTicker(ackIdle)
 	defer idle.Stop()
-	depth := time.NewTicker(backlogEvery)
+	depth := s.cfg.Clock.NewTicker(backlogEvery)
 	defer depth.Stop()
 	var (
 		lastTag uint64 // the newest delivery not acked yet; 0 for none
@@ -350,11 +350,11 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 			return closeErr(e, "connection")
 		case e := <-chClosed:
 			return closeErr(e, "channel")
-		case <-idle.C:
+		case <-idle.C():
 			if err := ack(); err != nil {
 				return err
 			}
-		case <-depth.C:
+		case <-depth.C():
 			qi, err := ch.QueueDeclarePassive(q.Name, false, true, true, false, nil)
 			if err != nil {
 				return fmt.Errorf("queue depth: %w", err)
