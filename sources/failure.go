@@ -38,6 +38,7 @@ const (
 	FailRedirect    FailureKind = "redirect"      // a redirect stacktop refuses to follow
 	FailOther       FailureKind = "other"         // failed for another reason the client knows of
 	FailPending     FailureKind = "pending"       // not connected yet: the first attempt has not ended (no failure so far)
+	FailBehind      FailureKind = "behind"        // a feed flooded or behind (heartbeats): it cannot vouch for silence; the connection is fine
 )
 
 // Connection reports whether k means the client could not talk to the

@@ -233,8 +233,8 @@ type openGroup struct {
 // deriveEvents returns what changed from prev to next, oldest first (the
 // Differ of the timeline): b says which parts the batch touched, restarts
 // are the restarts it found (newest first, as merged), added the hosts it
-// added.
-func (t *timelineState) deriveEvents(b *sources.Batch, prev, next *Snapshot, restarts []Restart, added []string, cutoff time.Time) []Event {
+// added, extra the events the fold itself raised (conflicting heartbeats).
+func (t *timelineState) deriveEvents(b *sources.Batch, prev, next *Snapshot, restarts []Restart, added []string, extra []Event, cutoff time.Time) []Event {
 	if t.lost == nil {
 		t.lost = make(map[string]bool)
 		t.failingSince = make(map[string]time.Time)
@@ -254,6 +254,7 @@ func (t *timelineState) deriveEvents(b *sources.Batch, prev, next *Snapshot, res
 		out = t.nodesDiff(out, prev, next)
 	}
 	out = t.hostsDiff(out, next, added)
+	out = append(out, extra...)
 	out = t.canaryDiff(out, next)
 	out = verdictDiff(out, prev, next)
 	t.scratch = out[:0]

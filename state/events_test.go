@@ -45,7 +45,7 @@ func TestVerdictEvents(t *testing.T) {
 	prev := &Snapshot{}
 	for n, v := range vs {
 		s := &Snapshot{At: at(n), Verdict: v}
-		got = append(got, tl.deriveEvents(&sources.Batch{}, prev, s, nil, nil, time.Time{})...)
+		got = append(got, tl.deriveEvents(&sources.Batch{}, prev, s, nil, nil, nil, time.Time{})...)
 		prev = s
 	}
 	want := "verdict: possible broker problem (thin evidence: canary only): canary 2/3 failed — \n" +

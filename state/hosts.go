@@ -62,8 +62,23 @@ func (s *Store) observeHost(f *fold, h *Host, hb *sources.Heartbeat) {
 	if known && hb.Seq == h.Seq && hb.BootID == h.BootID && hb.SentAt.Equal(h.LastSeen.Add(h.Skew)) {
 		return // a redelivered duplicate
 	}
-	rebooted := known && h.BootID != "" && hb.BootID != "" && hb.BootID != h.BootID
+	changed := known && h.BootID != "" && hb.BootID != "" && hb.BootID != h.BootID
+	conflict := changed && conflicting(h, hb, recv)
+	rebooted := changed && !conflict
 	switch {
+	case conflict:
+		if !h.Conflicting(recv) {
+			f.conflicts = append(f.conflicts, Event{
+				At: recv, Kind: EventHeartbeat, Level: LevelProblem, Subject: "heartbeats", Change: "conflicting",
+				Hosts: []string{h.Name}, Source: f.b.Source,
+				Evidence: fmt.Sprintf("boot id %s, then %s up %s: not a reboot; two senders claim this name (a copied host name, or a forged heartbeat)",
+					short(h.BootID), short(hb.BootID), hb.Uptime.Round(time.Second)),
+				GroupEvidence: "two senders claim each name",
+			})
+		}
+		h.Conflicts++
+		h.ConflictSeen = recv
+		h.ConflictBoots = [2]string{h.BootID, hb.BootID}
 	case rebooted:
 		f.restarts = append(f.restarts, Restart{
 			At:       recv,
@@ -78,10 +93,13 @@ func (s *Store) observeHost(f *fold, h *Host, hb *sources.Heartbeat) {
 		h.Gaps += int(min(hb.Seq-h.Seq-1, 1<<31-1))
 		// A lower seq means the agent restarted: not a gap.
 	}
-	if known && !rebooted {
+	if changed {
+		h.prevBoot = h.BootID
+	}
+	if known && !changed {
 		s.compareProcesses(f, h, hb.Processes, recv)
 	}
-	if !known || rebooted || !sameProcesses(h.Processes, hb.Processes) {
+	if !known || changed || !sameProcesses(h.Processes, hb.Processes) {
 		h.Processes = slices.Clone(hb.Processes)
 	}
 
@@ -98,6 +116,35 @@ func (s *Store) observeHost(f *fold, h *Host, hb *sources.Heartbeat) {
 	h.BootID = hb.BootID
 	h.Uptime = hb.Uptime
 	h.AgentVersion = hb.AgentVersion
+}
+
+// rebootSlack is how much a rebooted host's uptime may exceed the time
+// since its previous boot was last heard from (queueing, clock steps).
+const rebootSlack = 30 * time.Second
+
+// conflicting says whether a heartbeat with another boot id than h's
+// cannot be a reboot of h: it names the boot before the current one (boot
+// ids never come back), the name is already in a conflict, or its uptime
+// is longer than the time since h's boot was last heard from.
+func conflicting(h *Host, hb *sources.Heartbeat, recv time.Time) bool {
+	slack := max(rebootSlack, 3*h.Interval)
+	return hb.BootID == h.prevBoot || h.Conflicting(recv) ||
+		(hb.Uptime > 0 && hb.Uptime > recv.Sub(h.LastSeen)+slack)
+}
+
+// conflictHold is how long a name stays in conflict after the last
+// conflicting heartbeat (at least; 5 intervals when longer): long enough
+// that heartbeats dropped in a flood do not split one conflict into many.
+const conflictHold = 2 * time.Minute
+
+// Conflicting says whether two senders claimed the host's name within the
+// last conflictHold (see Host.Conflicts): its age then proves nothing.
+func (h Host) Conflicting(now time.Time) bool {
+	iv := h.Interval
+	if iv <= 0 {
+		iv = defaultHeartbeatInterval
+	}
+	return !h.ConflictSeen.IsZero() && now.Sub(h.ConflictSeen) <= max(conflictHold, 5*iv)
 }
 
 // sameProcesses reports whether a and b list the same processes in the same order.

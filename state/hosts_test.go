@@ -121,7 +121,7 @@ func TestRebootSuppressesProcessRestarts(t *testing.T) {
 	s := NewStore(DefaultConfig())
 	s.Apply(hbBatch(hb("c1", 9, at(0), proc("nova-compute", 100, 0))))
 	r := hb("c1", 1, at(1), proc("nova-compute", 200, 1))
-	r.BootID = "boot-new"
+	r.BootID, r.Uptime = "boot-new", 8*time.Second // up less than the 10 s since the old boot was heard
 	snap := s.Apply(hbBatch(r))
 	if len(snap.Restarts) != 1 || snap.Restarts[0].Kind != RestartHost {
 		t.Errorf("restarts %+v, want only the host restart", snap.Restarts)
@@ -176,5 +176,109 @@ func TestSilentHostsExpire(t *testing.T) {
 	}
 	if _, ok := snap.Host("quiet"); ok || len(snap.Hosts) != 1 {
 		t.Errorf("host silent for 6m40s kept with 5m retention: %+v", snap.Hosts)
+	}
+}
+
+// TestConflictingHeartbeats: two senders under one host name (a copied
+// host name, or a forged heartbeat) alternate boot ids. That is counted and
+// said once, never read as a reboot per heartbeat or as process restarts;
+// a real reboot still is one.
+func TestConflictingHeartbeats(t *testing.T) {
+	type msg struct {
+		boot    string
+		uptime  time.Duration
+		pid     int
+		seqBase uint64
+	}
+	a := msg{"boot-aaaa-1111", 3 * time.Hour, 100, 0}
+	b := msg{"boot-bbbb-2222", 9 * time.Hour, 200, 1000}
+	bFake := msg{"boot-bbbb-2222", 5 * time.Second, 200, 1000} // claims to have just booted
+	reboot := msg{"boot-cccc-3333", 5 * time.Second, 300, 0}
+	alternate := func(x, y msg, n int) []msg {
+		var out []msg
+		for i := range n {
+			out = append(out, []msg{x, y}[i%2])
+		}
+		return out
+	}
+	cases := []struct {
+		name          string
+		msgs          []msg
+		restarts      int // host restarts
+		events        int // "conflicting" events in the timeline
+		conflicting   bool
+		conflictCount int
+	}{
+		{"steady", alternate(a, a, 10), 0, 0, false, 0},
+		{"a real reboot", []msg{a, a, reboot, reboot}, 1, 0, false, 0},
+		{"two senders alternate", alternate(a, b, 20), 0, 1, true, 19},
+		{"a sender posing as a reboot, then alternating", alternate(a, bFake, 20), 1, 1, true, 18},
+		{"the other sender stops: the conflict ends", append(alternate(a, b, 4), alternate(a, a, 16)...), 0, 1, false, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewStore(DefaultConfig())
+			var snap *Snapshot
+			for i, m := range c.msgs {
+				h := hb("compute-07", m.seqBase+uint64(i+1), at(i), proc("nova-compute", m.pid, 0))
+				h.BootID, h.Uptime = m.boot, m.uptime
+				snap = s.Apply(hbBatch(h))
+			}
+			host, _ := snap.Host("compute-07")
+			restarts, procRestarts := 0, 0
+			for _, r := range snap.Restarts {
+				switch r.Kind {
+				case RestartHost:
+					restarts++
+				case RestartProcess:
+					procRestarts++
+				}
+			}
+			events := 0
+			for _, e := range snap.Timeline {
+				if e.Kind == EventHeartbeat && e.Change == "conflicting" {
+					events++
+					if !strings.Contains(e.Evidence, "two senders claim this name") || len(e.Hosts) != 1 || e.Hosts[0] != "compute-07" {
+						t.Errorf("event %+v", e)
+					}
+				}
+			}
+			if restarts != c.restarts || procRestarts != 0 {
+				t.Errorf("host restarts %d, process restarts %d; want %d, 0: %+v", restarts, procRestarts, c.restarts, snap.Restarts)
+			}
+			if events != c.events {
+				t.Errorf("conflict events %d, want %d", events, c.events)
+			}
+			if got := host.Conflicting(snap.At); got != c.conflicting || host.Conflicts != c.conflictCount {
+				t.Errorf("conflicting %v with %d, want %v with %d", got, host.Conflicts, c.conflicting, c.conflictCount)
+			}
+			if host.Gaps != 0 {
+				t.Errorf("gaps %d: the two senders' sequence numbers were compared", host.Gaps)
+			}
+		})
+	}
+}
+
+// TestFloodIsNotABrokerFailure: a heartbeat feed failing because of a flood
+// (a kind other than a connection's) says nothing about the broker.
+func TestFloodIsNotABrokerFailure(t *testing.T) {
+	for _, c := range []struct {
+		kind     sources.FailureKind
+		evidence bool
+	}{{sources.FailBehind, false}, {sources.FailRefused, true}} {
+		s := NewStore(DefaultConfig())
+		s.Apply(hbBatch(hb("c1", 1, at(0))))
+		var snap *Snapshot
+		for i := 1; i < 4; i++ {
+			snap = s.Apply(sources.Batch{Source: sources.NameHeartbeat, At: at(i), Health: sources.Health{
+				Err: "heartbeat: flood from flooder (900 over 16 a batch): other hosts' silence proves nothing", Kind: c.kind}})
+		}
+		all := snap.Verdict.Summary
+		for _, f := range snap.Verdict.Findings {
+			all += " " + f.Text
+		}
+		if got := strings.Contains(all, "AMQP connection failing"); got != c.evidence {
+			t.Errorf("kind %s: verdict %v %q, AMQP evidence %v, want %v", c.kind, snap.Verdict.Cause, all, got, c.evidence)
+		}
 	}
 }

@@ -223,6 +223,14 @@ type Host struct {
 	Uptime       time.Duration
 	AgentVersion string
 	Processes    []sources.Process
+	// Conflicts counts heartbeats under this name that contradicted the
+	// boot it was reporting (another boot id, not a reboot): two senders
+	// claim the name, by mistake or by forgery. ConflictSeen is the
+	// receiver's clock at the last one; ConflictBoots the two boot ids.
+	Conflicts     int
+	ConflictSeen  time.Time
+	ConflictBoots [2]string
+	prevBoot      string // the boot id before BootID, to tell a flip back from a reboot
 }
 
 // ProbeSeries is a bounded history of probes, oldest first.

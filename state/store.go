@@ -49,6 +49,8 @@ type fold struct {
 	restarts []Restart // found while folding this batch
 	// addedHosts are the hosts this batch's heartbeats added.
 	addedHosts []string
+	// conflicts are the events of hosts whose heartbeats began to conflict.
+	conflicts []Event
 }
 
 // Apply folds one batch and returns the new snapshot, which it also publishes.
@@ -107,7 +109,7 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	s.age(f, &next)
 	next.Restarts = mergeRestarts(next.Restarts, f.restarts, f.cutoff, s.cfg.MaxRestarts)
 	next.Verdict = s.computeVerdict(f, &next)
-	next.Changes = s.tl.deriveEvents(&f.b, prev, &next, f.restarts, f.addedHosts, f.cutoff)
+	next.Changes = s.tl.deriveEvents(&f.b, prev, &next, f.restarts, f.addedHosts, f.conflicts, f.cutoff)
 	next.Timeline = s.tl.foldTimeline(next.Timeline, next.Changes, f.cutoff, s.cfg.MaxEvents, s.cfg.TimelineGroup)
 
 	snap := &next

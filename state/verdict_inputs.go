@@ -334,7 +334,9 @@ func (v *verdictState) observe(f *fold, next *Snapshot) {
 			v.mgmtSlow.now = false
 		}
 	case sources.NameHeartbeat:
-		if !b.Health.OK && b.Health.Kind != sources.FailPending { // still connecting at start-up is no failure
+		// Still connecting at start-up is no failure; FailBehind is the feed
+		// itself (a flood, the dashboard behind): the AMQP connection is fine.
+		if !b.Health.OK && b.Health.Kind != sources.FailPending && b.Health.Kind != sources.FailBehind {
 			v.amqpFail = seen{at: at, now: true, text: "AMQP connection failing: " + short80(b.Health.Err)}
 		} else {
 			v.amqpFail.now = false

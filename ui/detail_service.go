@@ -366,6 +366,10 @@ func hostLines(o *doc, e *env, host string) {
 	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last, at " + format.Clock(h.LastSeen) +
 		" · every " + format.Age(h.Interval) + " · " + o.paint(inkIf(h.Gaps > 0, st.Table.Warn), strconv.Itoa(h.Gaps)+" missed") +
 		" · skew " + h.Skew.Round(time.Millisecond).String())
+	if h.Conflicts > 0 {
+		o.add(o.paint(inkIf(h.Conflicting(e.now), st.Table.Bad), "  conflicting heartbeats: "+strconv.Itoa(h.Conflicts)+" under this name from another boot") +
+			" (boot ids " + o.clean(h.ConflictBoots[0]) + " and " + o.clean(h.ConflictBoots[1]) + ", last at " + format.Clock(h.ConflictSeen) + ")")
+	}
 	o.add("  uptime " + format.Age(h.Uptime) + " · boot " + o.clean(h.BootID) + " · agent " + o.clean(h.AgentVersion) + " · seq " + strconv.FormatUint(h.Seq, 10))
 	o.add(o.paint(st.Detail.Label, "  no history of ages is kept: \"missed\" counts sequence-number gaps since stacktop started"))
 	for _, pr := range h.Processes {

@@ -89,6 +89,11 @@ func TestDrillKeys(t *testing.T) {
 				t.Fatalf("jumping %v value %q footer %q", m.jumping, m.jump.Value(), lastLine(m))
 			}
 		}},
+		{"the time field drops bidi controls and invisible characters", []string{"3", "t", "\u202e", "0", "3", "\u200c", ":", "1", "\u2066"}, func(t *testing.T, m Model) {
+			if m.jump.Value() != "03:1" || strings.ContainsAny(screen(m), "\u202e\u200c\u2066") {
+				t.Fatalf("value %q, footer %q", m.jump.Value(), lastLine(m))
+			}
+		}},
 		{"jump lands at or before the time", []string{"3", "t", "0", "3", ":", "1", "0", ":", "3", "0", "enter"}, func(t *testing.T, m Model) {
 			// 03:10:30 falls between compute-015 (03:10:50) and compute-023 (03:10:25).
 			wantRow(t, m, "compute-023")

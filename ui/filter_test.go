@@ -68,7 +68,8 @@ func TestFilterField(t *testing.T) {
 		{"ctrl+u deletes to the start", []string{"/", "c", "t", "l", "ctrl+u"}, "", "46 of 46 match", true},
 		{"enter keeps", []string{"/", "c", "t", "l", "enter"}, "ctl", "tab next pane", false},
 		{"esc clears", []string{"/", "c", "t", "l", "esc"}, "", "tab next pane", false},
-		{"bidi override shown by name", []string{"/", "\u202e"}, "<RLO>", "0 of 46 match", true},
+		{"bidi override dropped", []string{"/", "\u202e"}, "", "46 of 46 match", true},
+		{"invisible characters dropped", []string{"/", "0", "\u200c", "\u2061", "1", "\ufe0f"}, "01", "11 of 46 match", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,11 +16,14 @@ func TestHeartbeatFeedDown(t *testing.T) {
 	tests := []struct {
 		name     string
 		feedDown bool
+		conflict bool
 		want     string
 		reject   string
 	}{
-		{"feed healthy: the lost host is LOST", false, "LOST", "? 1m12s"},
-		{"feed down: the same host is unknown", true, "? 1m12s", "LOST"},
+		{"feed healthy: the lost host is LOST", false, false, "LOST", "? 1m12s"},
+		{"feed down: the same host is unknown", true, false, "? 1m12s", "LOST"},
+		// Two senders claim the name: its age proves nothing either way.
+		{"conflicting heartbeats: CONFLICT", false, true, "CONFLICT", "LOST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,6 +32,13 @@ func TestHeartbeatFeedDown(t *testing.T) {
 				snap.Sources[0].LastErr = "heartbeat: connect amqp://rabbit.prod-east:5672: connection refused"
 				snap.Sources[0].LastSuccess = ago(40 * time.Second)
 				snap.Sources[0].Failures = 4
+			}
+			if tt.conflict {
+				for i := range snap.Hosts {
+					if snap.Hosts[i].Name == hostLost {
+						snap.Hosts[i].Conflicts, snap.Hosts[i].ConflictSeen, snap.Hosts[i].LastSeen = 3, ago(20*time.Second), ago(20*time.Second)
+					}
+				}
 			}
 			m := press(newTestModel(snap, 160, 48, true), "/")
 			for _, r := range hostLost {

@@ -33,6 +33,7 @@ type Options struct {
 	Cloud      string                 // cloud name for the header ("" → the nova source's target)
 	Broker     string                 // broker name for the header ("" → the cluster name)
 	FocusQueue func(k state.QueueKey) // asks the broker source for one queue's rates; zero key to stop; may be nil
+	Notices    []string               // warnings found at startup (a config file others can read), shown in the header for the whole run
 
 	// Unconfigured are the sources left out of the configuration: the
 	// screen says so, and how to configure them, where their data would be.
@@ -258,9 +259,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.editFilter(msg)
 		}
 		if m.jumping {
-			var cmd tea.Cmd
-			m.jump, cmd = m.jump.Update(msg)
-			return m, cmd
+			return m.editJump(msg)
 		}
 		return m, nil
 	}
@@ -413,9 +412,21 @@ func (m Model) jumpKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	m, cmd := m.editJump(msg)
+	m.jumpErr = ""
+	return m, cmd
+}
+
+// editJump passes a key or paste to the time field, dropping what
+// sanitize.Input drops (a U+202E would turn the field around).
+func (m Model) editJump(msg tea.Msg) (Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.jump, cmd = m.jump.Update(msg)
-	m.jumpErr = ""
+	if v := m.jump.Value(); sanitize.Input(v) != v {
+		pos := m.jump.Position() + utf8.RuneCountInString(sanitize.Input(v)) - utf8.RuneCountInString(v)
+		m.jump.SetValue(sanitize.Input(v))
+		m.jump.SetCursor(max(0, pos))
+	}
 	return m, cmd
 }
 
@@ -424,12 +435,12 @@ func (m Model) editFilter(msg tea.Msg) (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
 	v := m.filter.Value()
-	if clean := sanitize.Line(v, 0); clean != v {
-		// Bidi overrides and invisible characters (textinput already drops
-		// controls) are shown by name; the cursor stays after what was typed.
+	if clean := sanitize.Input(v); clean != v {
+		// Bidi controls and invisible characters (textinput already drops
+		// controls) are dropped; the cursor stays after what was typed.
 		pos := m.filter.Position() + utf8.RuneCountInString(clean) - utf8.RuneCountInString(v)
 		m.filter.SetValue(clean)
-		m.filter.SetCursor(pos)
+		m.filter.SetCursor(max(0, pos))
 		v = clean
 	}
 	if v != m.filters[m.active] {

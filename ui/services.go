@@ -386,6 +386,9 @@ func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.S
 	if src, ok := snap.Source(sources.NameHeartbeat); ok && live != state.LiveFresh && (src.LastErr != "" || src.Stale(now)) {
 		return "? " + age, st.Table.Dim
 	}
+	if h.Conflicting(now) {
+		return "CONFLICT " + age, st.Table.Bad // two senders claim the name: its age proves nothing
+	}
 	switch live {
 	case state.LiveLost:
 		return "LOST " + age, st.Table.Bad

@@ -310,6 +310,7 @@ func (m Model) status(level int) string {
 		}
 		f.put(" │ ", textWidth(t), f.paint(h.Dim, t))
 	}
+	m.notices(f)
 	return f.b.String()
 }
 
@@ -341,6 +342,26 @@ func (m Model) verdictLine() string {
 		h.Dim.Paint(&b, verdictHint)
 	}
 	return b.String()
+}
+
+// notices writes the startup notices (Options.Notices), the first one and
+// how many there are, after the sources: on their line when at least
+// minErrWidth is left there, else on the next. They hold for the whole run,
+// so the header keeps its height.
+func (m Model) notices(f *flow) {
+	n := m.opts.Notices
+	if len(n) == 0 {
+		return
+	}
+	text := "⚠ " + n[0]
+	if len(n) > 1 {
+		text = "⚠ (" + strconv.Itoa(len(n)) + " warnings) " + n[0]
+	}
+	if f.room(" │ ") < minErrWidth {
+		f.newline()
+	}
+	text = sanitize.Line(text, max(1, f.room(" │ ")))
+	f.put(" │ ", textWidth(text), f.paint(m.e.st.Header.Stale, text))
 }
 
 // brokerHealth writes alarms, partitions and the canary, trouble first;

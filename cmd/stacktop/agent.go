@@ -16,8 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"gopkg.in/yaml.v2"
-
+	"github.com/stacktop/stacktop/secretfile"
 	"github.com/stacktop/stacktop/sources/heartbeat"
 )
 
@@ -79,6 +78,8 @@ type agentConfig struct {
 	Host         string   `yaml:"host"`
 	NovaConf     string   `yaml:"nova_conf"`
 	Interval     duration `yaml:"interval"`
+
+	warnings []string // files holding a secret that others can read; "" for none
 }
 
 // agentConfigDefault is read when it exists and no other file is named.
@@ -129,8 +130,13 @@ func runAgent(args []string, stdout, stderr io.Writer, getenv func(string) strin
 	}
 	cfg, err := loadAgentConfig(configPath, flagCfg, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "stacktop agent: %v\n", err)
+		printSafe(stderr, "stacktop agent: "+err.Error(), envSecrets(getenv))
 		return 2
+	}
+	for _, w := range cfg.warnings {
+		if w != "" {
+			printSafe(stderr, "stacktop agent: warning: "+w, nil)
+		}
 	}
 	ac := heartbeat.AgentConfig{
 		Conn: heartbeat.ConnConfig{
@@ -189,15 +195,21 @@ func loadAgentConfig(path string, flags agentConfig, getenv func(string) string)
 	}
 	var c agentConfig
 	where := "agent config"
-	b, err := os.ReadFile(path)
+	secrets := envSecrets(getenv)
+	b, warning, err := secretfile.Read(path, func(b []byte) bool {
+		found := secretfile.YAMLSecrets(b)
+		secrets.Add(found...)
+		return len(found) > 0
+	})
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 	case err != nil:
 		return c, fmt.Errorf("config: %w", err)
 	default:
 		where = "config " + path
-		if err := yaml.UnmarshalStrict(b, &c); err != nil {
-			return c, fmt.Errorf("%s: %s", where, strings.TrimPrefix(err.Error(), "yaml: "))
+		c.warnings = append(c.warnings, warning)
+		if err := decodeYAML(b, &c); err != nil {
+			return c, secrets.Error(fmt.Errorf("%s: %w", where, err))
 		}
 	}
 	for _, e := range []struct {
@@ -244,10 +256,11 @@ func loadAgentConfig(path string, flags agentConfig, getenv func(string) string)
 	}
 	c.Password = getenv("STACKTOP_AMQP_PASSWORD")
 	if c.Password == "" && c.PasswordFile != "" {
-		b, err := os.ReadFile(c.PasswordFile)
+		b, warning, err := secretfile.Read(c.PasswordFile, nil)
 		if err != nil {
 			return c, fmt.Errorf("%s: password_file: %w", where, err)
 		}
+		c.warnings = append(c.warnings, warning)
 		c.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	if c.Host == "" && c.NovaConf != "" {

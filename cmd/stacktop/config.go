@@ -8,18 +8,22 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v2"
-
+	"github.com/stacktop/stacktop/redact"
+	"github.com/stacktop/stacktop/secretfile"
 	"github.com/stacktop/stacktop/sources/heartbeat"
 )
 
 // config is the file at ~/.config/stacktop/config.yaml (or --config),
 // overlaid by the environment. Every key is optional.
 type config struct {
-	path string // where it was read from, "" when no file exists
+	path     string            // where it was read from, "" when no file exists
+	secrets  *redact.Secrets   // every secret the file and the environment hold
+	warnings []string          // files holding secrets that others can read, said once before the screen opens
+	fromEnv  map[string]string // key → the environment variable that set it
 
 	Retention duration        `yaml:"retention"`
 	UTC       bool            `yaml:"utc"` // times in UTC, not the local zone (as --utc)
@@ -75,7 +79,7 @@ func (d *duration) UnmarshalYAML(unmarshal func(any) error) error {
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration such as 10s or 1h", s)
+		return fmt.Errorf("%q is not a duration (e.g. 10s, 1m)", s)
 	}
 	*d = duration(v)
 	return nil
@@ -91,65 +95,110 @@ func defaultConfigPath() string {
 }
 
 // loadConfig reads path (a missing file is fine unless explicit), overlays
-// the environment and validates. Errors name the file and the key.
+// the environment, validates and reads the password files. Errors name the
+// file (or the environment variable) and the key, hold no known secret, and
+// are usage errors (exit status 2). Files holding secrets that others can
+// write are refused; those others can read give a warning (c.warnings).
 func loadConfig(path string, explicit bool, getenv func(string) string) (*config, error) {
-	c := &config{}
+	c := &config{secrets: envSecrets(getenv), fromEnv: map[string]string{}}
+	fail := func(err error) error {
+		return usageError{c.secrets.Error(fmt.Errorf("config %s: %w", c.source(), err))}
+	}
 	if path != "" {
-		b, err := os.ReadFile(path)
+		var secret bool
+		b, warning, err := secretfile.Read(path, func(b []byte) bool {
+			found := secretfile.YAMLSecrets(b)
+			c.secrets.Add(found...)
+			secret = len(found) > 0
+			return secret
+		})
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !explicit:
 		case err != nil:
-			return nil, fmt.Errorf("config: %w", err)
+			return nil, usageError{c.secrets.Error(fmt.Errorf("config: %w", err))}
 		default:
 			c.path = path
-			if err := yaml.UnmarshalStrict(b, c); err != nil {
-				return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+			c.warn(warning)
+			if err := decodeYAML(b, c); err != nil {
+				return nil, fail(err)
 			}
 		}
 	}
-	if v := getenv("STACKTOP_RABBITMQ_URL"); v != "" {
-		c.RabbitMQ.URL = v
+	for _, e := range []struct {
+		env, key string
+		dst      *string
+	}{
+		{"STACKTOP_RABBITMQ_URL", "rabbitmq.url", &c.RabbitMQ.URL},
+		{"STACKTOP_RABBITMQ_USER", "rabbitmq.user", &c.RabbitMQ.User},
+		{"STACKTOP_RABBITMQ_PASSWORD", "rabbitmq.password", &c.RabbitMQ.Password},
+		{"STACKTOP_AMQP_URL", "heartbeat.url", &c.Heartbeat.URL},
+		{"STACKTOP_AMQP_USER", "heartbeat.user", &c.Heartbeat.User},
+		{"STACKTOP_AMQP_PASSWORD", "heartbeat.password", &c.Heartbeat.Password},
+	} {
+		if v := getenv(e.env); v != "" {
+			*e.dst = v
+			c.fromEnv[e.key] = e.env
+		}
 	}
-	if v := getenv("STACKTOP_RABBITMQ_USER"); v != "" {
-		c.RabbitMQ.User = v
-	}
-	if v := getenv("STACKTOP_RABBITMQ_PASSWORD"); v != "" {
-		c.RabbitMQ.Password = v
+	if getenv("STACKTOP_TRANSPORT_URL") != "" {
+		c.fromEnv["rpc.transport_url"] = "STACKTOP_TRANSPORT_URL"
 	}
 	if err := c.RPC.load(getenv); err != nil {
-		return nil, fmt.Errorf("config %s: %w", c.source(), err)
+		return nil, fail(c.named(err))
 	}
-	if v := getenv("STACKTOP_AMQP_URL"); v != "" {
-		c.Heartbeat.URL = v
-	}
-	if v := getenv("STACKTOP_AMQP_USER"); v != "" {
-		c.Heartbeat.User = v
-	}
-	if v := getenv("STACKTOP_AMQP_PASSWORD"); v != "" {
-		c.Heartbeat.Password = v
-	}
+	c.warn(c.RPC.warning)
+	urlSecrets(c.RPC.TransportURL, c.secrets)
 	if err := c.validate(); err != nil {
-		where := c.path
-		if where == "" {
-			where = "environment"
-		}
-		return nil, fmt.Errorf("config %s: %w", where, err)
+		return nil, fail(c.named(err))
 	}
-	if c.RabbitMQ.PasswordFile != "" && c.RabbitMQ.Password == "" {
-		b, err := os.ReadFile(c.RabbitMQ.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("config %s: rabbitmq.password_file: %w", c.path, err)
+	for _, p := range []struct {
+		key        string
+		file, into *string
+	}{
+		{"rabbitmq.password_file", &c.RabbitMQ.PasswordFile, &c.RabbitMQ.Password},
+		{"heartbeat.password_file", &c.Heartbeat.PasswordFile, &c.Heartbeat.Password},
+	} {
+		if *p.file == "" || *p.into != "" {
+			continue
 		}
-		c.RabbitMQ.Password = strings.TrimRight(string(b), "\r\n")
-	}
-	if c.Heartbeat.PasswordFile != "" && c.Heartbeat.Password == "" {
-		b, err := os.ReadFile(c.Heartbeat.PasswordFile)
+		b, warning, err := secretfile.Read(*p.file, nil)
 		if err != nil {
-			return nil, fmt.Errorf("config %s: heartbeat.password_file: %w", c.path, err)
+			return nil, fail(fmt.Errorf("%s: %w", p.key, err))
 		}
-		c.Heartbeat.Password = strings.TrimRight(string(b), "\r\n")
+		c.warn(warning)
+		*p.into = strings.TrimRight(string(b), "\r\n")
+		c.secrets.Add(*p.into)
 	}
 	return c, nil
+}
+
+// envSecrets are the secrets the environment gives stacktop.
+func envSecrets(getenv func(string) string) *redact.Secrets {
+	s := redact.NewSecrets(getenv("STACKTOP_RABBITMQ_PASSWORD"), getenv("STACKTOP_AMQP_PASSWORD"),
+		getenv("OS_PASSWORD"), getenv("OS_TOKEN"), getenv("OS_APPLICATION_CREDENTIAL_SECRET"))
+	urlSecrets(getenv("STACKTOP_TRANSPORT_URL"), s)
+	urlSecrets(getenv("STACKTOP_RABBITMQ_URL"), s)
+	urlSecrets(getenv("STACKTOP_AMQP_URL"), s)
+	return s
+}
+
+// warn notes a warning about the configuration once; "" is none.
+func (c *config) warn(w string) {
+	if w != "" && !slices.Contains(c.warnings, w) {
+		c.warnings = append(c.warnings, w)
+	}
+}
+
+// named says which environment variable a key's value came from, when it
+// did: "rabbitmq.url (from STACKTOP_RABBITMQ_URL): ...".
+func (c *config) named(err error) error {
+	msg := err.Error()
+	for key, env := range c.fromEnv {
+		if strings.HasPrefix(msg, key+":") {
+			return fmt.Errorf("%s (from %s)%s", key, env, strings.TrimPrefix(msg, key))
+		}
+	}
+	return err
 }
 
 func (c *config) validate() error {
@@ -172,7 +221,7 @@ func (c *config) validate() error {
 	if r.URL != "" {
 		u, err := url.Parse(r.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("rabbitmq.url: want http(s)://host:port of the management API, got %q", redactURL(r.URL))
+			return fmt.Errorf("rabbitmq.url: want http(s)://host:port of the management API, got %q", redact.URL(r.URL))
 		}
 		if u.User != nil {
 			return errors.New("rabbitmq.url: credentials do not belong in the URL; use rabbitmq.user and rabbitmq.password_file")
@@ -193,7 +242,7 @@ func (c *config) validate() error {
 	}
 	for i, p := range r.Prometheus {
 		if u, err := url.Parse(p); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("rabbitmq.prometheus_urls[%d]: want http(s)://host:15692, got %q", i, redactURL(p))
+			return fmt.Errorf("rabbitmq.prometheus_urls[%d]: want http(s)://host:15692, got %q", i, redact.URL(p))
 		}
 	}
 	return c.Heartbeat.validate()
@@ -213,19 +262,4 @@ func (h heartbeatConfig) validate() error {
 		return fmt.Errorf("heartbeat.canary_timeout: %s is longer than canary_interval %s", time.Duration(h.CanaryTimeout), time.Duration(h.CanaryInterval))
 	}
 	return nil
-}
-
-// redactURL drops any userinfo from a URL-ish string before it is shown.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if i := strings.LastIndex(s, "@"); i >= 0 {
-			return "…@" + s[i+1:]
-		}
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	return u.String()
 }

@@ -11,17 +11,21 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/demo"
 	"github.com/stacktop/stacktop/sources/nova"
 	"github.com/stacktop/stacktop/sources/rabbitmq"
+	"github.com/stacktop/stacktop/sources/rpcping"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui"
+	"github.com/stacktop/stacktop/ui/sanitize"
 )
 
 // Stamped at release time by goreleaser (-ldflags -X).
@@ -37,10 +41,20 @@ const usage = `NAME
 SYNOPSIS
     stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--utc] [--no-color]
     stacktop --demo [--no-color]
-    stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR]
+    stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR] [--force]
     stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T]
     stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json]
+    stacktop agent [--config FILE] [--url URL] [--user USER] [--password-file FILE] ...
     stacktop --version | --help
+
+    Each subcommand has its own --help: stacktop record --help.
+
+COMMANDS
+    (none)      the live screen
+    record      record what stacktop observes to a file, without the screen
+    replay      play a recording in the screen
+    timeline    an incident timeline (markdown, text or json) from a recording
+    agent       run on every node: publish its heartbeat to RabbitMQ
 
 DESCRIPTION
     Polls Nova's compute services (os-services) and the RabbitMQ management
@@ -63,26 +77,64 @@ OPTIONS
                         by default they are in the local zone (TZ). The
                         header names the zone; typed times are read in it
     --record FILE       also record every observation to FILE, as stacktop
-                        record does (see stacktop record --help)
+                        record does (see stacktop record --help); an existing
+                        FILE is refused unless --force is given
+    --force             with --record: replace FILE if it exists
     --version           print the version and exit
     --help              print this text and exit
 
 ENVIRONMENT
-    OS_CLOUD, OS_CLIENT_CONFIG_FILE, OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, ...
-                        as for the openstack CLI
+    The environment overrides the config file; a password is never taken
+    from the command line, where ps shows it.
+    OS_CLOUD, OS_CLIENT_CONFIG_FILE, OS_AUTH_URL, OS_USERNAME, OS_PASSWORD,
+    OS_TOKEN, OS_PROJECT_NAME, OS_USER_DOMAIN_NAME, OS_REGION_NAME, ...
+                        Keystone and Nova, as for the openstack CLI
     STACKTOP_RABBITMQ_URL, STACKTOP_RABBITMQ_USER, STACKTOP_RABBITMQ_PASSWORD
-                        the management API and its credentials (a password is
-                        never taken from the command line, where ps shows it)
+                        the management API and its credentials (rabbitmq.url,
+                        rabbitmq.user, rabbitmq.password)
+    STACKTOP_AMQP_URL, STACKTOP_AMQP_USER, STACKTOP_AMQP_PASSWORD
+                        where the agents' heartbeats are read and the canary
+                        runs: amqp(s)://host:port/vhost, no credentials in it
+                        (heartbeat.url, heartbeat.user, heartbeat.password)
     STACKTOP_TRANSPORT_URL
                         Nova's transport_url (rabbit://user:password@host:5672/nova):
                         stacktop then pings every nova-compute, -conductor and
                         -scheduler over RPC (oslo_rpc_server_ping) through it
+                        (rpc.transport_url)
+    STACKTOP_AMQP_PASSWORD_FILE, STACKTOP_AMQP_CA_FILE, STACKTOP_AGENT_HOST,
+    STACKTOP_AGENT_INTERVAL, STACKTOP_AGENT_CONFIG
+                        stacktop agent only: see stacktop agent --help
     STACKTOP_CONFIG     config file path
     NO_COLOR            disable colour
+
+CONFIGURATION
+    The config file is YAML; every key is optional (README.md, section
+    Configuration, has an example and what each key means):
+    retention, utc
+    nova:      cloud, interval, timeout
+    rabbitmq:  url, user, password, password_file, ca_file,
+               insecure_skip_verify, vhost, queues, interval, timeout, mode,
+               prometheus_urls
+    rpc:       transport_url, transport_url_file, exchange, interval,
+               timeout, concurrency, ca_file
+    heartbeat: url, vhost, user, password, password_file, ca_file,
+               insecure_skip_verify, canary_vhost, canary_interval,
+               canary_timeout
+    Durations are written 10s, 1m, 2h. A file holding a secret (the config,
+    a password_file, transport_url_file, clouds.yaml, secure.yaml) is
+    refused when others than its owner can write it, and warned of when
+    they can read it (chmod 600).
 
 FILES
     ~/.config/stacktop/config.yaml   see README.md, section Configuration
     clouds.yaml, secure.yaml         the openstack CLI's search path
+
+EXIT STATUS
+    0   the screen was quit, or a subcommand finished
+    1   a failure while running (a recording could not be written, the
+        terminal failed)
+    2   a usage or configuration error: a bad flag, argument, config key or
+        value, environment variable, or a file refused for its permissions
 `
 
 func main() {
@@ -98,6 +150,7 @@ type options struct {
 	noColor    bool
 	record     string // --record FILE
 	utc        bool   // --utc: times in UTC, not the local zone
+	force      bool   // --force: --record (or stacktop record) may replace an existing FILE
 }
 
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -125,6 +178,7 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	fs.BoolVar(&o.noColor, "no-color", false, "")
 	fs.StringVar(&o.record, "record", "", "")
 	fs.BoolVar(&o.utc, "utc", false, "")
+	fs.BoolVar(&o.force, "force", false, "")
 	fs.BoolVar(&showVersion, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -145,11 +199,25 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	if getenv("NO_COLOR") != "" {
 		o.noColor = true
 	}
-	if err := runTUI(o, getenv); err != nil {
-		fmt.Fprintf(stderr, "stacktop: %v\n", err)
-		return 1
+	if err := runTUI(o, stderr, getenv); err != nil {
+		return fail(stderr, "stacktop", err, nil)
 	}
 	return 0
+}
+
+// fail prints err on stderr, scrubbed of secrets (the known ones and any
+// URL userinfo) and made safe for the terminal line by line, and returns
+// the exit status: 2 for a usage or configuration error, 1 otherwise.
+func fail(stderr io.Writer, prefix string, err error, secrets *redact.Secrets) int {
+	printSafe(stderr, prefix+": "+err.Error(), secrets)
+	return exitStatus(err)
+}
+
+// printSafe writes msg to w, scrubbed and sanitised as fail does.
+func printSafe(w io.Writer, msg string, secrets *redact.Secrets) {
+	for line := range strings.SplitSeq(secrets.Scrub(msg), "\n") {
+		fmt.Fprintln(w, sanitize.Line(line, 0))
+	}
 }
 
 func versionString() string {
@@ -166,10 +234,15 @@ func versionString() string {
 
 // runTUI builds the sources (from the config, or the demo), runs them into
 // the store and shows the UI until the user quits.
-func runTUI(o options, getenv func(string) string) error {
+func runTUI(o options, stderr io.Writer, getenv func(string) string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
+	if o.record != "" {
+		if err := checkNewFile(o.record, o.force); err != nil {
+			return err
+		}
+	}
 	cfg := state.DefaultConfig()
 	set, err := buildSources(ctx, o, getenv)
 	if err != nil {
@@ -179,6 +252,10 @@ func runTUI(o options, getenv func(string) string) error {
 	srcs, focus := set.srcs, set.focus
 	useZone(o.utc || set.utc)
 	var uiOpts ui.Options
+	for _, w := range set.warnings {
+		printSafe(stderr, "stacktop: warning: "+w, set.secrets) // before the screen opens, once
+	}
+	uiOpts.Notices = set.warnings
 	uiOpts.Cloud, uiOpts.Broker = set.cloud, set.broker
 	uiOpts.Unconfigured = set.unconfigured
 	uiOpts.Recording = o.record
@@ -193,6 +270,7 @@ func runTUI(o options, getenv func(string) string) error {
 	}
 
 	p := newPipeline(state.NewStore(cfg), srcs)
+	p.secrets = set.secrets
 	if o.record != "" {
 		rec, err := startRecording(o.record)
 		if err != nil {
@@ -229,6 +307,8 @@ type sourceSet struct {
 	unconfigured  []ui.Unconfigured    // sources left out of the configuration, and how to set them
 	utc           bool                 // the config file's utc key
 	close         func()               // stops the demo cloud, if any
+	warnings      []string             // about the configuration's files, shown before the screen opens and in its header
+	secrets       *redact.Secrets      // the configuration's secrets, for scrubbing errors
 }
 
 // buildSources builds the sources from the demo or from the configuration,
@@ -259,10 +339,11 @@ func buildSources(ctx context.Context, o options, getenv func(string) string) (s
 	}
 	srcs, focus, err := configuredSources(c, o.cloud)
 	if err != nil {
-		return sourceSet{}, err
+		// Building a source touches no network: what fails is the configuration.
+		return sourceSet{}, usageError{c.secrets.Error(err)}
 	}
 	return sourceSet{srcs: srcs, focus: focus, retention: time.Duration(c.Retention), close: func() {},
-		unconfigured: unconfigured(c), utc: c.UTC}, nil
+		unconfigured: unconfigured(c), utc: c.UTC, warnings: c.warnings, secrets: c.secrets}, nil
 }
 
 // unconfigured lists the sources the configuration leaves out, with the
@@ -279,8 +360,17 @@ func unconfigured(c *config) []ui.Unconfigured {
 	return out
 }
 
-// demoSources points the real Nova and RabbitMQ sources at the simulated
-// cloud; heartbeats and the canary come from the simulator's own source.
+// The demo's RPC pings: every service every 10 s; 16 in flight at most, so
+// that a round of its 44 services keeps near its interval while the sick
+// broker makes pings wait out their 5 s timeout.
+const (
+	demoRPCInterval    = 10 * time.Second
+	demoRPCConcurrency = 16
+)
+
+// demoSources points the real Nova, RabbitMQ and RPC ping sources at the
+// simulated cloud; heartbeats and the canary come from the simulator's own
+// source.
 func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), error) {
 	cr := cloud.Credentials()
 	n, err := nova.New(nova.Config{
@@ -294,11 +384,21 @@ func demoSources(cloud *demo.Cloud) ([]sources.Source, func(state.QueueKey), err
 	}
 	// The simulated management API slows down as the broker sickens, as a real
 	// one does (about a second a request at worst): 4 s leaves room for three.
-	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword, Interval: 4 * time.Second})
+	// Node gauges and queues come from the nodes' rabbitmq_prometheus
+	// endpoints, as with prometheus_urls set; the header says so.
+	r, err := rabbitmq.New(rabbitmq.Config{URL: cr.RabbitURL, User: cr.RabbitUser, Password: cr.RabbitPassword,
+		PrometheusURLs: cr.PrometheusURLs, Interval: 4 * time.Second})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
-	return []sources.Source{n, r, cloud.HeartbeatSource()}, focusFunc(r), nil
+	rs := &rpcSource{}
+	ping, err := rpcping.New(rpcping.Config{TransportURL: demo.RPCTransportURL, Interval: demoRPCInterval,
+		Concurrency: demoRPCConcurrency, Targets: rs.targets, Simulator: cloud.RPCSimulator()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	rs.Source = ping
+	return []sources.Source{n, r, rs, cloud.HeartbeatSource()}, focusFunc(r), nil
 }
 
 // configuredSources builds the sources a real cloud's configuration asks for.
@@ -307,7 +407,7 @@ func configuredSources(c *config, cloudFlag string) ([]sources.Source, func(stat
 	if cloud == "" && c.Nova.Cloud != "" && getenvOSCloudUnset() {
 		cloud = c.Nova.Cloud
 	}
-	n, err := nova.New(nova.Config{Cloud: cloud, Interval: time.Duration(c.Nova.Interval), Timeout: time.Duration(c.Nova.Timeout)})
+	n, err := nova.New(nova.Config{Cloud: cloud, Interval: time.Duration(c.Nova.Interval), Timeout: time.Duration(c.Nova.Timeout), Warn: c.warn})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 )
@@ -19,6 +20,7 @@ type pipeline struct {
 	sources []sources.Source
 	out     chan *state.Snapshot
 	tap     func(sources.Batch) // sees every batch before it is folded (recording); may be nil
+	secrets *redact.Secrets     // the configuration's secrets, scrubbed from every batch's error texts; may be nil
 }
 
 func newPipeline(store *state.Store, srcs []sources.Source) *pipeline {
@@ -52,6 +54,7 @@ func (p *pipeline) Run(ctx context.Context) {
 	}
 	go func() { wg.Wait(); close(batches) }()
 	for b := range batches {
+		b = scrubBatch(b, p.secrets)
 		if p.tap != nil {
 			p.tap(b)
 		}
@@ -76,4 +79,24 @@ func offerNewest[T any](ch chan T, v T) {
 		default:
 		}
 	}
+}
+
+// scrubBatch removes the known secrets and any URL userinfo from the texts
+// of b that carry errors (health, probe details) before the screen or a
+// recording sees them: the sources redact their own, this holds for every
+// source at once. The probes are copied, never changed in place.
+func scrubBatch(b sources.Batch, secrets *redact.Secrets) sources.Batch {
+	b.Health.Err = secrets.Scrub(b.Health.Err)
+	b.Health.Detail = secrets.Scrub(b.Health.Detail)
+	b.Health.Target = secrets.Scrub(b.Health.Target)
+	copied := false
+	for i, pr := range b.Probes {
+		if d := secrets.Scrub(pr.Detail); d != pr.Detail {
+			if !copied {
+				b.Probes, copied = append([]sources.Probe(nil), b.Probes...), true
+			}
+			b.Probes[i].Detail = d
+		}
+	}
+	return b
 }

@@ -23,8 +23,8 @@ const recordUsage = `NAME
     stacktop record - record what stacktop observes, for replay and the postmortem
 
 SYNOPSIS
-    stacktop record FILE [--os-cloud NAME] [--config FILE] [--duration DUR]
-    stacktop record FILE --demo [--duration DUR]
+    stacktop record FILE [--os-cloud NAME] [--config FILE] [--duration DUR] [--force]
+    stacktop record FILE --demo [--duration DUR] [--force]
 
 DESCRIPTION
     Runs the same sources as stacktop (from the config file and environment,
@@ -40,7 +40,10 @@ DESCRIPTION
     broker node gauges, heartbeats, errors), never credentials.
 
 OPTIONS
-    --duration DUR      stop after this long, e.g. 10m (default: until ctrl-c)
+    --duration DUR      stop after this long, e.g. 10m; leave it out to record
+                        until ctrl-c (0 or less is an error)
+    --force             replace FILE if it exists (without it an existing
+                        FILE, perhaps an incident's recording, is refused)
     --demo, --os-cloud NAME, --config FILE
                         as for stacktop
 `
@@ -54,13 +57,19 @@ func runRecord(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	fs.StringVar(&o.cloud, "os-cloud", "", "")
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.DurationVar(&duration, "duration", 0, "")
+	fs.BoolVar(&o.force, "force", false, "")
 	file, code := parseWithFile(fs, args, "record", recordUsage, stdout, stderr)
 	if code >= 0 {
 		return code
 	}
-	if duration < 0 {
-		fmt.Fprintf(stderr, "stacktop record: --duration %s: want a positive duration\n", duration)
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	if durationSet && duration <= 0 {
+		fmt.Fprintf(stderr, "stacktop record: --duration %s: want a positive duration such as 10m (leave it out to record until ctrl-c)\n", duration)
 		return 2
+	}
+	if err := checkNewFile(file, o.force); err != nil {
+		return fail(stderr, "stacktop record", err, nil)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -72,21 +81,23 @@ func runRecord(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	}
 	set, err := buildSources(ctx, o, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
-		return 1
+		return fail(stderr, "stacktop record", err, nil)
+	}
+	for _, w := range set.warnings {
+		printSafe(stderr, "stacktop record: warning: "+w, set.secrets)
 	}
 	defer set.close()
 	srcs := set.srcs
 	rec, err := startRecording(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "stacktop record: %v\n", err)
-		return 1
+		return fail(stderr, "stacktop record", err, set.secrets)
 	}
 	fmt.Fprintf(stderr, "stacktop: recording to %s; ctrl-c stops\n", file)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rec.onError = cancel // a full disk ends the recording rather than losing it silently
 	p := newPipeline(state.NewStore(state.DefaultConfig()), srcs)
+	p.secrets = set.secrets
 	p.tap = rec.tap
 	p.Run(ctx) // the snapshots go nowhere: pipeline.offer never blocks
 	summary, err := rec.Close()
@@ -143,6 +154,18 @@ type recorder struct {
 	failed  map[string]int
 	err     error
 	flagged bool
+}
+
+// checkNewFile refuses an existing path unless force is set: stacktop record
+// once silently replaced an incident's recording with a new one.
+func checkNewFile(path string, force bool) error {
+	if force {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return usageError{fmt.Errorf("%s exists: give --force to replace it, or another name", path)}
+	}
+	return nil
 }
 
 func startRecording(path string) (*recorder, error) {

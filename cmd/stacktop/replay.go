@@ -98,7 +98,7 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	}
 	rd, err := recording.Open(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
+		printSafe(stderr, "stacktop replay: "+err.Error(), nil)
 		return 1
 	}
 	started := rd.Header().Started
@@ -121,7 +121,7 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	}
 	sess := newReplaySession(ctx, file, cfg, speed, step)
 	if err := sess.seek(from); err != nil {
-		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
+		printSafe(stderr, "stacktop replay: "+err.Error(), nil)
 		return 1
 	}
 	_, err = tea.NewProgram(ui.New(sess.uiOptions(noColor)), tea.WithContext(ctx)).Run()
@@ -130,9 +130,9 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		err = nil
 	}
-	fmt.Fprintln(stderr, summary)
+	printSafe(stderr, summary, nil) // the recording's errors may quote its bytes
 	if err != nil {
-		fmt.Fprintf(stderr, "stacktop replay: %v\n", err)
+		printSafe(stderr, "stacktop replay: "+err.Error(), nil)
 		return 1
 	}
 	return 0

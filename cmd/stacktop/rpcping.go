@@ -7,12 +7,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/stacktop/stacktop/secretfile"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/rpcping"
 	"github.com/stacktop/stacktop/state"
@@ -39,6 +39,8 @@ type rpcConfig struct {
 	Timeout          duration `yaml:"timeout"`
 	Concurrency      int      `yaml:"concurrency"`
 	CAFile           string   `yaml:"ca_file"`
+
+	warning string // transport_url_file is readable by others ("" if not)
 }
 
 // load overlays the environment, reads transport_url_file and validates the
@@ -53,11 +55,11 @@ func (r *rpcConfig) load(getenv func(string) string) error {
 	key := "rpc.transport_url"
 	if r.TransportURLFile != "" {
 		key = "rpc.transport_url_file"
-		u, err := transportURLFromFile(r.TransportURLFile)
+		u, warning, err := transportURLFromFile(r.TransportURLFile)
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
-		r.TransportURL = u
+		r.TransportURL, r.warning = u, warning
 	}
 	for _, d := range []struct {
 		key string
@@ -85,15 +87,10 @@ func (r *rpcConfig) load(getenv func(string) string) error {
 // transportURLFromFile reads a transport URL from a file of its own (the
 // first line that is not blank or a # comment) or from nova.conf (the
 // transport_url of its [DEFAULT] section).
-func transportURLFromFile(path string) (string, error) {
-	f, err := os.Open(path)
+func transportURLFromFile(path string) (transportURL, warning string, err error) {
+	b, warning, err := secretfile.Read(path, nil)
 	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	ini := false
 	section := ""
@@ -109,19 +106,19 @@ func transportURLFromFile(path string) (string, error) {
 			continue
 		}
 		if !ini {
-			return line, nil
+			return line, warning, nil
 		}
 		if k, v, ok := strings.Cut(line, "="); ok && section == "DEFAULT" && strings.TrimSpace(k) == "transport_url" {
-			return strings.TrimSpace(v), nil
+			return strings.TrimSpace(v), warning, nil
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if ini {
-		return "", fmt.Errorf("%s has no transport_url in its [DEFAULT] section", path)
+		return "", "", fmt.Errorf("%s has no transport_url in its [DEFAULT] section", path)
 	}
-	return "", fmt.Errorf("%s is empty", path)
+	return "", "", fmt.Errorf("%s is empty", path)
 }
 
 // source is where the config came from, for errors: the file, or the environment.

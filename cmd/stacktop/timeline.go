@@ -78,7 +78,7 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	}
 	rd, err := recording.Open(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "stacktop timeline: %v\n", err)
+		printSafe(stderr, "stacktop timeline: "+err.Error(), nil)
 		return 1
 	}
 	defer rd.Close()
@@ -103,7 +103,7 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 			break
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "stacktop timeline: %s: %v\n", file, err)
+			printSafe(stderr, fmt.Sprintf("stacktop timeline: %s: %v", file, err), nil)
 			return 1
 		}
 		b.Add(batch)
@@ -111,7 +111,7 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	meta := b.Meta()
 	meta.Recorder = rd.Header().Version
 	for i, e := range rd.Errors() {
-		fmt.Fprintf(stderr, "stacktop timeline: %s: %v (skipped)\n", file, e)
+		printSafe(stderr, fmt.Sprintf("stacktop timeline: %s: %v (skipped)", file, e), nil)
 		switch {
 		case i < 10 && errors.Is(e, recording.ErrTruncated):
 			meta.Notes = append(meta.Notes, fmt.Sprintf("the recording ends early, at line %d (%v): its recorder was stopped hard; the timeline ends there", e.Line, e.Err))
@@ -132,7 +132,7 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 		}
 	}
 	if err := write(stdout, entries, meta, opts); err != nil {
-		fmt.Fprintf(stderr, "stacktop timeline: %v\n", err)
+		printSafe(stderr, "stacktop timeline: "+err.Error(), nil)
 		return 1
 	}
 	return 0

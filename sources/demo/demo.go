@@ -3,8 +3,9 @@
 //
 // It speaks the real wire formats: Keystone v3 (version documents, password,
 // application-credential and token authentication with a service catalog),
-// the Nova compute API (version documents and os-services by microversion)
-// and the RabbitMQ management API (overview, nodes, queues, one queue). The
+// the Nova compute API (version documents and os-services by microversion),
+// the RabbitMQ management API (overview, nodes, queues, one queue) and each
+// broker node's rabbitmq_prometheus endpoint (/metrics, /metrics/detailed). The
 // heartbeats and broker canary probes that come over AMQP in production are
 // produced in-process, in the real heartbeat wire format, by HeartbeatSource.
 //
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +30,15 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultComputes          = 40
-	DefaultLoop              = 270 * time.Second
-	DefaultServiceDownTime   = 20 * time.Second
-	DefaultReportInterval    = 4 * time.Second
+	DefaultComputes = 40
+	DefaultLoop     = 270 * time.Second
+	// Nova's report_interval and service_down_time in Nova's own ratio
+	// (10 s and 60 s), scaled to the demo's 2 s Nova poll as a real cloud's
+	// are to a 10 s poll: state's 21-poll flap window then spans about 3½
+	// down times, as it does on a real cloud, and a flapping service is seen
+	// flapping.
+	DefaultServiceDownTime   = 12 * time.Second
+	DefaultReportInterval    = 2 * time.Second
 	DefaultHeartbeatInterval = time.Second
 	DefaultTokenTTL          = time.Hour
 	DefaultVHost             = "nova"
@@ -154,9 +161,10 @@ type API string
 
 // The simulated APIs.
 const (
-	Keystone API = "keystone"
-	Nova     API = "nova"
-	RabbitMQ API = "rabbitmq"
+	Keystone   API = "keystone"
+	Nova       API = "nova"
+	RabbitMQ   API = "rabbitmq"
+	Prometheus API = "prometheus" // every node's rabbitmq_prometheus endpoint
 )
 
 // Faults are misbehaviours injected into every request of one API, on top of
@@ -188,6 +196,7 @@ type Cloud struct {
 	sc  *scenario
 
 	keystoneURL, novaURL, rabbitURL string
+	prometheusURLs                  []string // one per broker node, in brokerNodes' order
 	servers                         []*http.Server
 	listeners                       []net.Listener
 	wg                              sync.WaitGroup
@@ -201,8 +210,8 @@ type Cloud struct {
 	tokenNo uint64
 }
 
-// Start starts the Keystone, Nova and RabbitMQ management listeners on
-// 127.0.0.1 (each on a free port). They stop when ctx is done or Close is called.
+// Start starts the Keystone, Nova, RabbitMQ management and (one per broker
+// node) rabbitmq_prometheus listeners on 127.0.0.1, each on a free port. They stop when ctx is done or Close is called.
 func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 	cfg = cfg.withDefaults()
 	c := &Cloud{
@@ -223,6 +232,14 @@ func Start(ctx context.Context, cfg Config) (*Cloud, error) {
 		{Keystone, c.keystoneHandler(), &c.keystoneURL},
 		{Nova, c.novaHandler(), &c.novaURL},
 		{RabbitMQ, c.rabbitHandler(), &c.rabbitURL},
+	}
+	c.prometheusURLs = make([]string, len(brokerNodes))
+	for i := range brokerNodes {
+		apis = append(apis, struct {
+			api API
+			h   http.Handler
+			url *string
+		}{Prometheus, c.prometheusHandler(i), &c.prometheusURLs[i]})
 	}
 	for _, a := range apis {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -276,6 +293,10 @@ func (c *Cloud) NovaURL() string { return c.novaURL + "/v2.1" }
 // RabbitURL is the management API's base URL, http://127.0.0.1:PORT.
 func (c *Cloud) RabbitURL() string { return c.rabbitURL }
 
+// PrometheusURLs are the broker nodes' rabbitmq_prometheus endpoints, one
+// per node as on port 15692 of each, e.g. http://127.0.0.1:PORT.
+func (c *Cloud) PrometheusURLs() []string { return slices.Clone(c.prometheusURLs) }
+
 // VHost is the broker vhost holding Nova's queues.
 func (c *Cloud) VHost() string { return c.cfg.VHost }
 
@@ -294,6 +315,7 @@ type Credentials struct {
 	RabbitURL         string // management API base URL
 	RabbitUser        string
 	RabbitPassword    string
+	PrometheusURLs    []string // the nodes' rabbitmq_prometheus endpoints, no credentials
 	VHost             string
 }
 
@@ -305,7 +327,7 @@ func (c *Cloud) Credentials() Credentials {
 		Region:    c.cfg.Region,
 		AppCredID: c.cfg.AppCredID, AppCredName: c.cfg.AppCredName, AppCredSecret: c.cfg.AppCredSecret,
 		RabbitURL: c.RabbitURL(), RabbitUser: c.cfg.RabbitUser, RabbitPassword: c.cfg.RabbitPassword,
-		VHost: c.cfg.VHost,
+		PrometheusURLs: c.PrometheusURLs(), VHost: c.cfg.VHost,
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 const (
 	heartbeatTarget = "amqp://127.0.0.1:5672/nova (demo)"
 	heartbeatDetail = "simulated AMQP: heartbeats and canary"
-	// errConnectionForced is what amqp091-go reports when a broker node shuts down.
-	errConnectionForced = `Exception (320) Reason: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"`
+	// errConnectionForced is what amqp091-go reports when a broker node
+	// shuts down: AMQP's connection-forced (320).
+	codeConnectionForced = 320
+	errConnectionForced  = `Exception (320) Reason: "CONNECTION_FORCED - broker forced connection closure with reason 'shutdown'"`
 )
 
 // HeartbeatSource returns a source that emits, once per HeartbeatInterval,
@@ -72,7 +74,7 @@ func (s *heartbeatSource) step(now time.Time) (sources.Batch, error) {
 	}
 	s.prev = now
 	if off := sc.offset(now); off >= 0 && sc.tl.brokerDown(off) {
-		b.Health.Err = errConnectionForced
+		b.Health.Err, b.Health.Kind = errConnectionForced, sources.KindOfAMQPCode(codeConnectionForced)
 		b.Health.Latency = time.Since(start)
 		return b, nil
 	}

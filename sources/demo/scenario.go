@@ -108,7 +108,8 @@ type service struct {
 	zone           string
 	key            uint64
 	sus            float64       // how easily its RPC gets stuck, 0..1
-	seg, segOff    time.Duration // stuck/working segments
+	seg, segOff    time.Duration // flapping cycles: their length and the first one's offset
+	stuck          time.Duration // the part of a cycle its connection may be stuck
 	phase          time.Duration // report tick offset
 	disabledReason string
 	cell2          bool // in the cell that Faults.DownCell takes away
@@ -153,7 +154,10 @@ func newScenario(cfg Config) *scenario {
 			key: p.key, sus: sus, proc: p,
 		}
 		s.uuid = uuidOf(mix(s.key^6), mix(s.key^7))
-		s.seg = 18*time.Second + time.Duration(unit(mix(s.key^8))*float64(27*time.Second))
+		// A stuck cycle outlasts service_down_time by 1–5 s (Nova shows the
+		// service down for a poll or two), then a few reports get through.
+		s.stuck = cfg.ServiceDownTime + time.Second + time.Duration(unit(mix(s.key^8))*float64(4*time.Second))
+		s.seg = s.stuck + 2500*time.Millisecond + time.Duration(unit(mix(s.key^24))*float64(4*time.Second))
 		s.segOff = time.Duration(unit(mix(s.key^9)) * float64(s.seg))
 		s.phase = time.Duration(unit(mix(s.key^10)) * float64(cfg.ReportInterval))
 		p.svc = s
@@ -408,12 +412,17 @@ func (sc *scenario) reportOK(s *service, tau time.Time, k int64) bool {
 	if h == 0 {
 		return true
 	}
-	j := floorDiv(tau.Sub(sc.cfg.Epoch)-s.segOff, s.seg)
+	// Flapping, as in the 2015 incident: cycle after cycle, the service's
+	// connection gets stuck long enough for Nova to call it down, then
+	// recovers for a few reports. How likely a cycle is stuck follows how
+	// sick the broker is and how susceptible the service.
+	since := tau.Sub(sc.cfg.Epoch) - s.segOff
+	j := floorDiv(since, s.seg)
 	mid := sc.cfg.Epoch.Add(s.segOff + time.Duration(j)*s.seg + s.seg/2)
-	if unit(mix2(s.key^17, j)) < sc.tl.serviceSick(sc.offset(mid))*s.sus {
-		return false // its connection is stuck for this whole segment
+	if since-time.Duration(j)*s.seg < s.stuck && unit(mix2(s.key^17, j)) < sc.tl.serviceSick(sc.offset(mid))*(0.4+0.8*s.sus) {
+		return false // its connection is stuck for this part of the cycle
 	}
-	return unit(mix2(s.key^18, k)) >= 0.3*h
+	return unit(mix2(s.key^18, k)) >= 0.15*h
 }
 
 // updatedAt is Nova's updated_at of s at now: the time of its last report

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stacktop/stacktop/redact"
 )
 
 // RequireEnv is the variable that turns a skipped integration test into a failure.
@@ -144,7 +146,7 @@ func probe(raw, key string) error {
 	}
 	c, err := net.DialTimeout("tcp", host, 2*time.Second)
 	if err != nil {
-		return fmt.Errorf("%s (%s) does not answer: %v", key, u.Redacted(), err)
+		return fmt.Errorf("%s (%s) does not answer: %v", key, redact.URL(raw), err)
 	}
 	return c.Close()
 }

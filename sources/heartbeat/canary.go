@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 )
 
 // canary sends a message through the broker to itself the way an RPC call
@@ -45,6 +46,7 @@ type canarySession struct {
 }
 
 func newCanary(cfg SourceConfig, id string, record func(sources.Probe)) *canary {
+	cfg.Clock = clock.Or(cfg.Clock)
 	conn := cfg.Conn
 	if cfg.CanaryVHost != "" {
 		conn.VHost = cfg.CanaryVHost
@@ -65,19 +67,20 @@ func (c *canary) run(ctx context.Context) {
 			}
 		},
 		serve: c.serve,
+		clk:   c.cfg.Clock,
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); l.run(ctx) }()
 	defer wg.Wait()
 
-	t := time.NewTicker(c.cfg.CanaryInterval)
+	t := c.cfg.Clock.NewTicker(c.cfg.CanaryInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 		if p, ok := c.probe(ctx); ok {
 			c.record(p)
@@ -88,7 +91,8 @@ func (c *canary) run(ctx context.Context) {
 // probe makes one round trip; it returns within the timeout whatever the broker does.
 func (c *canary) probe(ctx context.Context) (sources.Probe, bool) {
 	timeout := c.cfg.CanaryTimeout
-	sent := time.Now()
+	clk := c.cfg.Clock
+	sent := clk.Now()
 	p := sources.Probe{Kind: sources.ProbeCanary, At: sent}
 	c.mu.Lock()
 	s := c.cur
@@ -108,7 +112,7 @@ func (c *canary) probe(ctx context.Context) (sources.Probe, bool) {
 		}
 		return p, true
 	case !blockedSince.IsZero():
-		return blockedProbe(p, blockedSince, reason, timeout), true
+		return blockedProbe(p, clock.Since(clk, blockedSince), reason, timeout), true
 	}
 	for drained := false; !drained; { // replies to earlier, timed-out probes
 		select {
@@ -134,10 +138,10 @@ func (c *canary) probe(ctx context.Context) (sources.Probe, bool) {
 		if err == errStuck {
 			closeConn(s.conn) // unsticks the write; the link reconnects
 		}
-		p.Result, p.Detail, p.RTT = sources.ProbeError, "publish: "+err.Error(), time.Since(sent)
+		p.Result, p.Detail, p.RTT = sources.ProbeError, "publish: "+err.Error(), clock.Since(clk, sent)
 		return c.maybeBlocked(p, timeout), true
 	}
-	wait := time.NewTimer(timeout - time.Since(sent))
+	wait := clk.NewTimer(timeout - clock.Since(clk, sent))
 	defer wait.Stop()
 	for {
 		select {
@@ -149,8 +153,8 @@ func (c *canary) probe(ctx context.Context) (sources.Probe, bool) {
 			}
 			p.Result, p.RTT = sources.ProbeOK, r.at.Sub(sent)
 			return p, true
-		case <-wait.C:
-			p.Result, p.RTT = sources.ProbeTimeout, time.Since(sent)
+		case <-wait.C():
+			p.Result, p.RTT = sources.ProbeTimeout, clock.Since(clk, sent)
 			p.Detail = fmt.Sprintf("no reply within %s", timeout)
 			return c.maybeBlocked(p, timeout), true
 		}
@@ -163,14 +167,16 @@ func (c *canary) maybeBlocked(p sources.Probe, timeout time.Duration) sources.Pr
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur != nil && !c.cur.blockedSince.IsZero() {
-		return blockedProbe(p, c.cur.blockedSince, c.cur.blockedReason, timeout)
+		return blockedProbe(p, clock.Since(c.cfg.Clock, c.cur.blockedSince), c.cur.blockedReason, timeout)
 	}
 	return p
 }
 
-func blockedProbe(p sources.Probe, since time.Time, reason string, timeout time.Duration) sources.Probe {
+// blockedProbe is p failed because the broker has blocked the connection
+// for blocked (its RTT, within 1 ms..timeout).
+func blockedProbe(p sources.Probe, blocked time.Duration, reason string, timeout time.Duration) sources.Probe {
 	p.Result = sources.ProbeBlocked
-	p.RTT = min(max(time.Since(since), time.Millisecond), timeout)
+	p.RTT = min(max(blocked, time.Millisecond), timeout)
 	p.Detail = "connection.blocked"
 	if reason != "" {
 		p.Detail += ": " + reason
@@ -230,7 +236,7 @@ func (c *canary) serve(ctx context.Context, sess *session) error {
 			c.mu.Lock()
 			if b.Active {
 				if s.blockedSince.IsZero() {
-					s.blockedSince = time.Now()
+					s.blockedSince = c.cfg.Clock.Now()
 				}
 				s.blockedReason = b.Reason
 			} else {
@@ -261,7 +267,7 @@ func (c *canary) serve(ctx context.Context, sess *session) error {
 				return fmt.Errorf("canary reply consumer cancelled")
 			}
 			select {
-			case c.replies <- canaryReply{corr: d.CorrelationId, at: time.Now()}:
+			case c.replies <- canaryReply{corr: d.CorrelationId, at: c.cfg.Clock.Now()}:
 			default: // nobody is waiting: a late reply
 			}
 		}

@@ -15,7 +15,9 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 )
 
 // ConnConfig says how to reach the broker. The password never comes from a
@@ -42,7 +44,7 @@ func (c ConnConfig) Validate() error {
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
-		return fmt.Errorf("want amqp(s)://host:port/vhost, got %q", Redact(c.URL))
+		return fmt.Errorf("want amqp(s)://host:port/vhost, got %q", redact.URL(c.URL))
 	}
 	if u.User != nil {
 		return errors.New("credentials do not belong in the URL; give the user separately and the password by file or environment")
@@ -69,7 +71,7 @@ func (c ConnConfig) vhost() string {
 func (c ConnConfig) Target() string {
 	u, err := url.Parse(c.URL)
 	if err != nil {
-		return Redact(c.URL)
+		return redact.URL(c.URL)
 	}
 	u.User = nil
 	u.Path = "/" + strings.TrimPrefix(c.vhost(), "/")
@@ -78,18 +80,6 @@ func (c ConnConfig) Target() string {
 		u.Path = "/"
 	}
 	return u.String()
-}
-
-// Redact drops userinfo from a URL-ish string before it is shown.
-func Redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if i := strings.LastIndex(s, "@"); i >= 0 {
-			return "…@" + s[i+1:]
-		}
-		return s
-	}
-	return u.Redacted()
 }
 
 // tlsConfig builds the client TLS configuration: verification on, the CA
@@ -202,6 +192,7 @@ type link struct {
 	onDown   func(err error, attempt int) // called after every failure (dial or session), may be nil
 	onUp     func()                       // called after every successful dial, may be nil
 	serve    func(context.Context, *session) error
+	clk      clock.Clock // paces the backoff and times sessions; nil for the machine's clock
 }
 
 func (l *link) run(ctx context.Context) {
@@ -212,6 +203,7 @@ func (l *link) run(ctx context.Context) {
 	if b.max <= 0 {
 		b.max = 5 * time.Second
 	}
+	clk := clock.Or(l.clk)
 	attempt := 0
 	for ctx.Err() == nil {
 		up, err := l.once(ctx)
@@ -227,12 +219,12 @@ func (l *link) run(ctx context.Context) {
 		if l.onDown != nil {
 			l.onDown(err, attempt)
 		}
-		t := time.NewTimer(b.next())
+		t := clk.NewTimer(b.next())
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }
@@ -244,12 +236,13 @@ func (l *link) once(ctx context.Context) (up time.Duration, err error) {
 		return 0, err
 	}
 	defer closeConn(conn)
-	start := time.Now()
+	clk := clock.Or(l.clk)
+	start := clk.Now()
 	s := &session{
 		conn:    conn,
 		closed:  conn.NotifyClose(make(chan *amqp.Error, 1)),
 		blocked: conn.NotifyBlocked(make(chan amqp.Blocking, 4)),
-		since:   func() time.Duration { return time.Since(start) },
+		since:   func() time.Duration { return clock.Since(clk, start) },
 	}
 	if l.onUp != nil {
 		l.onUp()
@@ -258,7 +251,7 @@ func (l *link) once(ctx context.Context) (up time.Duration, err error) {
 	if err == nil {
 		err = sources.Fail(sources.FailReset, errors.New("connection closed"))
 	}
-	return max(time.Since(start), time.Nanosecond), err
+	return max(clock.Since(clk, start), time.Nanosecond), err
 }
 
 // closeErr turns a NotifyClose value into an error.

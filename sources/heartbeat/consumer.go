@@ -14,6 +14,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 )
 
 // Defaults of the dashboard side.
@@ -24,8 +25,31 @@ const (
 	// maxBuffered bounds the heartbeats held between two batches; beyond it
 	// (a dashboard stalled for a long time) heartbeats are dropped and counted.
 	maxBuffered = 200_000
-	// queueMaxLength bounds the dashboard's queue on the broker likewise.
-	queueMaxLength = 200_000
+	// maxPerHost bounds one host's heartbeats in one batch: an agent sends
+	// at most ten a second (its shortest interval is 100 ms). Past it, a
+	// newer heartbeat replaces the host's last one in the batch, so that a
+	// flood under one name costs one slot, not the batch.
+	maxPerHost = 16
+	// maxHosts bounds the host names the consumer accepts in its lifetime:
+	// a sender spraying made-up names must not grow the state without end.
+	maxHosts = 50_000
+	// queueMaxLength and queueMaxBytes bound the dashboard's queue on the
+	// broker: the oldest go first (drop-head), so a flood delays the other
+	// hosts' heartbeats by at most this much backlog, never without end.
+	queueMaxLength = 20_000
+	queueMaxBytes  = 32 << 20
+	// prefetch bounds the deliveries the broker sends before an ack, and so
+	// the messages the client library holds in memory: at most prefetch
+	// times the broker's max_message_size. ackEvery acks them in groups.
+	prefetch = 64
+	ackEvery = 16
+	// ackIdle acks a group left short when the deliveries pause.
+	ackIdle = 200 * time.Millisecond
+	// backlogEvery is how often the consumer asks the broker for its queue's
+	// depth; at backlogLimit messages waiting, the dashboard is behind (a
+	// flood, or too slow a machine) and the queue drops the oldest, everyone's.
+	backlogEvery = 500 * time.Millisecond
+	backlogLimit = 1000
 )
 
 // SourceConfig configures the dashboard's heartbeat consumer and canary.
@@ -38,6 +62,9 @@ type SourceConfig struct {
 	CanaryTimeout  time.Duration // default 5 s, at most CanaryInterval
 	Flush          time.Duration // one batch per Flush (default 1 s)
 	Logf           func(format string, args ...any)
+	// Clock stamps heartbeats and batches and paces the flushes, the canary
+	// and reconnects; nil for the machine's clock. Tests pass a hand-driven one.
+	Clock clock.Clock
 }
 
 // Source consumes heartbeats and runs the canary; it is the dashboard's
@@ -57,9 +84,32 @@ type Source struct {
 	invalid  uint64              // malformed or oversized messages dropped
 	lastBad  string              // why the last one was dropped
 	overflow uint64              // dropped because the dashboard did not keep up
+	limited  uint64              // replaced in a batch: over maxPerHost from one host
+	lastLim  string              // the host of the last one
+	limPrev  uint64              // limited at the previous batch
+	backlog  int                 // messages waiting in the queue at the last look
+	maxIv    time.Duration       // the longest agent interval accepted (at most a minute)
+	behind   string              // why the feed could not vouch for silence, while it holds
+	behindTo time.Time           // until when it holds
+	tooMany  uint64              // dropped: a new host name past maxHosts
+	inBatch  map[string]hostSlot
+	newest   map[string]rawHeartbeat // per host over maxPerHost: the newest, decoded at batch time
+	known    map[string]struct{}
 	received uint64
 	connects int
 	exchNote string
+}
+
+// hostSlot is a host's place in the current batch.
+type hostSlot struct {
+	last int // index in buf of its newest heartbeat
+	n    int // heartbeats of it in buf
+}
+
+// rawHeartbeat is a delivery kept undecoded until the batch is made.
+type rawHeartbeat struct {
+	body []byte
+	at   time.Time
 }
 
 // NewSource checks the configuration.
@@ -82,6 +132,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	host, _ := os.Hostname()
@@ -123,6 +174,7 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 			}
 		},
 		serve: s.consume,
+		clk:   s.cfg.Clock,
 	}
 	if consumer.cfg.Name == "" {
 		consumer.cfg.Name = "stacktop dashboard (heartbeats)"
@@ -140,15 +192,15 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		go func() { defer wg.Done(); c.run(ctx) }()
 	}
 
-	t := time.NewTicker(s.cfg.Flush)
+	t := s.cfg.Clock.NewTicker(s.cfg.Flush)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 		}
-		emit(s.batch(time.Now()))
+		emit(s.batch(s.cfg.Clock.Now()))
 	}
 }
 
@@ -156,6 +208,15 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 func (s *Source) batch(now time.Time) sources.Batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for key, m := range s.newest {
+		if hb, err := decodeKeyed(key, m.body, m.at); err != nil {
+			s.invalid++
+			s.lastBad = reason(err)
+		} else {
+			s.buf[s.inBatch[key].last] = hb // the newest one stands for the flood
+		}
+	}
+	clear(s.newest)
 	b := sources.Batch{
 		Source: sources.NameHeartbeat,
 		At:     now,
@@ -173,7 +234,25 @@ func (s *Source) batch(now time.Time) sources.Batch {
 			b.Health.Err = "heartbeat: connecting to " + s.cfg.Conn.Target()
 			b.Health.Kind = sources.FailPending // the first attempt has not ended: nothing failed yet
 		}
+	} else {
+		// A flood, or a dashboard behind: the queue drops the oldest
+		// messages, everyone's alike, so a host's silence proves nothing
+		// until it ends and every host has had an interval to report again.
+		why := ""
+		if n := s.limited - s.limPrev; n > 0 {
+			why = fmt.Sprintf("heartbeat: flood from %s (%d over %d a batch): other hosts' silence proves nothing", s.lastLim, n, maxPerHost)
+		} else if s.backlog >= backlogLimit {
+			why = fmt.Sprintf("heartbeat: dashboard behind, %d messages queued (the oldest are dropped): other hosts' silence proves nothing", s.backlog)
+		}
+		if why != "" {
+			s.behind, s.behindTo = why, now.Add(max(2*time.Second, s.maxIv*3/2))
+		}
+		if now.Before(s.behindTo) {
+			b.Health.OK = false
+			b.Health.Err, b.Health.Kind = s.behind, sources.FailBehind // not the connection: the verdict must not read a broker failure
+		}
 	}
+	s.limPrev = s.limited
 	var d []string
 	d = append(d, fmt.Sprintf("%d received", s.received))
 	if s.invalid > 0 {
@@ -181,6 +260,12 @@ func (s *Source) batch(now time.Time) sources.Batch {
 	}
 	if s.overflow > 0 {
 		d = append(d, fmt.Sprintf("%d dropped: dashboard behind", s.overflow))
+	}
+	if s.limited > 0 {
+		d = append(d, fmt.Sprintf("%d over %d a batch from one host dropped (last: %s)", s.limited, maxPerHost, s.lastLim))
+	}
+	if s.tooMany > 0 {
+		d = append(d, fmt.Sprintf("%d from new hosts dropped: %d host names is the limit", s.tooMany, maxHosts))
 	}
 	if s.connects > 1 {
 		d = append(d, fmt.Sprintf("%d reconnects", s.connects-1))
@@ -190,6 +275,7 @@ func (s *Source) batch(now time.Time) sources.Batch {
 	}
 	b.Health.Detail = strings.Join(d, " · ")
 	s.buf, s.probes = nil, nil
+	clear(s.inBatch)
 	return b
 }
 
@@ -211,7 +297,9 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 		return err
 	}
 	q, err := ch.QueueDeclare(s.QueueName(), false, true, true, false, amqp.Table{
-		"x-max-length": int32(queueMaxLength), // the oldest go first when the dashboard falls behind
+		"x-max-length":       int32(queueMaxLength),
+		"x-max-length-bytes": int32(queueMaxBytes),
+		"x-overflow":         "drop-head", // the oldest go first when the dashboard falls behind
 	})
 	if err != nil {
 		return fmt.Errorf("declare queue: %w", err)
@@ -219,7 +307,12 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 	if err := ch.QueueBind(q.Name, "#", Exchange, false, nil); err != nil {
 		return fmt.Errorf("bind queue: %w", err)
 	}
-	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", true, true, false, false, nil)
+	// Manual acks under a prefetch: with auto-ack the broker pushes as fast
+	// as it can and the client library queues without limit in memory.
+	if err := ch.Qos(prefetch, 0, false); err != nil {
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+	deliveries, err := ch.ConsumeWithContext(ctx, q.Name, "", false, true, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}
@@ -231,6 +324,24 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 	if reconnected {
 		s.cfg.Logf("heartbeat consumer: connected to %s again", s.cfg.Conn.Target())
 	}
+	idle := s.cfg.Clock.NewTicker(ackIdle)
+	defer idle.Stop()
+	depth := s.cfg.Clock.NewTicker(backlogEvery)
+	defer depth.Stop()
+	var (
+		lastTag uint64 // the newest delivery not acked yet; 0 for none
+		unacked int
+	)
+	ack := func() error {
+		if unacked == 0 {
+			return nil
+		}
+		unacked = 0
+		if err := ch.Ack(lastTag, true); err != nil {
+			return fmt.Errorf("ack: %w", err)
+		}
+		return nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -239,33 +350,93 @@ func (s *Source) consume(ctx context.Context, sess *session) error {
 			return closeErr(e, "connection")
 		case e := <-chClosed:
 			return closeErr(e, "channel")
+		case <-idle.C():
+			if err := ack(); err != nil {
+				return err
+			}
+		case <-depth.C():
+			qi, err := ch.QueueDeclarePassive(q.Name, false, true, true, false, nil)
+			if err != nil {
+				return fmt.Errorf("queue depth: %w", err)
+			}
+			s.mu.Lock()
+			s.backlog = qi.Messages
+			s.mu.Unlock()
 		case d, ok := <-deliveries:
 			if !ok {
 				return fmt.Errorf("consumer cancelled")
 			}
-			s.receive(d.RoutingKey, d.Body, time.Now())
+			s.receive(d.RoutingKey, d.Body, s.cfg.Clock.Now())
+			lastTag = d.DeliveryTag
+			if unacked++; unacked >= ackEvery {
+				if err := ack(); err != nil {
+					return err
+				}
+			}
 		}
 	}
 }
 
 // receive decodes one delivery into the buffer, or counts it as invalid.
+// A host already at maxPerHost in this batch costs no decoding: its newest
+// delivery is kept raw and replaces the host's last heartbeat at batch time,
+// so that a flood under one name costs a map lookup per message.
 func (s *Source) receive(key string, body []byte, at time.Time) {
+	s.mu.Lock()
+	s.received++
+	if slot, ok := s.inBatch[key]; ok && slot.n >= maxPerHost && len(body) <= MaxMessageSize {
+		if s.newest == nil {
+			s.newest = make(map[string]rawHeartbeat)
+		}
+		s.newest[key] = rawHeartbeat{body, at}
+		s.limited++
+		s.lastLim = printable(key, 40)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	hb, err := decodeKeyed(key, body, at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.invalid++
+		s.lastBad = reason(err)
+		return
+	}
+	if _, ok := s.known[hb.Host]; !ok {
+		if len(s.known) >= maxHosts {
+			s.tooMany++
+			return
+		}
+		if s.known == nil {
+			s.known = make(map[string]struct{})
+		}
+		s.known[hb.Host] = struct{}{}
+	}
+	if len(s.buf) >= maxBuffered {
+		s.overflow++
+		return
+	}
+	s.maxIv = max(s.maxIv, min(hb.Interval, time.Minute))
+	if s.inBatch == nil {
+		s.inBatch = make(map[string]hostSlot)
+	}
+	s.inBatch[hb.Host] = hostSlot{last: len(s.buf), n: s.inBatch[hb.Host].n + 1}
+	s.buf = append(s.buf, hb)
+}
+
+// decodeKeyed decodes a delivery and checks that its routing key is its host.
+func decodeKeyed(key string, body []byte, at time.Time) (sources.Heartbeat, error) {
 	hb, err := Decode(body, at)
 	if err == nil && key != hb.Host {
 		err = fmt.Errorf("%w: routing key %.40q is not the host %.40q", ErrInvalid, key, hb.Host)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.received++
-	switch {
-	case err != nil:
-		s.invalid++
-		s.lastBad = printable(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), 80)
-	case len(s.buf) >= maxBuffered:
-		s.overflow++
-	default:
-		s.buf = append(s.buf, hb)
-	}
+	return hb, err
+}
+
+// reason is an invalid delivery's error, short and printable, for the health detail.
+func reason(err error) string {
+	return printable(strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "), 80)
 }
 
 // printable keeps at most n runes of s, with control characters (terminal

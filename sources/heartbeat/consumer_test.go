@@ -46,6 +46,69 @@ func TestReceiveAndBatch(t *testing.T) {
 	}
 }
 
+// TestReceiveBounds: a flood under one name costs that name maxPerHost
+// slots of a batch, the newest heartbeat last, and other hosts still get
+// theirs; new names past maxHosts are dropped; both are counted in health.
+func TestReceiveBounds(t *testing.T) {
+	s := newTestSource(t)
+	s.up = true
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	msg := func(host string, seq uint64) []byte {
+		b, _ := Encode(Message{Host: host, Seq: seq, SentAt: now, IntervalMS: 2000})
+		return b
+	}
+	const flood = 1000
+	for i := range uint64(flood) {
+		s.receive("flooder", msg("flooder", i+1), now)
+		if i == flood/2 {
+			s.receive("compute-1", msg("compute-1", 7), now)
+		}
+	}
+	b := s.batch(now)
+	var fromFlood []uint64
+	other := false
+	for _, hb := range b.Heartbeats {
+		switch hb.Host {
+		case "flooder":
+			fromFlood = append(fromFlood, hb.Seq)
+		case "compute-1":
+			other = true
+		}
+	}
+	if len(fromFlood) != maxPerHost || fromFlood[len(fromFlood)-1] != flood || !other {
+		t.Errorf("flooder's seqs in the batch %v (want %d, the last %d); compute-1 there: %v", fromFlood, maxPerHost, flood, other)
+	}
+	if want := fmt.Sprintf("%d over %d a batch from one host dropped (last: flooder)", flood-maxPerHost, maxPerHost); !strings.Contains(b.Health.Detail, want) {
+		t.Errorf("detail %q, want %q", b.Health.Detail, want)
+	}
+	// While a flood lasts, the feed cannot vouch for anyone's silence.
+	if want := fmt.Sprintf("heartbeat: flood from flooder (%d over %d a batch): other hosts' silence proves nothing", flood-maxPerHost, maxPerHost); b.Health.OK || b.Health.Err != want {
+		t.Errorf("health during the flood %+v, want the error %q", b.Health, want)
+	}
+	// The next batch starts afresh for every host. The flood is over, but
+	// the others have not had an interval (2 s here) to report again yet.
+	s.receive("flooder", msg("flooder", flood+1), now)
+	if b := s.batch(now.Add(time.Second)); len(b.Heartbeats) != 1 || b.Health.OK {
+		t.Errorf("next batch %d heartbeats, health %+v; want 1, still failing", len(b.Heartbeats), b.Health)
+	}
+	if b := s.batch(now.Add(4 * time.Second)); !b.Health.OK {
+		t.Errorf("one and a half intervals after the flood: %+v, want ok", b.Health)
+	}
+
+	for i := len(s.known); i < maxHosts; i++ {
+		s.known[fmt.Sprintf("made-up-%d", i)] = struct{}{}
+	}
+	s.receive("one-too-many", msg("one-too-many", 1), now)
+	s.receive("compute-1", msg("compute-1", 8), now)
+	b = s.batch(now)
+	if len(b.Heartbeats) != 1 || b.Heartbeats[0].Host != "compute-1" {
+		t.Errorf("past the host limit: %+v, want only compute-1's", b.Heartbeats)
+	}
+	if want := fmt.Sprintf("1 from new hosts dropped: %d host names is the limit", maxHosts); !strings.Contains(b.Health.Detail, want) {
+		t.Errorf("detail %q, want %q", b.Health.Detail, want)
+	}
+}
+
 func TestPrintable(t *testing.T) {
 	if got := printable("a\x1b[31mb\u00e9"+strings.Repeat("x", 100), 10); got != "a?[31mbéxx…" {
 		t.Errorf("printable = %q", got)

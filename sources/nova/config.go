@@ -1,17 +1,22 @@
 package nova
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
+
+	"github.com/stacktop/stacktop/redact"
+	"github.com/stacktop/stacktop/secretfile"
 )
 
 // DefaultInterval is the poll interval when Config.Interval is zero.
@@ -43,6 +48,9 @@ type Config struct {
 	Interval time.Duration
 	// Timeout is the deadline of one poll, authentication and version discovery included; default 80% of Interval.
 	Timeout time.Duration
+	// Warn, when set, is told about a clouds.yaml or secure.yaml holding a
+	// secret that others can read (one that others can write is refused).
+	Warn func(string)
 }
 
 // Auth is explicit Keystone credentials: a password, an application credential or a token.
@@ -72,6 +80,36 @@ type resolved struct {
 	interval time.Duration
 	timeout  time.Duration
 	secrets  []string // strings that must never appear in output
+
+	fileSecrets []string // the secrets of clouds.yaml and secure.yaml, whichever cloud they belong to
+}
+
+// locateClouds finds clouds.yaml as the openstack CLI (and gophercloud) do:
+// the explicit file, OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
+// $XDG_CONFIG_HOME (or ~/.config)/openstack/clouds.yaml, /etc/openstack/clouds.yaml.
+func locateClouds(explicit string, getenv func(string) string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if p := getenv("OS_CLIENT_CONFIG_FILE"); p != "" {
+		return p, nil
+	}
+	var places []string
+	if cwd, err := os.Getwd(); err == nil {
+		places = append(places, filepath.Join(cwd, "clouds.yaml"))
+	}
+	if dir := getenv("XDG_CONFIG_HOME"); dir != "" {
+		places = append(places, filepath.Join(dir, "openstack", "clouds.yaml"))
+	} else if home, err := os.UserHomeDir(); err == nil {
+		places = append(places, filepath.Join(home, ".config", "openstack", "clouds.yaml"))
+	}
+	places = append(places, "/etc/openstack/clouds.yaml")
+	for _, p := range places {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no clouds.yaml in %s", strings.Join(places, ", "))
 }
 
 // resolve validates cfg and works out credentials, endpoint and TLS
@@ -108,7 +146,7 @@ func resolve(cfg Config, getenv func(string) string) (*resolved, error) {
 	case cfg.Auth != nil:
 		err = r.fromAuth(*cfg.Auth, cfg, iface, "")
 	case cloud != "":
-		err = r.fromClouds(cloud, cfg, iface)
+		err = r.fromClouds(cloud, cfg, iface, getenv)
 	case getenv("OS_AUTH_URL") != "":
 		a := authFromEnv(getenv)
 		if cfg.Region == "" {
@@ -129,7 +167,7 @@ func resolve(cfg Config, getenv func(string) string) (*resolved, error) {
 	// A token alone cannot be re-issued; anything else can, so a token
 	// that expires or is revoked mid-incident is replaced transparently.
 	r.auth.AllowReauth = r.auth.TokenID == "" || (r.auth.Scope != nil && *r.auth.Scope != gophercloud.AuthScope{})
-	r.secrets = secretsOf(r.auth)
+	r.secrets = append(secretsOf(r.auth), r.fileSecrets...)
 	return r, nil
 }
 
@@ -164,7 +202,7 @@ func (r *resolved) fromAuth(a Auth, cfg Config, iface gophercloud.Availability, 
 	}
 	r.auth = ao
 	r.endpoint = gophercloud.EndpointOpts{Region: cfg.Region, Availability: orPublic(iface)}
-	r.target = redactURL(a.URL)
+	r.target = redact.URL(a.URL)
 	tc := &tls.Config{InsecureSkipVerify: cfg.Insecure}
 	for _, f := range []string{envCA, cfg.CAFile} {
 		if f == "" {
@@ -179,14 +217,48 @@ func (r *resolved) fromAuth(a Auth, cfg Config, iface gophercloud.Availability, 
 }
 
 // fromClouds fills r from a clouds.yaml entry, the way the openstack CLI reads it.
-func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availability) error {
+func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availability, getenv func(string) string) error {
 	opts := []clouds.ParseOption{clouds.WithCloudName(cloud)}
 	if cfg.CloudsFile != "" {
 		if _, err := os.Stat(cfg.CloudsFile); err != nil {
 			return fmt.Errorf("nova: config: clouds file: %w", err)
 		}
-		opts = append(opts, clouds.WithLocations(cfg.CloudsFile))
 	}
+	// The files are read here, not by gophercloud, to check who can write
+	// and read them (secretfile) and to know their secrets for errors.
+	path, err := locateClouds(cfg.CloudsFile, getenv)
+	if err != nil {
+		return fmt.Errorf("nova: config: %w", err)
+	}
+	var fileSecrets []string
+	read := func(path string) ([]byte, error) {
+		b, warning, err := secretfile.Read(path, func(b []byte) bool {
+			found := secretfile.YAMLSecrets(b)
+			fileSecrets = append(fileSecrets, found...)
+			return len(found) > 0
+		})
+		if err != nil {
+			return nil, fmt.Errorf("nova: config: %w", err)
+		}
+		if warning != "" && cfg.Warn != nil {
+			cfg.Warn(warning)
+		}
+		return b, nil
+	}
+	b, err := read(path)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, clouds.WithCloudsYAML(bytes.NewReader(b)))
+	secure := filepath.Join(filepath.Dir(path), "secure.yaml")
+	if _, err := os.Stat(secure); err == nil {
+		sb, err := read(secure)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, clouds.WithSecureYAML(bytes.NewReader(sb)))
+	}
+	r.fileSecrets = fileSecrets
 	if cfg.Region != "" {
 		opts = append(opts, clouds.WithRegion(cfg.Region))
 	}
@@ -196,9 +268,11 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 	if cfg.Insecure {
 		opts = append(opts, clouds.WithInsecure(true))
 	}
-	ao, eo, tc, err := clouds.Parse(opts...)
+	ao, eo, tc, err := parseClouds(opts...)
 	if err != nil {
-		return fmt.Errorf("nova: config: cloud %q: %w", cloud, err)
+		// yaml.v2 quotes the value it could not decode: never show it.
+		msg := redact.YAMLValues(err.Error())
+		return fmt.Errorf("nova: config: cloud %q (%s): %s", cloud, path, scrub(msg, fileSecrets))
 	}
 	if err := validateAuthURL(ao.IdentityEndpoint); err != nil {
 		return fmt.Errorf("nova: config: cloud %q: %w", cloud, err)
@@ -217,6 +291,18 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 	r.auth, r.endpoint, r.tls = ao, eo, tc
 	r.target = cloud
 	return nil
+}
+
+// parseClouds is clouds.Parse, which dereferences a nil auth section
+// ("clouds: {c: }" crashed stacktop, found by FuzzCloudsYAML): a panic
+// in it is an error about the file.
+func parseClouds(opts ...clouds.ParseOption) (ao gophercloud.AuthOptions, eo gophercloud.EndpointOpts, tc *tls.Config, err error) {
+	defer func() {
+		if recover() != nil {
+			err = errors.New("the cloud's entry cannot be read (is its auth section missing?)")
+		}
+	}()
+	return clouds.Parse(opts...)
 }
 
 // authFromEnv reads the OS_* variables an openrc file sets.
@@ -249,10 +335,10 @@ func validateAuthURL(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("auth URL %q is not an http(s)://host[:port]/... URL", redactURL(s))
+		return fmt.Errorf("auth URL %q is not an http(s)://host[:port]/... URL", redact.URL(s))
 	}
 	if u.User != nil {
-		return fmt.Errorf("auth URL %q must not carry credentials (user:password@)", redactURL(s))
+		return fmt.Errorf("auth URL %q must not carry credentials (user:password@)", redact.URL(s))
 	}
 	return nil
 }

@@ -148,7 +148,7 @@ func TestCloudsYAML(t *testing.T) {
 
 	t.Run("OS_CLOUD and OS_CLIENT_CONFIG_FILE", func(t *testing.T) {
 		t.Setenv("OS_CLIENT_CONFIG_FILE", path)
-		s2, err := newSource(Config{}, env(map[string]string{"OS_CLOUD": "prod"}))
+		s2, err := newSource(Config{}, env(map[string]string{"OS_CLOUD": "prod", "OS_CLIENT_CONFIG_FILE": path}))
 		if err != nil || s2.Target() != "prod" {
 			t.Fatalf("newSource: %v", err)
 		}
@@ -158,7 +158,7 @@ func TestCloudsYAML(t *testing.T) {
 	})
 	t.Run("unknown cloud", func(t *testing.T) {
 		_, err := newSource(Config{Cloud: "staging", CloudsFile: path}, env(nil))
-		if err == nil || err.Error() != `nova: config: cloud "staging": cloud "staging" not found in clouds.yaml` {
+		if err == nil || err.Error() != `nova: config: cloud "staging" (`+path+`): cloud "staging" not found in clouds.yaml` {
 			t.Fatalf("err = %v", err)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/httppolicy"
 )
@@ -101,9 +102,9 @@ func describe(err error, auth bool) string {
 	if errors.As(err, &ue) {
 		var op *net.OpError
 		if errors.As(ue.Err, &op) {
-			return fmt.Sprintf("%s %s: %s", ue.Op, redactURL(ue.URL), op.Err)
+			return fmt.Sprintf("%s %s: %s", ue.Op, redact.URL(ue.URL), op.Err)
 		}
-		return fmt.Sprintf("%s %s: %s", ue.Op, redactURL(ue.URL), describe(ue.Err, auth))
+		return fmt.Sprintf("%s %s: %s", ue.Op, redact.URL(ue.URL), describe(ue.Err, auth))
 	}
 	return oneLine(err.Error(), 300)
 }
@@ -124,10 +125,12 @@ func describeStatus(status int, method, rawURL string, body []byte, auth bool) s
 		what = "not found (404)"
 	case status == 406:
 		what = "microversion not acceptable (406)"
+	case status == 429:
+		what = "rate limited (429)"
 	default:
 		what = fmt.Sprintf("HTTP %d", status)
 	}
-	s := fmt.Sprintf("%s from %s %s", what, method, redactURL(rawURL))
+	s := fmt.Sprintf("%s from %s %s", what, method, redact.URL(rawURL))
 	if m := serverMessage(body); m != "" {
 		s += ": " + m
 	}
@@ -183,25 +186,6 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-// redactURL drops userinfo from a URL-ish string; a string that does not
-// parse is reduced to its scheme and host as best it can.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		if i := strings.LastIndex(s, "@"); i >= 0 {
-			if j := strings.Index(s, "://"); j >= 0 && j < i {
-				return s[:j+3] + "REDACTED@" + s[i+1:]
-			}
-			return "REDACTED@" + s[i+1:]
-		}
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	return u.String()
-}
-
 // secretsOf lists the credential strings of ao that must never be shown.
 func secretsOf(ao gophercloud.AuthOptions) []string {
 	var s []string
@@ -213,15 +197,20 @@ func secretsOf(ao gophercloud.AuthOptions) []string {
 	return s
 }
 
-// scrub replaces every secret in msg, and any URL userinfo, with REDACTED.
-func scrub(msg string, secrets []string) string {
-	for _, s := range secrets {
-		msg = strings.ReplaceAll(msg, s, "REDACTED")
+// configSecrets are the secrets cfg and the environment give, known before
+// they are resolved, for errors of the resolution itself.
+func configSecrets(cfg Config, getenv func(string) string) []string {
+	s := []string{getenv("OS_PASSWORD"), getenv("OS_TOKEN"), getenv("OS_APPLICATION_CREDENTIAL_SECRET")}
+	if a := cfg.Auth; a != nil {
+		s = append(s, a.Password, a.Token, a.ApplicationCredentialSecret)
 	}
-	return userinfoRE.ReplaceAllString(msg, "${1}REDACTED@")
+	return s
 }
 
-var userinfoRE = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
+// scrub replaces every secret in msg, and any URL userinfo, with redact.Placeholder.
+func scrub(msg string, secrets []string) string {
+	return redact.NewSecrets(secrets...).Scrub(msg)
+}
 
 // kindOf is the failure kind of a poll error. auth says whether err came
 // from the token request (Keystone): there a refused credential is auth and

@@ -128,6 +128,9 @@ func (f *fakeCloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		status, ct, body := f.services(mv)
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "45")
+		}
 		w.Header().Set("Content-Type", ct)
 		w.WriteHeader(status)
 		w.Write(body)

@@ -54,7 +54,7 @@ func New(cfg Config) (*Source, error) {
 func newSource(cfg Config, getenv func(string) string) (*Source, error) {
 	r, err := resolve(cfg, getenv)
 	if err != nil {
-		return nil, &safeError{msg: scrub(err.Error(), nil), err: err}
+		return nil, &safeError{msg: scrub(err.Error(), configSecrets(cfg, getenv)), err: err}
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = r.tls
@@ -76,7 +76,28 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		Name:     sources.NameNova,
 		Interval: s.cfg.interval,
 		Timeout:  s.cfg.timeout,
-	}, s.poll, emit)
+	}, s.pollHonouringRetryAfter, emit)
+}
+
+// pollHonouringRetryAfter is poll, its error marked with the wait a 429 or
+// 503 answer's Retry-After asked for, for poll.Run to honour.
+func (s *Source) pollHonouringRetryAfter(ctx context.Context) (sources.Batch, error) {
+	b, err := s.poll(ctx)
+	if err == nil {
+		return b, nil
+	}
+	var code gophercloud.ErrUnexpectedResponseCode
+	var codeP *gophercloud.ErrUnexpectedResponseCode
+	switch {
+	case errors.As(err, &codeP):
+		code = *codeP
+	case !errors.As(err, &code):
+		return b, err
+	}
+	if wait, ok := poll.RetryAfter(code.Actual, code.ResponseHeader, time.Now()); ok {
+		return b, &poll.RetryAfterError{Wait: wait, Err: err}
+	}
+	return b, err
 }
 
 // poll performs one poll: authenticate if needed, negotiate the microversion if needed, list.

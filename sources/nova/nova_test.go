@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/poll"
 )
 
 func TestPollNegotiatesAndLists(t *testing.T) {
@@ -50,7 +52,7 @@ func TestPollNegotiatesAndLists(t *testing.T) {
 				if want := map[int]int{0: 3, 1: 1}[i]; b.Health.Requests != want {
 					t.Errorf("poll %d: Requests = %d, want %d", i, b.Health.Requests, want)
 				}
-				if b.Health.Target != redactURL(f.authURL()) {
+				if b.Health.Target != redact.URL(f.authURL()) {
 					t.Errorf("Target = %q", b.Health.Target)
 				}
 			}
@@ -184,6 +186,26 @@ func TestMalformedResponses(t *testing.T) {
 				t.Errorf("failed poll carries services")
 			}
 		})
+	}
+}
+
+// TestRetryAfter: a 429 with Retry-After reads "rate limited" and carries
+// the wait for poll.Run (which honours it: see sources/poll); a 500 does not.
+func TestRetryAfter(t *testing.T) {
+	for _, status := range []int{429, 500} {
+		f := newFakeCloud(t, false)
+		f.services = func(string) (int, string, []byte) {
+			return status, "application/json", []byte(`{"overLimit": {"code": 429, "message": "slow down"}}`)
+		}
+		s := newTestSource(t, Config{Auth: f.passwordAuth()})
+		_, err := s.pollHonouringRetryAfter(context.Background())
+		var ra *poll.RetryAfterError
+		switch got := errors.As(err, &ra); {
+		case status == 429 && (!got || ra.Wait != 45*time.Second || !strings.Contains(err.Error(), "rate limited (429) from GET")):
+			t.Errorf("429: err %v, Retry-After %+v; want rate limited, 45s", err, ra)
+		case status != 429 && got:
+			t.Errorf("%d: err %v carries a Retry-After", status, err)
+		}
 	}
 }
 

@@ -5,7 +5,12 @@ package poll
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
@@ -23,6 +28,8 @@ type Options struct {
 	MaxBackoff time.Duration    // ceiling of the backoff; default DefaultMaxBackoff(Interval)
 	Now        func() time.Time // clock; default time.Now
 	Jitter     func() float64   // returns a value in [0,1); default math/rand/v2
+	// After waits between polls; default time.After (a test's fake timer).
+	After func(time.Duration) <-chan time.Time
 }
 
 func (o *Options) defaults() {
@@ -41,6 +48,44 @@ func (o *Options) defaults() {
 	if o.Jitter == nil {
 		o.Jitter = rand.Float64
 	}
+	if o.After == nil {
+		o.After = time.After
+	}
+}
+
+// MaxRetryAfter bounds how long a server's Retry-After can hold a source back.
+const MaxRetryAfter = 5 * time.Minute
+
+// RetryAfterError is a failed poll whose server asked, with Retry-After,
+// to be left alone for Wait. Run waits that long (at most MaxRetryAfter),
+// or its backoff when longer, before the next poll, and says so in the
+// batch's Health.Err.
+type RetryAfterError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter reads the Retry-After header of a 429 or 503 answer at now:
+// delay-seconds or an HTTP date. ok is false for other statuses, or no or
+// an unreadable header; a date in the past is a wait of 0.
+func RetryAfter(status int, h http.Header, now time.Time) (wait time.Duration, ok bool) {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return min(time.Duration(n)*time.Second, MaxRetryAfter), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), MaxRetryAfter), true
+	}
+	return 0, false
 }
 
 // backoffCeiling bounds the default backoff: a recovered API is seen at most
@@ -70,14 +115,25 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		}
 		end := opt.Now()
 		if err != nil {
-			b = sources.Batch{Health: sources.Health{
-				Err: err.Error(), Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
-			}}
 			failures++
+		} else {
+			failures = 0
+		}
+		wait := Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter())
+		if err != nil {
+			msg := err.Error()
+			var ra *RetryAfterError
+			if errors.As(err, &ra) {
+				// Not before the server said; later if the backoff says so.
+				wait = max(wait, min(ra.Wait, MaxRetryAfter))
+				msg += fmt.Sprintf("; next poll in %s, as the server asked (Retry-After)", wait.Round(100*time.Millisecond))
+			}
+			b = sources.Batch{Health: sources.Health{
+				Err: msg, Kind: sources.KindOf(err), Target: b.Health.Target, Detail: b.Health.Detail, Requests: b.Health.Requests,
+			}}
 		} else {
 			b.Health.OK = true
 			b.Health.Err = ""
-			failures = 0
 		}
 		b.Source = opt.Name
 		b.At = end
@@ -85,12 +141,10 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 		b.Health.Interval = opt.Interval
 		emit(b)
 
-		t := time.NewTimer(Delay(opt.Interval, opt.MaxBackoff, failures, opt.Jitter()))
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return ctx.Err()
-		case <-t.C:
+		case <-opt.After(wait):
 		}
 	}
 }

@@ -3,6 +3,8 @@ package poll
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,5 +116,88 @@ func TestDefaultMaxBackoff(t *testing.T) {
 		if got := DefaultMaxBackoff(tt.interval); got != tt.want {
 			t.Errorf("DefaultMaxBackoff(%v) = %v, want %v", tt.interval, got, tt.want)
 		}
+	}
+}
+
+// TestRunHonoursRetryAfter: a poll whose server answered with Retry-After
+// waits that long before the next one (at most MaxRetryAfter), whatever the
+// backoff says, and the batch's error says so. The waits are read off a
+// fake timer: no wall clock.
+func TestRunHonoursRetryAfter(t *testing.T) {
+	tests := []struct {
+		name     string
+		wait     time.Duration
+		wantWait time.Duration
+		wantErr  string
+	}{
+		{"42 s", 42 * time.Second, 42 * time.Second, "HTTP 429; next poll in 42s, as the server asked (Retry-After)"},
+		{"an hour is capped", time.Hour, MaxRetryAfter, "HTTP 429; next poll in 5m0s, as the server asked (Retry-After)"},
+		// The backoff after one failure at 10 s, no jitter: 7.5 s (see TestDelay).
+		{"shorter than the backoff: the backoff", 3 * time.Second, 7500 * time.Millisecond, "HTTP 429; next poll in 7.5s, as the server asked (Retry-After)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			calls := 0
+			poll := func(ctx context.Context) (sources.Batch, error) {
+				calls++
+				if calls == 1 {
+					return sources.Batch{}, fmt.Errorf("rabbitmq: overview: %w", &RetryAfterError{Wait: tt.wait, Err: errors.New("HTTP 429")})
+				}
+				return sources.Batch{}, nil
+			}
+			var waits []time.Duration
+			after := func(d time.Duration) <-chan time.Time {
+				waits = append(waits, d)
+				c := make(chan time.Time, 1)
+				c <- time.Time{}
+				return c
+			}
+			var got []sources.Batch
+			emit := func(b sources.Batch) {
+				if got = append(got, b); len(got) == 2 {
+					cancel()
+				}
+			}
+			_ = Run(ctx, Options{Name: "x", Interval: 10 * time.Second, After: after, Jitter: func() float64 { return 0 }}, poll, emit)
+			// After the second poll Run may or may not ask for its next wait.
+			if len(waits) == 0 || waits[0] != tt.wantWait || (len(waits) > 1 && waits[1] != 10*time.Second) { // then healthy: the interval
+				t.Errorf("waits %v, want [%v 10s]", waits, tt.wantWait)
+			}
+			if len(got) != 2 || got[0].Health.OK || got[0].Health.Err != "rabbitmq: overview: "+tt.wantErr || !got[1].Health.OK {
+				t.Errorf("batches %+v", got)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 2, 21, 0, 0, 0, time.UTC)
+	h := func(v string) http.Header { return http.Header{"Retry-After": []string{v}} }
+	tests := []struct {
+		name   string
+		status int
+		h      http.Header
+		want   time.Duration
+		ok     bool
+	}{
+		{"seconds", 429, h("30"), 30 * time.Second, true},
+		{"503 too", 503, h("7"), 7 * time.Second, true},
+		{"an HTTP date", 429, h(now.Add(90 * time.Second).Format(http.TimeFormat)), 90 * time.Second, true},
+		{"a date past", 429, h(now.Add(-time.Hour).Format(http.TimeFormat)), 0, true},
+		{"a day is capped", 429, h("86400"), MaxRetryAfter, true},
+		{"negative", 429, h("-5"), 0, false},
+		{"garbage", 429, h("soon"), 0, false},
+		{"no header", 429, http.Header{}, 0, false},
+		{"another status", 500, h("30"), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := RetryAfter(tt.status, tt.h, now)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("RetryAfter = %v, %v; want %v, %v", got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/httppolicy"
+	"github.com/stacktop/stacktop/sources/poll"
 )
 
 // Errors a poll can be tested against with errors.Is.
@@ -91,7 +92,11 @@ func (f *fetcher) get(ctx context.Context, u string, auth bool, accept string, l
 	}
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("GET %s: %w", shown, &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: printable(string(snippet), 200)})
+		err := fmt.Errorf("GET %s: %w", shown, &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: printable(string(snippet), 200)})
+		if wait, ok := poll.RetryAfter(resp.StatusCode, resp.Header, time.Now()); ok {
+			return &poll.RetryAfterError{Wait: wait, Err: err}
+		}
+		return err
 	}
 	if err := decode(httppolicy.LimitReader(resp.Body, limit)); err != nil {
 		switch {

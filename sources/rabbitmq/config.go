@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources/httppolicy"
 )
 
@@ -120,13 +121,13 @@ func parseBaseURL(what, raw string) (*url.URL, *url.Userinfo, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url.Error quotes the input, which may hold a password: say less.
-		return nil, nil, fmt.Errorf("rabbitmq: config: %s is not a valid URL", what)
+		return nil, nil, fmt.Errorf("rabbitmq: config: %s %q is not a valid URL", what, redact.URL(raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, nil, fmt.Errorf("rabbitmq: config: %s %q: scheme must be http or https", what, redactedURL(u))
+		return nil, nil, fmt.Errorf("rabbitmq: config: %s %q: scheme must be http or https", what, redact.URL(raw))
 	}
 	if u.Host == "" {
-		return nil, nil, fmt.Errorf("rabbitmq: config: %s %q has no host", what, redactedURL(u))
+		return nil, nil, fmt.Errorf("rabbitmq: config: %s %q has no host", what, redact.URL(raw))
 	}
 	user := u.User
 	u.User = nil
@@ -134,13 +135,6 @@ func parseBaseURL(what, raw string) (*url.URL, *url.Userinfo, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 	return u, user, nil
-}
-
-// redactedURL is u without its userinfo.
-func redactedURL(u *url.URL) string {
-	c := *u
-	c.User = nil
-	return c.String()
 }
 
 // defaultPrometheusURL is http on the management URL's host, port 15692: the
@@ -196,7 +190,7 @@ func (c Config) validate() (mgmt *url.URL, user, pass string, prom []*url.URL, r
 			return nil, "", "", nil, nil, err
 		}
 		if ui != nil {
-			return nil, "", "", nil, nil, fmt.Errorf("rabbitmq: config: prometheus URL %q: credentials in it are not supported", redactedURL(p))
+			return nil, "", "", nil, nil, fmt.Errorf("rabbitmq: config: prometheus URL %q: credentials in it are not supported", redact.URL(raw))
 		}
 		// Accept the scrape URL as well as the base: ".../metrics" means the base.
 		p.Path = strings.TrimSuffix(p.Path, "/metrics")

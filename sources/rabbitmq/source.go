@@ -3,7 +3,6 @@ package rabbitmq
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/poll"
 )
@@ -344,30 +344,16 @@ func (s *Source) api(escapedPath, rawQuery string) string {
 }
 
 // redact removes the password from an error, should anything have echoed it.
-func (s *Source) redact(err error) error {
-	msg := err.Error()
-	if red := s.redactString(msg); red != msg {
-		return redactedError{msg: red, err: err}
-	}
-	return err
-}
+func (s *Source) redact(err error) error { return s.secrets().Error(err) }
 
-func (s *Source) redactString(msg string) string {
-	if s.pass != "" {
-		msg = strings.ReplaceAll(msg, s.pass, "xxxxx")
-		msg = strings.ReplaceAll(msg, base64.StdEncoding.EncodeToString([]byte(s.user+":"+s.pass)), "xxxxx")
-	}
-	return msg
-}
+func (s *Source) redactString(msg string) string { return s.secrets().Scrub(msg) }
 
-// redactedError keeps errors.Is working on an error whose text was redacted.
-type redactedError struct {
-	msg string
-	err error
+// secrets are the password and the basic-auth header value carrying it.
+func (s *Source) secrets() *redact.Secrets {
+	sec := &redact.Secrets{}
+	sec.AddBasicAuth(s.user, s.pass)
+	return sec
 }
-
-func (e redactedError) Error() string { return e.msg }
-func (e redactedError) Unwrap() error { return e.err }
 
 // wrap adds what was being done, except to the credentials error, which is
 // already the whole story.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/httppolicy"
+	"github.com/stacktop/stacktop/sources/poll"
 )
 
 const (
@@ -403,6 +404,8 @@ func TestPollErrors(t *testing.T) {
 		is      error
 		status  int
 		kind    sources.FailureKind // the failure's kind, from the status or error type
+		// retryAfter is the wait the error asks poll.Run for; 0 for none.
+		retryAfter time.Duration
 	}{
 		{name: "wrong password", url: func(fb *fakeBroker) string {
 			fb.password = "another"
@@ -418,6 +421,10 @@ func TestPollErrors(t *testing.T) {
 		{name: "503 on nodes", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "", http.StatusServiceUnavailable)
 		}, want: "rabbitmq: list nodes: GET ", status: 503, kind: sources.FailHTTP5xx},
+		{name: "429 with Retry-After", path: "/api/overview", fault: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "30")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		}, want: "rabbitmq: overview: GET ", status: 429, kind: sources.FailHTTP4xx, retryAfter: 30 * time.Second},
 		{name: "403", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"error":"not_authorised","reason":"Not management user"}`, http.StatusForbidden)
 		}, want: "the user needs the monitoring tag", status: 403, kind: sources.FailHTTP4xx},
@@ -488,6 +495,10 @@ func TestPollErrors(t *testing.T) {
 			var se *StatusError
 			if tt.status != 0 && (!errors.As(err, &se) || se.Code != tt.status || !strings.Contains(msg, fmt.Sprint(tt.status))) {
 				t.Errorf("err %q: want status %d in it", msg, tt.status)
+			}
+			var ra *poll.RetryAfterError
+			if got := errors.As(err, &ra); got != (tt.retryAfter != 0) || (got && ra.Wait != tt.retryAfter) {
+				t.Errorf("err %q: Retry-After %v, want %v", msg, ra, tt.retryAfter)
 			}
 			token := base64.StdEncoding.EncodeToString([]byte("guest:" + password))
 			for _, leak := range []string{password, token, "\x1b"} {

@@ -30,9 +30,11 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 	"github.com/stacktop/stacktop/sources/heartbeat"
 	"github.com/stacktop/stacktop/sources/poll"
 )
@@ -76,6 +78,12 @@ type Config struct {
 	Concurrency int
 	// TLS for amqps:// (or ?ssl=1); nil verifies with the system's roots.
 	TLS *tls.Config
+	// Clock paces the schedule, the flushes and the pings' timeouts; nil
+	// for the machine's clock. Tests pass a hand-driven one.
+	Clock clock.Clock
+	// Simulator, when set, stands in for the broker (the demo): no
+	// connection is made and every ping goes to it.
+	Simulator Simulator
 }
 
 // Source pings Nova services over RPC. Create it with New.
@@ -88,13 +96,16 @@ type Source struct {
 	ping   func(ctx context.Context, t Target) sources.Probe
 	broker bool
 
-	mu       sync.Mutex
-	sess     *session            // nil while not connected
-	connErr  string              // why not connected, redacted
-	connKind sources.FailureKind // connErr's kind
-	attempts int                 // failed dials since the last success
-	targets  int                 // services in the current round
-	latency  time.Duration
+	simBad atomic.Int64 // simulated replies that were not oslo replies
+
+	mu         sync.Mutex
+	sess       *session            // nil while not connected
+	connErr    string              // why not connected, redacted
+	connKind   sources.FailureKind // connErr's kind
+	simBlocked string              // simulated: the broker blocks publishers, its reason
+	attempts   int                 // failed dials since the last success
+	targets    int                 // services in the current round
+	latency    time.Duration
 }
 
 // New validates cfg and returns a Source; it does not connect yet.
@@ -121,8 +132,13 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
 	}
+	cfg.Clock = clock.Or(cfg.Clock)
 	s := &Source{cfg: cfg, tr: tr, connErr: "connecting", broker: true}
 	s.ping = s.pingBroker
+	if cfg.Simulator != nil {
+		s.broker, s.connErr = false, ""
+		s.ping = s.pingSimulated
+	}
 	return s, nil
 }
 
@@ -157,7 +173,7 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		}
 	})
 
-	tick := time.NewTicker(flushEvery)
+	tick := s.cfg.Clock.NewTicker(flushEvery)
 	defer tick.Stop()
 	var pending []sources.Probe
 	last := time.Time{}
@@ -167,7 +183,7 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 			return ctx.Err()
 		case p := <-results:
 			pending = append(pending, p)
-		case now := <-tick.C:
+		case now := <-tick.C():
 			select {
 			case <-dialed:
 			default:
@@ -181,6 +197,13 @@ func (s *Source) Run(ctx context.Context, emit func(sources.Batch)) error {
 		}
 	}
 }
+
+// Ping pings t once, as Run's schedule does, and returns its probe. Run
+// calls it on schedule; a test may call it alone.
+func (s *Source) Ping(ctx context.Context, t Target) sources.Probe { return s.ping(ctx, t) }
+
+// Batch is the batch Run emits with probes: them and the connection's health.
+func (s *Source) Batch(probes []sources.Probe) sources.Batch { return s.batch(probes) }
 
 // batch is one emitted batch: the probes that ended and the connection's health.
 func (s *Source) batch(probes []sources.Probe) sources.Batch {
@@ -198,7 +221,18 @@ func (s *Source) batch(probes []sources.Probe) sources.Batch {
 		Latency:  s.latency,
 	}
 	var detail []string
-	if s.sess != nil {
+	if s.cfg.Simulator != nil {
+		h.Target += " (simulated)"
+		switch {
+		case s.connErr != "":
+			h.OK, h.Err, h.Kind = false, s.connErr, s.connKind
+		case s.simBlocked != "":
+			h.OK, h.Err, h.Kind = false, "broker blocks publishers: "+s.simBlocked, sources.FailBlocked
+		}
+		if n := s.simBad.Load(); n > 0 {
+			detail = append(detail, fmt.Sprintf("%d bad replies dropped", n))
+		}
+	} else if s.sess != nil {
 		h.Target = s.tr.url(s.sess.addr)
 		if b := s.sess.blockedReason(); b != "" {
 			h.OK, h.Err, h.Kind = false, "broker blocks publishers: "+b, sources.FailBlocked
@@ -214,7 +248,7 @@ func (s *Source) batch(probes []sources.Probe) sources.Batch {
 	}
 	detail = append([]string{fmt.Sprintf("exchange %s, %d services every %s", s.cfg.Exchange, s.targets, s.cfg.Interval)}, detail...)
 	h.Detail = strings.Join(detail, ", ")
-	return sources.Batch{Source: Name, At: time.Now(), Health: h, Probes: probes}
+	return sources.Batch{Source: Name, At: s.cfg.Clock.Now(), Health: h, Probes: probes}
 }
 
 // schedule runs rounds: each asks for the targets and pings each once,
@@ -227,20 +261,20 @@ func (s *Source) schedule(ctx context.Context, out chan<- sources.Probe) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		start := time.Now()
+		start := s.cfg.Clock.Now()
 		ts := normalise(s.cfg.Targets())
 		s.mu.Lock()
 		s.targets = len(ts)
 		s.mu.Unlock()
 		if len(ts) == 0 {
-			if !sleepUntil(ctx, start.Add(min(s.cfg.Interval, idleRecheck))) {
+			if !s.sleepUntil(ctx, start.Add(min(s.cfg.Interval, idleRecheck))) {
 				return
 			}
 			continue
 		}
 		step := s.cfg.Interval / time.Duration(len(ts))
 		for i, t := range ts {
-			if !sleepUntil(ctx, start.Add(time.Duration(i)*step)) {
+			if !s.sleepUntil(ctx, start.Add(time.Duration(i)*step)) {
 				return
 			}
 			select {
@@ -258,41 +292,43 @@ func (s *Source) schedule(ctx context.Context, out chan<- sources.Probe) {
 			}
 			wg.Go(func() {
 				p := s.ping(ctx, t)
+				// The ping is over; its slot stays taken until the probe is
+				// handed over, so a stalled consumer cannot pile pings up.
+				mu.Lock()
+				delete(inFlight, t)
+				mu.Unlock()
 				select {
 				case out <- p:
 				case <-ctx.Done():
 				}
-				mu.Lock()
-				delete(inFlight, t)
-				mu.Unlock()
 				<-sem
 			})
 		}
-		if !sleepUntil(ctx, start.Add(s.cfg.Interval)) {
+		if !s.sleepUntil(ctx, start.Add(s.cfg.Interval)) {
 			return
 		}
 	}
 }
 
-// sleepUntil waits until t or ctx's end; false when ctx ended.
-func sleepUntil(ctx context.Context, t time.Time) bool {
-	d := time.Until(t)
+// sleepUntil waits until t on the source's clock or ctx's end; false when ctx ended.
+func (s *Source) sleepUntil(ctx context.Context, t time.Time) bool {
+	d := t.Sub(s.cfg.Clock.Now())
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	timer := time.NewTimer(d)
+	timer := s.cfg.Clock.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-timer.C:
+	case <-timer.C():
 		return true
 	}
 }
 
 // pingBroker pings t through the current session.
 func (s *Source) pingBroker(ctx context.Context, t Target) sources.Probe {
-	p := sources.Probe{Kind: sources.ProbeRPC, Binary: t.Binary, Host: t.Host, At: time.Now()}
+	p := sources.Probe{Kind: sources.ProbeRPC, Binary: t.Binary, Host: t.Host, At: s.cfg.Clock.Now()}
 	s.mu.Lock()
 	sess, why := s.sess, s.connErr
 	s.mu.Unlock()
@@ -304,7 +340,7 @@ func (s *Source) pingBroker(ctx context.Context, t Target) sources.Probe {
 		p.Result, p.Detail = sources.ProbeBlocked, "broker blocks publishers: "+b
 		return p
 	}
-	return sess.call(ctx, t, s.cfg.Timeout, p)
+	return sess.call(ctx, s.cfg.Clock, t, s.cfg.Timeout, p)
 }
 
 // maintain keeps a session open until ctx ends: it dials (the transport's
@@ -324,12 +360,12 @@ func (s *Source) maintain(ctx context.Context, dialed chan<- struct{}) {
 			s.mu.Lock()
 			s.connErr, s.connKind, s.attempts = err.Error(), sources.KindOf(err), failures
 			s.mu.Unlock()
-			if !sleepUntil(ctx, time.Now().Add(poll.Delay(reconnectBase, reconnectMax, failures, rand.Float64()))) {
+			if !s.sleepUntil(ctx, s.cfg.Clock.Now().Add(poll.Delay(reconnectBase, reconnectMax, failures, rand.Float64()))) {
 				return
 			}
 			continue
 		}
-		up := time.Now()
+		up := s.cfg.Clock.Now()
 		s.mu.Lock()
 		s.sess, s.connErr, s.attempts = sess, "", 0
 		s.mu.Unlock()
@@ -343,12 +379,12 @@ func (s *Source) maintain(ctx context.Context, dialed chan<- struct{}) {
 		s.mu.Unlock()
 		// A session that dies at once counts as a failed dial, so a broker
 		// that accepts and then drops us is not hammered.
-		if time.Since(up) < reconnectMax {
+		if clock.Since(s.cfg.Clock, up) < reconnectMax {
 			failures++
 		} else {
 			failures = 0
 		}
-		if failures > 0 && !sleepUntil(ctx, time.Now().Add(poll.Delay(reconnectBase, reconnectMax, failures, rand.Float64()))) {
+		if failures > 0 && !s.sleepUntil(ctx, s.cfg.Clock.Now().Add(poll.Delay(reconnectBase, reconnectMax, failures, rand.Float64()))) {
 			return
 		}
 	}

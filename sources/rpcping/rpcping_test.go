@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock/clocktest"
 )
 
 func TestNewTarget(t *testing.T) {
@@ -42,175 +43,294 @@ func targetsN(n int) []Target {
 	return ts
 }
 
-// fakeSource is a Source whose pings call ping instead of a broker.
-func fakeSource(t *testing.T, cfg Config, ping func(ctx context.Context, tg Target) sources.Probe) *Source {
+// t0 is where the tests' hand-driven clocks start.
+var t0 = time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+
+// guard bounds a wait for the code under test to reach a point it reaches
+// at once when correct: a hang, not a timing.
+const guard = 10 * time.Second
+
+// fakeSource is a Source on a hand-driven clock whose pings call ping
+// instead of a broker.
+func fakeSource(t *testing.T, cfg Config, ping func(ctx context.Context, tg Target) sources.Probe) (*Source, *clocktest.Clock) {
 	t.Helper()
+	clk := clocktest.New(t0)
 	cfg.TransportURL = "rabbit://u:p@127.0.0.1:1/v"
+	cfg.Clock = clk
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.broker = false
 	s.ping = ping
-	return s
+	return s, clk
 }
 
-func run(t *testing.T, s *Source, d time.Duration) []sources.Batch {
+// running is a Source's Run in the background; its batches arrive on batches.
+type running struct {
+	batches chan sources.Batch
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func start(s *Source) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{batches: make(chan sources.Batch, 1000), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Run(ctx, func(b sources.Batch) { r.batches <- b }) }()
+	return r
+}
+
+// stop ends Run and waits for it and every ping it started.
+func (r *running) stop(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var mu sync.Mutex
-	var out []sources.Batch
-	if err := s.Run(ctx, func(b sources.Batch) { mu.Lock(); out = append(out, b); mu.Unlock() }); err != context.DeadlineExceeded {
-		t.Fatalf("Run = %v, want the context's error", err)
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != context.Canceled {
+			t.Errorf("Run = %v, want the context's error", err)
+		}
+	case <-time.After(guard):
+		t.Fatal("Run did not return after its context ended")
 	}
-	return out
+}
+
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(guard):
+		t.Fatalf("no %s", what)
+		var zero T
+		return zero
+	}
+}
+
+func okProbe(tg Target, at time.Time) sources.Probe {
+	return sources.Probe{Kind: sources.ProbeRPC, Binary: tg.Binary, Host: tg.Host, At: at, Result: sources.ProbeOK}
+}
+
+type sent struct {
+	at time.Time
+	tg Target
+}
+
+// scheduling is a Source's schedule run in the background, its probes
+// handed to the test on out.
+type scheduling struct {
+	out    chan sources.Probe
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startSchedule(s *Source) *scheduling {
+	ctx, cancel := context.WithCancel(context.Background())
+	sc := &scheduling{out: make(chan sources.Probe), cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(sc.done); s.schedule(ctx, sc.out) }()
+	return sc
+}
+
+func (sc *scheduling) stop(t *testing.T) {
+	t.Helper()
+	sc.cancel()
+	recv(t, sc.done, "end of the schedule")
 }
 
 // Pings of a round are spread evenly over the interval, each service once
 // per round, in a stable order.
 func TestScheduleSpreadsPings(t *testing.T) {
-	const interval = 800 * time.Millisecond
-	var mu sync.Mutex
-	type sent struct {
-		at time.Time
-		tg Target
-	}
-	var log []sent
-	s := fakeSource(t, Config{Interval: interval, Targets: func() []Target { return targetsN(4) }},
+	const interval, rounds = 800 * time.Millisecond, 3
+	pinged := make(chan sent, 100)
+	var clk *clocktest.Clock
+	s, clk := fakeSource(t, Config{Interval: interval, Targets: func() []Target { return targetsN(4) }},
 		func(ctx context.Context, tg Target) sources.Probe {
-			mu.Lock()
-			log = append(log, sent{time.Now(), tg})
-			mu.Unlock()
-			return sources.Probe{Kind: sources.ProbeRPC, Binary: tg.Binary, Host: tg.Host, At: time.Now(), Result: sources.ProbeOK}
+			pinged <- sent{clk.Now(), tg}
+			return okProbe(tg, clk.Now())
 		})
-	batches := run(t, s, 2*interval+interval/2)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(log) < 9 || len(log) > 12 {
-		t.Fatalf("%d pings in 2.5 intervals of 4 services, want 9..12", len(log))
-	}
+	sc := startSchedule(s)
 	step := interval / 4
-	for i := 1; i < len(log); i++ {
-		gap := log[i].at.Sub(log[i-1].at)
-		if gap < step/2 || gap > step*2 {
-			t.Errorf("ping %d came %s after the previous, want about %s", i, gap, step)
+	for i := range rounds * 4 {
+		p := recv(t, pinged, fmt.Sprintf("ping %d", i))
+		if want := t0.Add(time.Duration(i) * step); !p.at.Equal(want) {
+			t.Errorf("ping %d at t0+%v, want t0+%v", i, p.at.Sub(t0), want.Sub(t0))
 		}
-		if want := targetsN(4)[i%4]; log[i].tg != want {
-			t.Errorf("ping %d went to %s, want %s", i, log[i].tg.RoutingKey(), want.RoutingKey())
+		if want := targetsN(4)[i%4]; p.tg != want {
+			t.Errorf("ping %d went to %s, want %s", i, p.tg.RoutingKey(), want.RoutingKey())
 		}
-	}
-	if d := log[4].at.Sub(log[0].at); d < interval*3/4 || d > interval*5/4 {
-		t.Errorf("one service pinged again after %s, want about %s", d, interval)
-	}
-	var probes int
-	for _, b := range batches {
-		if b.Source != Name || !b.Health.OK || b.Health.Interval != interval {
-			t.Errorf("batch %+v", b)
+		if pr := recv(t, sc.out, fmt.Sprintf("probe %d", i)); pr.Host != p.tg.Host {
+			t.Errorf("probe %d is of %s, want %s", i, pr.Host, p.tg.Host)
 		}
-		probes += len(b.Probes)
+		clk.Waiters(t, 1, guard) // the scheduler's next slot
+		next, _ := clk.Next()
+		clk.Advance(next.Sub(clk.Now())) // to the slot's time exactly
 	}
-	if probes < len(log)-4 { // the last second's probes may not be flushed
-		t.Errorf("%d probes emitted of %d pings", probes, len(log))
-	}
+	sc.stop(t)
 }
 
-// At most Concurrency pings are in flight; when all slots wait, the round
-// stretches instead of piling up, and one service is never pinged twice at
-// once.
+// Run emits the probes that ended, in batches stamped on the clock.
+func TestRunEmitsEveryProbe(t *testing.T) {
+	const interval = 2 * time.Second
+	var clk *clocktest.Clock
+	s, clk := fakeSource(t, Config{Interval: interval, Targets: func() []Target { return targetsN(2) }},
+		func(ctx context.Context, tg Target) sources.Probe { return okProbe(tg, clk.Now()) })
+	r := start(s)
+	clk.Waiters(t, 2, guard) // the flush ticker and the second ping's slot
+	clk.Advance(time.Second)
+	clk.Waiters(t, 2, guard) // the flush ticker and the round's end
+	got := map[string]bool{}
+	// A probe handed over after a flush goes out with the next one.
+	deadline := time.After(guard)
+	for len(got) < 2 {
+		clk.Advance(time.Second)
+		select {
+		case b := <-r.batches:
+			if b.Source != Name || !b.Health.OK || b.Health.Interval != interval || !b.At.After(t0) || b.At.After(clk.Now()) {
+				t.Errorf("batch at t0+%v: %+v", b.At.Sub(t0), b)
+			}
+			for _, p := range b.Probes {
+				got[p.Host] = true
+			}
+		case <-deadline:
+			t.Fatalf("probes emitted: %v, want c00 and c01 of the first round", got)
+		}
+	}
+	r.stop(t)
+}
+
+// At most Concurrency pings are in flight; when every slot waits, the
+// round stretches instead of piling pings up.
 func TestScheduleBoundsConcurrency(t *testing.T) {
+	const interval = 100 * time.Millisecond
 	var mu sync.Mutex
-	inFlight, maxInFlight, pings := 0, 0, 0
-	busy := map[Target]bool{}
-	var overlap []Target
-	s := fakeSource(t, Config{Interval: 100 * time.Millisecond, Concurrency: 3, Targets: func() []Target { return targetsN(10) }},
+	inFlight, maxInFlight := 0, 0
+	started := make(chan sent, 100)
+	release := make(chan struct{})
+	var clk *clocktest.Clock
+	s, clk := fakeSource(t, Config{Interval: interval, Concurrency: 3, Targets: func() []Target { return targetsN(10) }},
 		func(ctx context.Context, tg Target) sources.Probe {
 			mu.Lock()
 			inFlight++
-			pings++
 			maxInFlight = max(maxInFlight, inFlight)
-			if busy[tg] {
-				overlap = append(overlap, tg)
-			}
-			busy[tg] = true
 			mu.Unlock()
+			started <- sent{clk.Now(), tg}
 			select {
-			case <-time.After(150 * time.Millisecond): // a slow reply: longer than the interval
+			case <-release: // the reply
 			case <-ctx.Done():
 			}
 			mu.Lock()
 			inFlight--
-			busy[tg] = false
 			mu.Unlock()
-			return sources.Probe{Kind: sources.ProbeRPC, Binary: tg.Binary, Host: tg.Host, Result: sources.ProbeTimeout}
+			return okProbe(tg, clk.Now())
 		})
-	run(t, s, time.Second)
+	r := start(s)
+	ts, step := targetsN(10), interval/10
+	for i := range 3 { // three slots fill on schedule
+		p := recv(t, started, fmt.Sprintf("ping %d", i))
+		if p.tg != ts[i] || !p.at.Equal(t0.Add(time.Duration(i)*step)) {
+			t.Errorf("ping %d: %s at t0+%v, want %s at t0+%v", i, p.tg.RoutingKey(), p.at.Sub(t0), ts[i].RoutingKey(), time.Duration(i)*step)
+		}
+		clk.Waiters(t, 2, guard)
+		clk.Advance(step)
+	}
+	// The fourth slot's time has come, but every slot waits on a reply: the
+	// whole interval passes without a ping. Each reply then frees one slot.
+	clk.Advance(interval)
+	freed := t0.Add(3*step + interval)
+	for i := 3; i < 6; i++ {
+		release <- struct{}{}
+		p := recv(t, started, fmt.Sprintf("ping %d", i))
+		if p.tg != ts[i] || !p.at.Equal(freed) {
+			t.Errorf("ping %d: %s at t0+%v, want %s when a slot freed (t0+%v)", i, p.tg.RoutingKey(), p.at.Sub(t0), ts[i].RoutingKey(), freed.Sub(t0))
+		}
+	}
+	r.stop(t)
 	mu.Lock()
 	defer mu.Unlock()
 	if maxInFlight != 3 {
 		t.Errorf("at most %d pings in flight, want exactly the bound 3", maxInFlight)
 	}
-	// 1 s / 150 ms per ping × 3 slots ≈ 20 pings, not the 100 the interval asks for.
-	if pings < 12 || pings > 24 {
-		t.Errorf("%d pings in 1s with 3 slots of 150ms each, want about 20", pings)
-	}
-	if len(overlap) > 0 {
-		t.Errorf("services pinged while their previous ping was in flight: %v", overlap)
-	}
 }
 
+// A service whose ping is still in flight is skipped, not pinged twice at
+// once; once it answers, the next round pings it again.
 func TestScheduleSkipsBusyService(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	started := make(chan sent, 100)
+	release := make(chan struct{})
 	var mu sync.Mutex
-	inFlight, overlaps, pings := 0, 0, 0
-	s := fakeSource(t, Config{Interval: 50 * time.Millisecond, Concurrency: 4, Targets: func() []Target { return targetsN(1) }},
+	inFlight, overlaps := 0, 0
+	var clk *clocktest.Clock
+	s, clk := fakeSource(t, Config{Interval: interval, Concurrency: 4, Targets: func() []Target { return targetsN(1) }},
 		func(ctx context.Context, tg Target) sources.Probe {
 			mu.Lock()
 			if inFlight > 0 {
 				overlaps++
 			}
 			inFlight++
-			pings++
 			mu.Unlock()
-			time.Sleep(180 * time.Millisecond)
+			started <- sent{clk.Now(), tg}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
 			mu.Lock()
 			inFlight--
 			mu.Unlock()
-			return sources.Probe{Kind: sources.ProbeRPC, Result: sources.ProbeOK}
+			return okProbe(tg, clk.Now())
 		})
-	run(t, s, 700*time.Millisecond)
+	sc := startSchedule(s)
+	recv(t, started, "the first ping")
+	for range 3 { // three rounds while it is in flight
+		clk.Waiters(t, 1, guard)
+		clk.Advance(interval)
+	}
+	clk.Waiters(t, 1, guard) // the third round skipped it too
+	release <- struct{}{}
+	recv(t, sc.out, "the first probe")
+	clk.Advance(interval)
+	if p := recv(t, started, "the ping after the reply"); !p.at.Equal(t0.Add(4 * interval)) {
+		t.Errorf("pinged again at t0+%v, want the round after its reply (t0+%v)", p.at.Sub(t0), 4*interval)
+	}
+	release <- struct{}{}
+	recv(t, sc.out, "the second probe")
+	sc.stop(t)
 	mu.Lock()
 	defer mu.Unlock()
-	if overlaps > 0 || pings < 3 || pings > 5 {
-		t.Errorf("%d pings, %d overlapping, want about 4 (one per 180ms reply) and none overlapping", pings, overlaps)
+	if overlaps > 0 {
+		t.Errorf("pinged %d times while its previous ping was in flight", overlaps)
 	}
 }
 
 // With no targets yet (Nova not polled), the source still reports health,
 // and asks again soon rather than after a whole interval.
 func TestNoTargetsStillReportsHealth(t *testing.T) {
+	const interval = 10 * time.Second
 	var mu sync.Mutex
 	calls := 0
 	targets := func() []Target {
 		mu.Lock()
 		defer mu.Unlock()
-		calls++
-		if calls < 2 {
+		if calls++; calls < 2 {
 			return nil
 		}
 		return targetsN(1)
 	}
-	pinged := make(chan struct{}, 16)
-	s := fakeSource(t, Config{Interval: 2 * time.Second, Targets: targets}, func(ctx context.Context, tg Target) sources.Probe {
-		pinged <- struct{}{}
-		return sources.Probe{Kind: sources.ProbeRPC, Result: sources.ProbeOK}
+	started := make(chan sent, 16)
+	var clk *clocktest.Clock
+	s, clk := fakeSource(t, Config{Interval: interval, Targets: targets}, func(ctx context.Context, tg Target) sources.Probe {
+		started <- sent{clk.Now(), tg}
+		return okProbe(tg, clk.Now())
 	})
-	batches := run(t, s, 3500*time.Millisecond)
-	if len(batches) == 0 || !batches[0].Health.OK {
-		t.Fatalf("batches %+v, want health batches", batches)
+	r := start(s)
+	clk.Waiters(t, 2, guard) // the flush ticker and the scheduler's recheck
+	clk.Advance(time.Second)
+	if b := recv(t, r.batches, "a health batch"); !b.Health.OK || len(b.Probes) != 0 || !b.At.Equal(t0.Add(time.Second)) {
+		t.Errorf("first batch %+v, want a health batch at t0+1s", b)
 	}
-	select {
-	case <-pinged:
-	default:
-		t.Error("the target that appeared after the first round was not pinged within 3.5s")
+	clk.Waiters(t, 2, guard)
+	clk.Advance(idleRecheck - time.Second)
+	if p := recv(t, started, "a ping of the target that appeared"); !p.at.Equal(t0.Add(idleRecheck)) {
+		t.Errorf("the target that appeared was pinged at t0+%v, want after the recheck (t0+%v), not a whole interval", p.at.Sub(t0), idleRecheck)
 	}
+	r.stop(t)
 }

@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/stacktop/stacktop/sources"
+	"github.com/stacktop/stacktop/sources/clock"
 )
 
 // session is one AMQP connection to the broker with a channel that
@@ -245,7 +246,7 @@ func requestMsgID(body []byte) string {
 
 // call pings t and waits for the reply, the timeout, the session's end or
 // ctx. p comes with Kind, Binary, Host and At set; call sets the rest.
-func (s *session) call(ctx context.Context, t Target, timeout time.Duration, p sources.Probe) sources.Probe {
+func (s *session) call(ctx context.Context, clk clock.Clock, t Target, timeout time.Duration, p sources.Probe) sources.Probe {
 	msgID := newID()
 	w := make(chan outcome, 1)
 	s.mu.Lock()
@@ -268,8 +269,8 @@ func (s *session) call(ctx context.Context, t Target, timeout time.Duration, p s
 		return p
 	}
 	msg := publishing(body, timeout)
-	start := time.Now()
-	timer := time.NewTimer(timeout)
+	start := clk.Now()
+	timer := clk.NewTimer(timeout)
 	defer timer.Stop()
 	// Publish runs apart: a write to a broker that stopped reading (blocked
 	// by an alarm) must not hold the call past its timeout. Closing the
@@ -282,21 +283,21 @@ func (s *session) call(ctx context.Context, t Target, timeout time.Duration, p s
 		select {
 		case err := <-published:
 			if err != nil {
-				p.RTT = time.Since(start)
+				p.RTT = clock.Since(clk, start)
 				p.Result, p.Detail = sources.ProbeError, "publish: "+s.redact(err.Error())
 				return p
 			}
 			published = nil
 		case o := <-w:
-			p.RTT = time.Since(start)
+			p.RTT = clock.Since(clk, start)
 			if o.returned != "" {
 				p.Result = sources.ProbeError
-				p.Detail = fmt.Sprintf("unroutable: no queue bound to %s on exchange %s (%s)", t.RoutingKey(), s.exchange, o.returned)
+				p.Detail = unroutable(t, s.exchange, o.returned)
 				return p
 			}
 			p.Result, p.Detail = sources.ProbeOK, o.reply.describe()
 			return p
-		case <-timer.C:
+		case <-timer.C():
 			p.RTT = timeout
 			if b := s.blockedReason(); b != "" {
 				p.Result, p.Detail = sources.ProbeBlocked, "broker blocks publishers: "+b
@@ -305,15 +306,21 @@ func (s *session) call(ctx context.Context, t Target, timeout time.Duration, p s
 			p.Result, p.Detail = sources.ProbeTimeout, "no reply in "+timeout.String()
 			return p
 		case <-s.done:
-			p.RTT = time.Since(start)
+			p.RTT = clock.Since(clk, start)
 			p.Result, p.Detail = sources.ProbeError, "connection lost: "+s.closeReason()
 			return p
 		case <-ctx.Done():
-			p.RTT = time.Since(start)
+			p.RTT = clock.Since(clk, start)
 			p.Result, p.Detail = sources.ProbeError, "stopped"
 			return p
 		}
 	}
+}
+
+// unroutable is the detail of a ping the broker returned: no queue is bound
+// to the service's routing key.
+func unroutable(t Target, exchange, text string) string {
+	return fmt.Sprintf("unroutable: no queue bound to %s on exchange %s (%s)", t.RoutingKey(), exchange, text)
 }
 
 // publishing wraps a request body in the properties oslo.messaging (kombu)

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/stacktop/stacktop/redact"
 )
 
 // Broker is one host of a transport URL.
@@ -37,14 +39,14 @@ func ParseTransportURL(raw string) (Transport, error) {
 	raw = strings.TrimSpace(raw)
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return t, fmt.Errorf("transport URL %q: want rabbit://user:password@host:5672/vhost", RedactURL(raw))
+		return t, fmt.Errorf("transport URL %q: want rabbit://user:password@host:5672/vhost", redact.URL(raw))
 	}
 	switch strings.ToLower(scheme) {
 	case "rabbit", "amqp":
 	case "amqps":
 		t.TLS = true
 	default:
-		return t, fmt.Errorf("transport URL %q: scheme %q is not rabbit, amqp or amqps", RedactURL(raw), scheme)
+		return t, fmt.Errorf("transport URL %q: scheme %q is not rabbit, amqp or amqps", redact.URL(raw), scheme)
 	}
 	// The authority ends at the first "/" after the last "@", so that a "/"
 	// in a password that should have been escaped still parses.
@@ -66,7 +68,7 @@ func ParseTransportURL(raw string) (Transport, error) {
 	}
 	vhost, err := url.PathUnescape(path)
 	if err != nil {
-		return t, fmt.Errorf("transport URL %q: vhost: %v", RedactURL(raw), err)
+		return t, fmt.Errorf("transport URL %q: vhost: %v", redact.URL(raw), err)
 	}
 	if vhost == "" {
 		vhost = "/"
@@ -85,10 +87,10 @@ func ParseTransportURL(raw string) (Transport, error) {
 		if at := strings.LastIndex(h, "@"); at >= 0 {
 			u, p, _ := strings.Cut(h[:at], ":")
 			if b.Username, err = url.PathUnescape(u); err != nil {
-				return t, fmt.Errorf("transport URL %q: host %d: bad user name escape", RedactURL(raw), i+1)
+				return t, fmt.Errorf("transport URL %q: host %d: bad user name escape", redact.URL(raw), i+1)
 			}
 			if b.Password, err = url.PathUnescape(p); err != nil {
-				return t, fmt.Errorf("transport URL %q: host %d: bad password escape", RedactURL(raw), i+1)
+				return t, fmt.Errorf("transport URL %q: host %d: bad password escape", redact.URL(raw), i+1)
 			}
 			user, pass = b.Username, b.Password
 			h = h[at+1:]
@@ -96,13 +98,13 @@ func ParseTransportURL(raw string) (Transport, error) {
 		host, port, err := splitHostPort(h, defPort)
 		if err != nil {
 			// Not quoted: with a "," in a password, h may be part of it.
-			return t, fmt.Errorf("transport URL %q: host %d is not host[:port] (escape , / @ in passwords as %%2C %%2F %%40)", RedactURL(raw), i+1)
+			return t, fmt.Errorf("transport URL %q: host %d is not host[:port] (escape , / @ in passwords as %%2C %%2F %%40)", redact.URL(raw), i+1)
 		}
 		b.Host, b.Port = host, port
 		t.Brokers = append(t.Brokers, b)
 	}
 	if len(t.Brokers) == 0 {
-		return t, fmt.Errorf("transport URL %q: no broker host", RedactURL(raw))
+		return t, fmt.Errorf("transport URL %q: no broker host", redact.URL(raw))
 	}
 	return t, nil
 }
@@ -119,6 +121,9 @@ func splitHostPort(h string, defPort int) (string, int, error) {
 		if host == "" || strings.ContainsAny(host, "[]@/") || (!bracketed && strings.Contains(host, ":")) {
 			return "", 0, errors.New("not host[:port]")
 		}
+	}
+	if host == "" {
+		return "", 0, errors.New("no host name") // ":5672"
 	}
 	if portStr == "" {
 		return host, defPort, nil
@@ -155,30 +160,12 @@ func (t Transport) url(hosts string) string {
 	return scheme + "://" + hosts + "/" + url.PathEscape(t.VHost)
 }
 
-// RedactURL drops everything up to the last "@" of a URL, the credentials
-// of every host with it, for messages about a URL that may not even parse:
-// rabbit://user:pass@h1,u2:p2@h2/v → rabbit://REDACTED@h2/v.
-func RedactURL(raw string) string {
-	at := strings.LastIndex(raw, "@")
-	if at < 0 {
-		return raw
-	}
-	scheme, _, ok := strings.Cut(raw[:at], "://")
-	if !ok {
-		return "REDACTED@" + raw[at+1:]
-	}
-	return scheme + "://REDACTED@" + raw[at+1:]
-}
-
 // redactor replaces every credential of a transport in a message, for
 // errors that come from libraries and might quote them.
 func (t Transport) redact(s string) string {
+	sec := &redact.Secrets{}
 	for _, b := range t.Brokers {
-		for _, secret := range []string{b.Password, url.QueryEscape(b.Password), url.PathEscape(b.Password)} {
-			if len(secret) >= 3 {
-				s = strings.ReplaceAll(s, secret, "REDACTED")
-			}
-		}
+		sec.AddBasicAuth(b.Username, b.Password)
 	}
-	return s
+	return sec.Scrub(s)
 }

@@ -107,10 +107,14 @@ func intro(m Meta, o Options) string {
 		fmt.Fprintf(&b, " Observed %s–%s (%s)", format.Stamp(m.First), last, m.Last.Sub(m.First).Round(time.Second))
 		fmt.Fprintf(&b, ", %d batch%s", m.Batches, map[bool]string{true: "", false: "es"}[m.Batches == 1])
 		if len(m.Sources) > 0 {
-			fmt.Fprintf(&b, " from %s", strings.Join(m.Sources, ", "))
+			names := make([]string, len(m.Sources))
+			for i, n := range m.Sources { // from the recording: as untrusted as any API's text
+				names[i] = sanitize.Line(n, 40)
+			}
+			fmt.Fprintf(&b, " from %s", strings.Join(names, ", "))
 		}
 		if m.Recorder != "" {
-			fmt.Fprintf(&b, ", recorded by %s", m.Recorder)
+			fmt.Fprintf(&b, ", recorded by %s", sanitize.Line(m.Recorder, 80))
 		}
 		b.WriteString(".")
 	}

@@ -81,10 +81,10 @@ var levelNames = map[state.EventLevel]string{
 // stripped of control characters and bounded as in Markdown.
 func JSON(w io.Writer, entries []state.Event, verdicts []VerdictChange, m Meta, o Options) error {
 	o = o.withDefaults()
-	doc := jsonDoc{Version: JSONVersion, Batches: m.Batches, Sources: m.Sources, Recorder: sanitize.Line(m.Recorder, 80),
+	doc := jsonDoc{Version: JSONVersion, Batches: m.Batches, Sources: []string{}, Recorder: sanitize.Line(m.Recorder, 80),
 		Events: []jsonEvent{}, Verdicts: []jsonVerdict{}}
-	if doc.Sources == nil {
-		doc.Sources = []string{}
+	for _, n := range m.Sources { // from the recording: as untrusted as any API's text
+		doc.Sources = append(doc.Sources, sanitize.Line(n, 40))
 	}
 	for _, t := range []struct {
 		from time.Time
