@@ -67,7 +67,7 @@ func TestRabbitFaultProxy(t *testing.T) {
 	}{
 		{faultproxy.StallBody, []string{"rabbitmq: list nodes: GET ", "timed out after 3s"}, true},
 		{faultproxy.TooMany, []string{"HTTP 429 Too Many Requests", "next poll in 45s, as the server asked (Retry-After)"}, false},
-		{faultproxy.Redirect, []string{"HTTP 307 Temporary Redirect"}, false},
+		{faultproxy.Redirect, []string{"redirect (307) to http://127.0.0.2:", "refused: another scheme than https"}, false},
 		{faultproxy.Reset, []string{"rabbitmq: list nodes: GET ", "connection reset by peer"}, false},
 		{faultproxy.Untrusted, []string{"TLS certificate not trusted (set a CA file, or insecure)"}, false},
 	}
