@@ -331,12 +331,12 @@ func runFault(t *testing.T, c *cloud, p *planned, full bool) {
 	t.Cleanup(restore) // never leave the fault in place
 	c.inPlace(func() { _ = p.sc.restore(t, c) })
 	defer c.inPlace(nil)
+	p.times.Fault = time.Now() // the fault begins with its command (stop_app takes seconds, the broker refusing meanwhile)
 	if err := p.sc.fault(t, c); err != nil {
 		p.err = err.Error()
 		t.Error(err)
 		return
 	}
-	p.times.Fault = time.Now()
 	truth, bound := p.sc.truth(c), p.sc.bound(c)
 
 	// Hold the fault until the verdict named the cause, and then some:

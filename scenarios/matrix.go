@@ -80,7 +80,7 @@ func (tr Truth) String() string {
 // batches carry the same machine's clock).
 type Times struct {
 	Start   time.Time // the cloud healthy, no verdict: the run is watched from here
-	Fault   time.Time // the fault in place (its command returned); zero for a healthy run
+	Fault   time.Time // the fault's command began; zero for a healthy run
 	Restore time.Time // the fault's undoing began
 	End     time.Time // the run is watched up to here
 }
