@@ -117,7 +117,6 @@ func newCloud(t *testing.T, dir string) *cloud {
 		"STACKTOP_RABBITMQ_PASSWORD=" + mq.Get("STACKTOP_TEST_RABBITMQ_MONITOR_PASSWORD"),
 		"STACKTOP_TRANSPORT_URL=" + ost.Get("STACKTOP_TEST_TRANSPORT_URL"),
 		"STACKTOP_AMQP_PASSWORD=" + pw,
-		"STACKTOP_AGENT_CONFIG=/dev/null",
 	}
 
 	root, err := harness.Root()
@@ -434,6 +433,9 @@ func describe(s *state.Snapshot) string {
 			fmt.Fprintf(&b, " (rpc %s)", sv.RPC.Result)
 		}
 		b.WriteString("; ")
+	}
+	if len(s.Hosts) == 0 {
+		b.WriteString("no heartbeat from any host (see the agent logs); ")
 	}
 	for _, h := range s.Hosts {
 		fmt.Fprintf(&b, "host %s heartbeat %s ago; ", h.Name, h.Age(s.At).Round(100*time.Millisecond))
