@@ -185,7 +185,13 @@ func (c *devCloud) try(timeout time.Duration, name string, args ...string) error
 // watch runs a source against the dev cloud until the test ends.
 func (c *devCloud) watch(t *testing.T, interval time.Duration) (*Source, *watcher) {
 	t.Helper()
-	s, err := New(Config{CloudsFile: c.cloudsFile, Cloud: c.cloud, Interval: interval, Timeout: interval * 95 / 100})
+	return c.watchConfig(t, Config{CloudsFile: c.cloudsFile, Cloud: c.cloud, Interval: interval, Timeout: interval * 95 / 100})
+}
+
+// watchConfig runs a source of cfg until the test ends.
+func (c *devCloud) watchConfig(t *testing.T, cfg Config) (*Source, *watcher) {
+	t.Helper()
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
