@@ -301,6 +301,17 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, to.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 	case Reset:
 		reset(w)
+	case Untrusted:
+		// A request on a connection made before the fault (its handshake
+		// used the good certificate): close it unanswered, so that the
+		// client retries on a new one, whose handshake meets the fault.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		p.rp.ServeHTTP(w, r)
 	case StallBody:
 		p.stall(w, r)
 	default:
