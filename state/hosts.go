@@ -103,6 +103,9 @@ func (s *Store) observeHost(f *fold, h *Host, hb *sources.Heartbeat) {
 		h.Processes = slices.Clone(hb.Processes)
 	}
 
+	if h.LastSeen.IsZero() || h.Liveness(recv) == LiveLost {
+		h.BeatingSince = recv
+	}
 	h.LastSeen = recv
 	if !hb.SentAt.IsZero() {
 		h.Skew = hb.SentAt.Sub(recv)

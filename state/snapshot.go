@@ -215,6 +215,7 @@ const (
 type Host struct {
 	Name         string
 	LastSeen     time.Time     // receiver's clock at the last heartbeat
+	BeatingSince time.Time     // receiver's clock at the first heartbeat after a silence long enough to be lost (or the first ever)
 	Interval     time.Duration // the agent's publish interval
 	Skew         time.Duration // sender clock minus receiver clock at the last heartbeat
 	Seq          uint64

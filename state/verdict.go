@@ -40,7 +40,10 @@ package state
 //
 // Each host with services down is judged by its heartbeats (Beat): fresh
 // (one within freshBeats publish intervals plus the heartbeat source's
-// flush, the source healthy), stale (neither fresh nor lost: wait), lost
+// flush, the source healthy), returned (fresh, but beating again only since
+// after its services went down, within returnGrace: a host coming back, whose
+// services have not reported yet; no rule fires on it, so the incident's
+// verdict, host down, holds instead of turning into a process problem), stale (neither fresh nor lost: wait), lost
 // (Host.Liveness, the source healthy, most hosts beating), or cannot tell
 // (no agent, the source failing, many hosts lost); and by the RPC pings of
 // its down services (PingState) and its agent's process list.
@@ -150,6 +153,7 @@ const (
 	mgmtSlow         = 2 * time.Second  // a management API poll this slow counts
 	authFailMin      = 1                // failed nova polls of kind auth or keystone-down before it counts
 	freshBeats       = 1.5              // a host's heartbeats are fresh within this many publish intervals
+	returnGrace      = 2 * time.Minute  // a host whose heartbeats came back after its services went down: no process verdict for this long
 	maxNamed         = 3                // hosts or services named in a summary before "+N more"
 	maxHostFindings  = 64               // hosts with down services examined one by one
 )

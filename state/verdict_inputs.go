@@ -66,10 +66,11 @@ const (
 	BeatLost                 // lost (Host.Liveness) while the source is healthy and most hosts beat
 	BeatUnheard              // the heartbeat source itself failing: the host cannot be judged
 	BeatMassLost             // lost, but so are many hosts: a broker matter, not this host's
+	BeatReturned             // fresh again, but only since after its services went down (within returnGrace): the host is coming back, its services may follow
 )
 
 func (b Beat) String() string {
-	return [...]string{"no agent", "fresh", "stale", "lost", "source failing", "lost with many"}[b]
+	return [...]string{"no agent", "fresh", "stale", "lost", "source failing", "lost with many", "back after its services went down"}[b]
 }
 
 // PingState is how the RPC pings of a host's down services stand.
@@ -234,6 +235,8 @@ func (v *verdictState) hostInputs(next *Snapshot, in *VerdictInputs, now time.Ti
 			hi.Beat = BeatMassLost
 		case host.Liveness(now) == LiveLost:
 			hi.Beat = BeatLost
+		case fresh(host, hb.Interval, now) && returning(host, hd.since, now):
+			hi.Beat = BeatReturned
 		case fresh(host, hb.Interval, now):
 			hi.Beat = BeatFresh
 		default:
@@ -246,6 +249,14 @@ func (v *verdictState) hostInputs(next *Snapshot, in *VerdictInputs, now time.Ti
 		out = append(out, hi)
 	}
 	return out
+}
+
+// returning reports whether the host's heartbeats came back only after its
+// services went down (since), less than returnGrace ago: a host coming back
+// from an outage whose services have not reported yet. Its services being
+// down then says nothing about their processes, so no process verdict.
+func returning(h Host, since, now time.Time) bool {
+	return !since.IsZero() && h.BeatingSince.After(since) && now.Sub(h.BeatingSince) < returnGrace
 }
 
 // fresh reports whether the host's last heartbeat came within freshBeats of

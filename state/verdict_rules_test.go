@@ -62,6 +62,10 @@ func TestRulesAlone(t *testing.T) {
 		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "nova-compute")}}, true, "service process problem: nova-compute on c1"},
 		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingFailed, "")}}, false, ""}, // not yet lost is not fresh
 		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "")}}, true, "service process problem: nova-compute on c1 (no RPC data)"},
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingFailed, "")}}, false, ""},            // a host coming back: its services follow
+		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingNone, "")}}, false, ""}, // likewise
+		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingAnswered, "")}}, false, ""},     // the incident's own verdict holds
+		{"host down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingFailed, "")}}, false, ""},
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatNone, PingNone, "")}}, true, "service down, cause unclear (thin evidence): nova-compute on c1"},
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingAnswered, "")}}, true, "service down, cause unclear"},
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingNone, "")}}, false, ""},

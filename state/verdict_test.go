@@ -198,6 +198,26 @@ func TestVerdictTimelines(t *testing.T) {
 			zero:  [2]int{0, 10},
 		},
 		{
+			// Seen on the dev cloud (scenario host-down): the agent came back
+			// before nova-compute had reported, and the verdict turned into
+			// "service process problem" for 13 s. A host coming back is still
+			// the host's incident: its services follow.
+			name: "a host back before its services: host down holds, never a process problem",
+			w: world{computes: 10,
+				silent: func(n int, h string) bool { return between(n, 5, 19) && compute07(h) },
+				down:   func(n int, _, h string) bool { return between(n, 11, 27) && compute07(h) },
+				rpc: func(n int, b, h string) sources.ProbeResult {
+					if between(n, 11, 27) && compute07(h) {
+						return sources.ProbeTimeout
+					}
+					return sources.ProbeOK
+				}},
+			last:  60,
+			want:  map[int]expect{12: {cause: CauseHostDown, contains: []string{"host down: compute-07"}}, 26: {cause: CauseHostDown}},
+			hold:  [2]int{12, 27},
+			never: []Cause{CauseProcess, CauseBroker, CauseWidespread, CauseServiceDown},
+		},
+		{
 			name: "process problem: heartbeats continue, RPC ping of that service times out",
 			w: world{computes: 10, down: func(n int, _, h string) bool { return n >= 5 && h == "compute-03" },
 				rpc: func(n int, b, h string) sources.ProbeResult {
