@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,35 +32,46 @@ func TestMeasure(t *testing.T) {
 		vs        []Verdict
 		correct   time.Duration
 		wrong     []string // cause and seconds shown
+		unclear   []string // the same, of verdicts naming no cause after Nova reported a service down
 		recovered time.Duration
 		clear     time.Duration
 		fails     int
 	}{
 		{"named in time, cleared in time", host, fault,
 			[]Verdict{v(14, "host-down", "host down: compute-2"), v(85, "none", "")},
-			9 * time.Second, nil, 15 * time.Second, 30 * time.Second, 0},
+			9 * time.Second, nil, nil, 15 * time.Second, 30 * time.Second, 0},
 		{"a process verdict first is wrong, for as long as it held", host, fault,
 			[]Verdict{v(11, "process", "service process problem: nova-compute on compute-2"), v(14.5, "host-down", "host down: compute-2"), v(85, "none", "")},
-			9500 * time.Millisecond, []string{"process 3.5s"}, 15 * time.Second, 30 * time.Second, 1},
+			9500 * time.Millisecond, []string{"process 3.5s"}, nil, 15 * time.Second, 30 * time.Second, 1},
 		{"the other host is wrong", host, fault,
 			[]Verdict{v(14, "host-down", "host down: compute-1"), v(20, "host-down", "host down: compute-2"), v(85, "none", "")},
-			15 * time.Second, []string{"host-down 6.0s"}, 15 * time.Second, 30 * time.Second, 1},
+			15 * time.Second, []string{"host-down 6.0s"}, nil, 15 * time.Second, 30 * time.Second, 1},
 		{"late and never cleared", host, fault,
 			[]Verdict{v(30, "host-down", "host down: compute-2")},
-			25 * time.Second, nil, 55 * time.Second, -1, 2},
+			25 * time.Second, nil, nil, 55 * time.Second, -1, 2},
 		{"a verdict held from before the run counts from its start", host, fault,
 			[]Verdict{v(-20, "broker", "broker problem"), v(2, "none", ""), v(14, "host-down", "host down: compute-2"), v(60, "none", "")},
-			9 * time.Second, []string{"broker 2.0s"}, 15 * time.Second, 5 * time.Second, 1},
+			9 * time.Second, []string{"broker 2.0s"}, nil, 15 * time.Second, 5 * time.Second, 1},
 		{"the right cause before the fault is a wrong verdict", host, fault,
 			[]Verdict{v(1, "host-down", "host down: compute-2"), v(3, "none", ""), v(14, "host-down", "host down: compute-2"), v(85, "none", "")},
-			9 * time.Second, []string{"host-down 2.0s"}, 15 * time.Second, 30 * time.Second, 1},
+			9 * time.Second, []string{"host-down 2.0s"}, nil, 15 * time.Second, 30 * time.Second, 1},
 		{"healthy: no verdict", Truth{Cause: "none"}, Times{Start: at(0), End: at(600)},
-			[]Verdict{v(-50, "none", "")}, -1, nil, 0, -1, 0},
-		{"healthy: any verdict is wrong", Truth{Cause: "none"}, Times{Start: at(0), End: at(600)},
-			[]Verdict{v(100, "service-down", "service down, cause unclear"), v(131, "none", "")}, -1, []string{"service-down 31.0s"}, 0, -1, 1},
+			[]Verdict{v(-50, "none", "")}, -1, nil, nil, 0, -1, 0},
+		{"healthy: service down before Nova reported any is wrong", Truth{Cause: "none"}, Times{Start: at(0), End: at(600)},
+			[]Verdict{v(5, "service-down", "service down, cause unclear"), v(36, "none", "")}, -1, []string{"service-down 31.0s"}, nil, 0, -1, 1},
+		{"healthy: no cause named after Nova reported a service down is not wrong, but listed", Truth{Cause: "none"}, Times{Start: at(0), End: at(600)},
+			[]Verdict{v(250, "service-down", "service down, cause unclear"), v(262, "service-down", "recovered, clearing: was service down"), v(280, "none", "")},
+			-1, nil, []string{"service-down 12.0s", "service-down 18.0s"}, 0, -1, 0},
+		{"healthy: a named cause after Nova reported a service down is wrong", Truth{Cause: "none"}, Times{Start: at(0), End: at(600)},
+			[]Verdict{v(250, "process", "service process problem: nova-conductor on vm"), v(280, "none", "")},
+			-1, []string{"process 30.0s"}, nil, 0, -1, 1},
+		{"fault: no cause named is not wrong, the true cause still bounded", host, fault,
+			[]Verdict{v(12, "service-down", "service down, cause unclear: nova-compute on compute-2"), v(25, "host-down", "host down: compute-2"), v(85, "none", "")},
+			20 * time.Second, nil, []string{"service-down 13.0s"}, 15 * time.Second, 30 * time.Second, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Measure("s", 1, tc.truth, 16*time.Second, tc.times, tc.vs, recovery)
+			events := append(slices.Clone(recovery), Event{At: at(245), Kind: "service", Level: "problem"}, Event{At: at(11), Kind: "service", Level: "problem"})
+			r := Measure("s", 1, tc.truth, 16*time.Second, tc.times, tc.vs, events)
 			if r.Correct != tc.correct || r.Recovered != tc.recovered || r.Clear != tc.clear {
 				t.Errorf("correct %s, recovered %s, clear %s; want %s, %s, %s", r.Correct, r.Recovered, r.Clear, tc.correct, tc.recovered, tc.clear)
 			}
@@ -69,6 +81,13 @@ func TestMeasure(t *testing.T) {
 			}
 			if strings.Join(wrong, ",") != strings.Join(tc.wrong, ",") {
 				t.Errorf("wrong %q, want %q", wrong, tc.wrong)
+			}
+			var unclear []string
+			for _, w := range r.Unclear {
+				unclear = append(unclear, w.Cause+" "+secs(w.For))
+			}
+			if strings.Join(unclear, ",") != strings.Join(tc.unclear, ",") {
+				t.Errorf("unclear %q, want %q", unclear, tc.unclear)
 			}
 			if f := r.Failures(); len(f) != tc.fails {
 				t.Errorf("failures %q, want %d", f, tc.fails)
@@ -108,8 +127,8 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("healthy row: %s", lines[4])
 	}
 	for i, l := range lines {
-		if strings.Count(l, "|")-strings.Count(l, `\|`) != 8 {
-			t.Errorf("line %d has %d cell separators, want 8: %s", i, strings.Count(l, "|"), l)
+		if strings.Count(l, "|")-strings.Count(l, `\|`) != 9 {
+			t.Errorf("line %d has %d cell separators, want 9: %s", i, strings.Count(l, "|"), l)
 		}
 	}
 }
