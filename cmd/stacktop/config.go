@@ -94,36 +94,64 @@ func defaultConfigPath() string {
 	return filepath.Join(dir, "stacktop", "config.yaml")
 }
 
+// configPath is the config file to read: --config FILE (flag), else
+// STACKTOP_CONFIG, else the default path; explicit when named, so that a
+// missing file is an error rather than an empty configuration.
+func configPath(flag string, getenv func(string) string) (path string, explicit bool) {
+	if flag != "" {
+		return flag, true
+	}
+	if env := getenv("STACKTOP_CONFIG"); env != "" {
+		return env, true
+	}
+	return defaultConfigPath(), false
+}
+
+// readConfigFile reads and decodes path (a missing file is fine unless
+// explicit), nothing else: no environment overlay, no validation beyond
+// the keys and their kinds, no password file. It is what a subcommand that
+// needs only the file's own settings (utc) reads; loadConfig goes on from
+// it. Its errors are those of loadConfig.
+func readConfigFile(path string, explicit bool, getenv func(string) string) (*config, error) {
+	c := &config{secrets: envSecrets(getenv), fromEnv: map[string]string{}}
+	if path == "" {
+		return c, nil
+	}
+	b, warning, err := secretfile.Read(path, func(b []byte) bool {
+		found := secretfile.YAMLSecrets(b)
+		c.secrets.Add(found...)
+		return len(found) > 0
+	})
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+	case err != nil:
+		return nil, usageError{c.secrets.Error(fmt.Errorf("config: %w", err))}
+	default:
+		c.path = path
+		c.warn(warning)
+		if err := decodeYAML(b, c); err != nil {
+			return nil, c.fail(err)
+		}
+	}
+	return c, nil
+}
+
+// fail makes err a usage error naming the configuration's source, with no known secret in it.
+func (c *config) fail(err error) error {
+	return usageError{c.secrets.Error(fmt.Errorf("config %s: %w", c.source(), err))}
+}
+
 // loadConfig reads path (a missing file is fine unless explicit), overlays
 // the environment, validates and reads the password files. Errors name the
 // file (or the environment variable) and the key, hold no known secret, and
 // are usage errors (exit status 2). Files holding secrets that others can
 // write are refused; those others can read give a warning (c.warnings).
 func loadConfig(path string, explicit bool, getenv func(string) string) (*config, error) {
-	c := &config{secrets: envSecrets(getenv), fromEnv: map[string]string{}}
-	fail := func(err error) error {
-		return usageError{c.secrets.Error(fmt.Errorf("config %s: %w", c.source(), err))}
+	c, err := readConfigFile(path, explicit, getenv)
+	if err != nil {
+		return nil, err
 	}
-	if path != "" {
-		var secret bool
-		b, warning, err := secretfile.Read(path, func(b []byte) bool {
-			found := secretfile.YAMLSecrets(b)
-			c.secrets.Add(found...)
-			secret = len(found) > 0
-			return secret
-		})
-		switch {
-		case errors.Is(err, fs.ErrNotExist) && !explicit:
-		case err != nil:
-			return nil, usageError{c.secrets.Error(fmt.Errorf("config: %w", err))}
-		default:
-			c.path = path
-			c.warn(warning)
-			if err := decodeYAML(b, c); err != nil {
-				return nil, fail(err)
-			}
-		}
-	}
+	fail := c.fail
 	for _, e := range []struct {
 		env, key string
 		dst      *string

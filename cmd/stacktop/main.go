@@ -42,8 +42,8 @@ SYNOPSIS
     stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--utc] [--no-color]
     stacktop --demo [--no-color]
     stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR] [--force]
-    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T]
-    stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json]
+    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--utc] [--config FILE]
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json] [--utc] [--config FILE]
     stacktop agent [--config FILE] [--url URL] [--user USER] [--password-file FILE] ...
     stacktop --version | --help
 
@@ -73,9 +73,10 @@ OPTIONS
                         ~/.config/stacktop/config.yaml)
     --retention DUR     how much history to keep, e.g. 30m or 2h (default 1h)
     --no-color          no colour at all (also: NO_COLOR set to anything)
-    --utc               show times in UTC (also: utc: true in the config file);
-                        by default they are in the local zone (TZ). The
-                        header names the zone; typed times are read in it
+    --utc               show times in UTC (also: utc: true in the config file,
+                        which replay and timeline read too); by default they
+                        are in the local zone (TZ). The header names the
+                        zone; typed times are read in it
     --record FILE       also record every observation to FILE, as stacktop
                         record does (see stacktop record --help); an existing
                         FILE is refused unless --force is given
@@ -326,13 +327,7 @@ func buildSources(ctx context.Context, o options, getenv func(string) string) (s
 		}
 		return sourceSet{srcs: srcs, focus: focus, cloud: "demo", broker: "demo-rabbit", close: func() { cloud.Close() }}, nil
 	}
-	path, explicit := o.configPath, o.configPath != ""
-	if path == "" {
-		path, explicit = getenv("STACKTOP_CONFIG"), getenv("STACKTOP_CONFIG") != ""
-	}
-	if path == "" {
-		path = defaultConfigPath()
-	}
+	path, explicit := configPath(o.configPath, getenv)
 	c, err := loadConfig(path, explicit, getenv)
 	if err != nil {
 		return sourceSet{}, err

@@ -26,7 +26,7 @@ const replayUsage = `NAME
     stacktop replay - play a recording in the stacktop screen
 
 SYNOPSIS
-    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--utc] [--no-color]
+    stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--utc] [--config FILE] [--no-color]
 
 DESCRIPTION
     Plays a recording made with stacktop record (or --record) through the
@@ -37,8 +37,9 @@ DESCRIPTION
     (REPLAY 10x 06:14:07 (43%)), or REPLAY STEP with the batches played
     (12/340), and END OF RECORDING once everything has played.
 
-    Times are shown and read in the local zone, or in UTC with --utc; the
-    header names the zone.
+    Times are shown and read in the local zone, or in UTC with --utc or
+    utc: true in the config file (as for stacktop); the header names the
+    zone.
 
     Keys are those of stacktop, and: t seeks (type a time, HH:MM[:SS],
     enter; the replay starts over from the recording's beginning, folds
@@ -61,16 +62,18 @@ OPTIONS
     --step          advance one batch per press of n
     --from T        start at T: what came before is folded at once; T is
                     RFC3339 or HH:MM[:SS] on the recording's day, in the
-                    zone shown (local, or UTC with --utc)
+                    zone shown (local, or UTC with --utc or utc: true)
     --retention DUR as for stacktop
     --utc           show and read times in UTC, not the local zone
+    --config FILE   the config file whose utc key is read, as for stacktop
+                    (default: $STACKTOP_CONFIG, then ~/.config/stacktop/config.yaml)
     --no-color      as for stacktop
 `
 
 func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("stacktop replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var speedFlag, fromFlag string
+	var speedFlag, fromFlag, configFlag string
 	var step, noColor, utc bool
 	var retention time.Duration
 	fs.StringVar(&speedFlag, "speed", "1", "")
@@ -79,11 +82,14 @@ func runReplay(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	fs.DurationVar(&retention, "retention", 0, "")
 	fs.BoolVar(&noColor, "no-color", false, "")
 	fs.BoolVar(&utc, "utc", false, "")
+	fs.StringVar(&configFlag, "config", "", "")
 	file, code := parseWithFile(fs, args, "replay", replayUsage, stdout, stderr)
 	if code >= 0 {
 		return code
 	}
-	useZone(utc)
+	if err := useConfiguredZone(utc, configFlag, stderr, getenv); err != nil {
+		return fail(stderr, "stacktop replay", err, nil)
+	}
 	speed, err := parseSpeed(speedFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "stacktop replay: --speed %s: %v\n", speedFlag, err)

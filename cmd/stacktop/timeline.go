@@ -16,7 +16,7 @@ const timelineUsage = `NAME
     stacktop timeline - an incident timeline from a recording
 
 SYNOPSIS
-    stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json] [--group DUR] [--utc]
+    stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json] [--group DUR] [--utc] [--config FILE]
 
 DESCRIPTION
     Folds a recording (stacktop record) through stacktop's state, as a live
@@ -28,9 +28,10 @@ DESCRIPTION
 
     The markdown format is an incident report's Timeline section, one bullet
     per change: "- [22:30:05] what changed — evidence (source)". Times are
-    in the local zone, or UTC with --utc, which the heading names (with the
-    date when the recording spans days). The same change on
-    several hosts within --group of the first is one line naming the hosts.
+    in the local zone, or UTC with --utc or utc: true in the config file
+    (as for stacktop), which the heading names (with the date when the
+    recording spans days). The same change on several hosts within --group
+    of the first is one line naming the hosts.
 
     The json format is one document for programs, times in RFC 3339 UTC:
     every entry with its
@@ -51,12 +52,14 @@ OPTIONS
     --group DUR     merge the same change on many hosts within DUR (default
                     30s; 0 lists every host's change on its own line)
     --utc           times in UTC, not the local zone
+    --config FILE   the config file whose utc key is read, as for stacktop
+                    (default: $STACKTOP_CONFIG, then ~/.config/stacktop/config.yaml)
 `
 
-func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string) int {
+func runTimeline(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := flag.NewFlagSet("stacktop timeline", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var sinceFlag, untilFlag, format string
+	var sinceFlag, untilFlag, format, configFlag string
 	var group time.Duration
 	var utc bool
 	fs.StringVar(&sinceFlag, "since", "", "")
@@ -64,11 +67,14 @@ func runTimeline(args []string, stdout, stderr io.Writer, _ func(string) string)
 	fs.StringVar(&format, "format", "markdown", "")
 	fs.DurationVar(&group, "group", 30*time.Second, "")
 	fs.BoolVar(&utc, "utc", false, "")
+	fs.StringVar(&configFlag, "config", "", "")
 	file, code := parseWithFile(fs, args, "timeline", timelineUsage, stdout, stderr)
 	if code >= 0 {
 		return code
 	}
-	useZone(utc)
+	if err := useConfiguredZone(utc, configFlag, stderr, getenv); err != nil {
+		return fail(stderr, "stacktop timeline", err, nil)
+	}
 	write := map[string]func(io.Writer, []state.Event, timeline.Meta, timeline.Options) error{
 		"markdown": timeline.Markdown, "md": timeline.Markdown, "text": timeline.Text,
 	}[format]

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"time"
 
 	"github.com/stacktop/stacktop/format"
@@ -18,4 +19,23 @@ func useZone(utc bool) {
 		return
 	}
 	format.SetZone(localZone)
+}
+
+// useConfiguredZone sets the zone of a subcommand that shows recorded
+// times (replay, timeline) by the dashboard's policy: --utc (utcFlag), or
+// utc: true in the config file found as the dashboard finds it (--config
+// FILE, STACKTOP_CONFIG, the default path). Only the file is read, not the
+// sources' secrets; its warnings go to stderr and its errors are the
+// dashboard's (exit status 2).
+func useConfiguredZone(utcFlag bool, configFlag string, stderr io.Writer, getenv func(string) string) error {
+	path, explicit := configPath(configFlag, getenv)
+	c, err := readConfigFile(path, explicit, getenv)
+	if err != nil {
+		return err
+	}
+	for _, w := range c.warnings {
+		printSafe(stderr, "stacktop: warning: "+w, c.secrets)
+	}
+	useZone(utcFlag || c.UTC)
+	return nil
 }

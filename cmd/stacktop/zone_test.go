@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,17 @@ import (
 func TestMain(m *testing.M) {
 	format.SetZone(time.UTC)
 	localZone = time.UTC // what the subcommands use without --utc
-	os.Exit(m.Run())
+	// The default config file is found through the real environment, not
+	// the tests' getenv: point it at an empty directory, so that a config
+	// file of whoever runs the tests is never read.
+	dir, err := os.MkdirTemp("", "stacktop-test-config")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func tokyo(t *testing.T) *time.Location {
@@ -91,5 +102,69 @@ func TestConfigUTCAndUnconfigured(t *testing.T) {
 	c.RabbitMQ.URL, c.Heartbeat.URL = "https://mq:15672", "amqps://mq:5671/nova"
 	if got := unconfigured(c); len(got) != 0 {
 		t.Errorf("everything configured, yet %+v", got)
+	}
+}
+
+// TestSubcommandsReadConfigUTC: replay and timeline take the zone as the
+// dashboard does: --utc, or utc: true in the config file, found by
+// --config, STACKTOP_CONFIG or the default path.
+func TestSubcommandsReadConfigUTC(t *testing.T) {
+	inTokyo(t)
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	utcFile := write("utc.yaml", "utc: true\n")
+	localFile := write("local.yaml", "utc: false\nnova:\n  cloud: mycloud\n")
+	badFile := write("bad.yaml", "utc: yes please\n")
+	envOf := func(path string) func(string) string {
+		return func(k string) string {
+			if k == "STACKTOP_CONFIG" {
+				return path
+			}
+			return ""
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		getenv func(string) string
+		zone   string // the timeline's heading and the replay's --from error name it
+	}{
+		{"no config", nil, noEnv, "JST"},
+		{"--config utc: true", []string{"--config", utcFile}, noEnv, "UTC"},
+		{"STACKTOP_CONFIG utc: true", nil, envOf(utcFile), "UTC"},
+		{"--config wins over STACKTOP_CONFIG", []string{"--config", localFile}, envOf(utcFile), "JST"},
+		{"utc: false, --utc", []string{"--config", localFile, "--utc"}, noEnv, "UTC"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			args := append([]string{"timeline", demoRecording, "--format", "text"}, tc.args...)
+			if code := run(args, &out, &errs, tc.getenv); code != 0 {
+				t.Fatalf("timeline: exit %d: %s", code, errs.String())
+			}
+			if want := "All times " + tc.zone; !strings.HasPrefix(out.String(), want) {
+				t.Errorf("timeline heading %q, want %q", strings.SplitN(out.String(), "\n", 2)[0], want)
+			}
+			out.Reset()
+			errs.Reset()
+			// A --from that is no time fails before the screen opens, naming the zone it is read in.
+			args = append([]string{"replay", demoRecording, "--from", "noon"}, tc.args...)
+			if code := run(args, &out, &errs, tc.getenv); code != 2 || !strings.Contains(errs.String(), "HH:MM[:SS] in "+tc.zone) {
+				t.Errorf("replay --from noon: exit %d, stderr %q, want 2 naming %s", code, errs.String(), tc.zone)
+			}
+		})
+	}
+	// A bad config file stops both as it stops the dashboard: exit 2, naming the file and the key.
+	for _, cmd := range []string{"timeline", "replay"} {
+		var out, errs bytes.Buffer
+		code := run([]string{cmd, demoRecording, "--config", badFile}, &out, &errs, noEnv)
+		if code != 2 || !strings.Contains(errs.String(), "bad.yaml") || !strings.Contains(errs.String(), "utc") {
+			t.Errorf("%s with a bad config: exit %d, stderr %q", cmd, code, errs.String())
+		}
 	}
 }
