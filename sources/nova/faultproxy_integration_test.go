@@ -19,6 +19,9 @@ import (
 // credential or token reaches a batch, the services go stale in the state,
 // and the source recovers by itself once the fault is off.
 func TestIntegrationFaultProxy(t *testing.T) {
+	// retryAfter is the proxies' 429 Retry-After, s: longer than the poll
+	// interval below, so the health's "next poll in 10s" shows it honoured.
+	const retryAfter = 10
 	c := useDevCloud(t, false)
 	env, err := harness.Load("openstack")
 	if err != nil {
@@ -48,7 +51,7 @@ func TestIntegrationFaultProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nv.Close()
-	nv.RetryAfter = 40
+	nv.RetryAfter = retryAfter
 
 	// The dev cloud's clouds.yaml, its auth_url pointed at the Keystone proxy.
 	raw, err := os.ReadFile(c.cloudsFile)
@@ -62,9 +65,10 @@ func TestIntegrationFaultProxy(t *testing.T) {
 	if err := os.WriteFile(clouds, []byte(strings.ReplaceAll(string(raw), c.keystoneURL, ks.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// The dev cloud's os-services takes seconds on a loaded machine: a
-	// generous timeout, which a stalled body costs in full.
-	cfg := Config{CloudsFile: clouds, Cloud: c.cloud, CAFile: ca.File, Interval: 15 * time.Second, Timeout: 14 * time.Second}
+	// The dev cloud lists its services in about 0.1 s (Keystone caches its
+	// validations), more on a loaded machine: a timeout with room, which a
+	// stalled body costs in full.
+	cfg := Config{CloudsFile: clouds, Cloud: c.cloud, CAFile: ca.File, Interval: 4 * time.Second, Timeout: 3 * time.Second}
 
 	s, w := c.watchConfig(t, cfg)
 	w.store = state.NewStore(state.DefaultConfig())
@@ -140,7 +144,7 @@ func TestIntegrationFaultProxy(t *testing.T) {
 		{faultproxy.Untrusted, []string{"nova: authenticate: ", "TLS: certificate signed by an unknown authority"}},
 	} {
 		t.Run("keystone "+f.fault.String(), func(t *testing.T) {
-			ks.RetryAfter = 40
+			ks.RetryAfter = retryAfter
 			ks.Set(f.fault)
 			_, w := c.watchConfig(t, cfg)
 			b := w.next(t, "the fault in the health", 120*time.Second, func(b sources.Batch) bool {
