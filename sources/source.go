@@ -26,6 +26,7 @@ const (
 	NameNova      = "nova"
 	NameRabbitMQ  = "rabbitmq"
 	NameHeartbeat = "heartbeat"
+	NameRPCPing   = "rpcping" // the RPC pings of the Nova services (sources/rpcping)
 )
 
 // Batch is everything one poll of one source observed.

@@ -286,6 +286,10 @@ func rpcLines(o *doc, e *env, s *state.Service) {
 		h = []sources.Probe{*s.RPC}
 	}
 	if len(h) == 0 {
+		if u, ok := e.unconfigured(sources.NameRPCPing); ok {
+			o.add(o.paint(st.Detail.Section, "rpc ping") + " " + o.paint(st.Table.Dim, "not configured ("+u.How+"): unknown"))
+			return
+		}
 		o.add(o.paint(st.Detail.Section, "rpc ping") + " none yet")
 		return
 	}
@@ -359,6 +363,10 @@ func hostLines(o *doc, e *env, host string) {
 	st := &e.st
 	h := findHost(e.snap, host)
 	if h == nil {
+		if u, ok := e.unconfigured(sources.NameHeartbeat); ok {
+			o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(st.Table.Dim, "not configured ("+u.How+"): unknown"))
+			return
+		}
 		o.add(o.paint(st.Detail.Section, "heartbeat") + " no agent heard from " + o.clean(host))
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/stacktop/stacktop/format"
+	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 	"github.com/stacktop/stacktop/ui/sanitize"
 )
@@ -133,15 +134,24 @@ func verdictInputs(e *env) []string {
 	}
 	num := strconv.Itoa
 	line := func(label, text string) string { return padRight(label, 11) + text }
+	// A source left out of the configuration is unknown to the rules: its
+	// line says so in place of figures that would read as zeros.
+	sourceLine := func(name, label, text string) string {
+		if u, ok := e.unconfigured(name); ok {
+			text = "not configured (" + u.How + "): unknown to the rules"
+		}
+		return line(label, text)
+	}
 	out := []string{
 		line("window", "evidence since "+format.Clock(in.Since)+", rules ran at "+format.Clock(in.At)),
 		line("services", num(in.Services)+" on "+num(in.NovaHosts)+" hosts · affected "+num(in.Affected)+" on "+num(in.AffectedHosts)+" hosts"+
 			" (down "+num(in.Down)+", late "+num(in.Late)+", flapping "+num(in.Flapping)+", up again "+num(in.RecentDown)+")"+
 			" · many: "+yesNo(in.ManyAffected)),
-		line("rpc pings", "failing "+num(in.RPCFailed)+" of "+num(in.RPCPinged)+" pinged, on "+num(in.RPCFailHost)+" hosts · nova-conductor timing out "+
-			num(in.CondTimedOut)+"/"+num(in.CondPinged)+" · nova-compute answering "+num(in.CompAnswered)+"/"+num(in.CompPinged)+
-			" · broker proven: "+yesNo(in.BrokerProven)),
-		line("heartbeats", "source healthy: "+yesNo(in.HeartbeatOK)+" · "+num(in.HostsKnown)+" hosts with an agent · lost "+num(in.HostsLost)),
+		sourceLine(sources.NameRPCPing, "rpc pings", "failing "+num(in.RPCFailed)+" of "+num(in.RPCPinged)+" pinged, on "+num(in.RPCFailHost)+
+			" hosts · nova-conductor timing out "+num(in.CondTimedOut)+"/"+num(in.CondPinged)+
+			" · nova-compute answering "+num(in.CompAnswered)+"/"+num(in.CompPinged)+" · broker proven: "+yesNo(in.BrokerProven)),
+		sourceLine(sources.NameHeartbeat, "heartbeats", "source healthy: "+yesNo(in.HeartbeatOK)+" · "+num(in.HostsKnown)+
+			" hosts with an agent · lost "+num(in.HostsLost)),
 	}
 	if len(in.Signals) == 0 {
 		out = append(out, line("signals", "no broker signal"))

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stacktop/stacktop/format"
+	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/state"
 )
 
@@ -97,6 +99,78 @@ func TestUnconfiguredAndRecording(t *testing.T) {
 	pane := ansi.Strip(press(m, "4").Render())
 	if !strings.Contains(pane, "broker: not configured (set rabbitmq.url or STACKTOP_RABBITMQ_URL)") || strings.Contains(pane, "yet") {
 		t.Errorf("broker pane:\n%s", pane)
+	}
+}
+
+// TestUnconfiguredPingsAndHeartbeats: without a transport URL (or a
+// heartbeat URL) the header says the RPC pings (heartbeats) are not
+// configured and how to set them, and the service's drill-down and the
+// rules' inputs read them as unknown, not as "none yet" or zero failures.
+func TestUnconfiguredPingsAndHeartbeats(t *testing.T) {
+	snap := incident()
+	snap.Sources = slices.DeleteFunc(slices.Clone(snap.Sources), func(h state.SourceHealth) bool { return h.Name == sources.NameHeartbeat })
+	snap.Services = slices.Clone(snap.Services)
+	for i := range snap.Services {
+		snap.Services[i].RPC, snap.Services[i].RPCHistory = nil, nil
+	}
+	snap.Hosts = nil
+	now := fixedNow
+	m := movingClockModel(snap, &now, Options{Unconfigured: []Unconfigured{
+		{Source: sources.NameHeartbeat, What: "heartbeats", How: "set heartbeat.url or STACKTOP_AMQP_URL"},
+		{Source: sources.NameRPCPing, What: "rpc pings", How: "set rpc.transport_url_file or STACKTOP_TRANSPORT_URL"}}})
+	// How to set each shows where the header has room for it; the drill-down below always says it.
+	if head := headerText(m); !strings.Contains(head, "rpc pings: not configured") || !strings.Contains(head, "heartbeats: not configured") {
+		t.Errorf("header:\n%s", head)
+	}
+	detail := ansi.Strip(press(m, "1", "enter").Render())
+	for _, want := range []string{
+		"rpc ping not configured (set rpc.transport_url_file or STACKTOP_TRANSPORT_URL): unknown",
+		"heartbeat not configured (set heartbeat.url or STACKTOP_AMQP_URL): unknown",
+	} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("service drill-down lacks %q:\n%s", want, detail)
+		}
+	}
+	if strings.Contains(detail, "none yet") || strings.Contains(detail, "no agent heard from") {
+		t.Errorf("service drill-down reads an unconfigured source as data to come:\n%s", detail)
+	}
+	inputs := ansi.Strip(press(m, "v").Render())
+	for _, want := range []string{
+		"rpc pings  not configured (set rpc.transport_url_file or STACKTOP_TRANSPORT_URL): unknown to the rules",
+		"heartbeats not configured (set heartbeat.url or STACKTOP_AMQP_URL): unknown to the rules",
+	} {
+		if !strings.Contains(inputs, want) {
+			t.Errorf("verdict inputs lack %q:\n%s", want, inputs)
+		}
+	}
+	if strings.Contains(inputs, "pinged, on") || strings.Contains(inputs, "source healthy") {
+		t.Errorf("verdict inputs show figures of unconfigured sources:\n%s", inputs)
+	}
+}
+
+// TestUnconfiguredAllShown: with only a cloud configured, every source
+// left out says so at every width, however long the cloud's error: none
+// is cut off the status lines (at 160 columns "rpc pings: not
+// configured" was, behind the others' how-to-set texts).
+func TestUnconfiguredAllShown(t *testing.T) {
+	snap := &state.Snapshot{At: fixedNow, Sources: []state.SourceHealth{{Name: "nova", Target: "mycloud", Interval: 10 * time.Second,
+		LastAttempt: fixedNow, Failures: 1, LastErr: "nova: authenticate: Post http://127.0.0.1:9/v3/auth/tokens: connect: connection refused"}}}
+	missing := []Unconfigured{
+		{Source: sources.NameRabbitMQ, What: "broker", How: "set rabbitmq.url or STACKTOP_RABBITMQ_URL"},
+		{Source: sources.NameHeartbeat, What: "heartbeats", How: "set heartbeat.url or STACKTOP_AMQP_URL"},
+		{Source: sources.NameRPCPing, What: "rpc pings", How: "set rpc.transport_url_file or STACKTOP_TRANSPORT_URL"}}
+	for _, w := range []int{60, 80, 120, 160, 200, 250} {
+		m := New(Options{Initial: snap, Now: func() time.Time { return fixedNow }, NoColor: true, Cloud: "mycloud", Unconfigured: missing})
+		m = update(m, tea.WindowSizeMsg{Width: w, Height: 24})
+		head := headerText(m)
+		for _, u := range missing {
+			if !strings.Contains(head, u.What+": not configured") {
+				t.Errorf("at %d columns the header lacks %q:\n%s", w, u.What+": not configured", ansi.Strip(m.header()))
+			}
+		}
+		if got, want := strings.Count(m.header(), "\n"), statusLines(w); got != want {
+			t.Errorf("at %d columns the header has %d lines before the verdict, want %d", w, got, want)
+		}
 	}
 }
 

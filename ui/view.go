@@ -201,8 +201,9 @@ func (m Model) header() string {
 
 // status is the header's names, broker health and sources, wrapped at the
 // width. From level 1 on no source's error gets a line of its own: it is cut
-// to the room beside its source that the sources after it leave; at level 2
-// errors are left out (the source's STALE or NO DATA stays).
+// to the room beside its source that the sources after it leave, and an
+// unconfigured source does not say how to configure it; at level 2 errors
+// are left out (the source's STALE or NO DATA stays).
 func (m Model) status(level int) string {
 	e := m.e
 	st := &e.st
@@ -294,6 +295,9 @@ func (m Model) status(level int) string {
 			for _, next := range s.Sources[i+1:] {
 				limit -= len(" │ ") + textWidth(sanitize.Line(next.Name, 16)) + 1 + statusGuess
 			}
+			for _, u := range m.e.missing {
+				limit -= len(" │ ") + textWidth(sanitize.Line(u.What+": not configured", 0))
+			}
 		}
 		if level > 1 || limit < minCompactErr {
 			continue // the source's STALE or NO DATA says it; the timeline has the error
@@ -303,9 +307,11 @@ func (m Model) status(level int) string {
 	}
 	// Sources left out of the configuration say so, with how to set them
 	// when there is room: "broker: not configured (set rabbitmq.url or …)".
+	// From level 1 on the how is left out, so that every one of them keeps
+	// its place on the status lines (the drill-downs and v say how).
 	for _, u := range m.e.missing {
 		t := sanitize.Line(u.What+": not configured ("+u.How+")", 0)
-		if textWidth(t) > f.room(" │ ") {
+		if level > 0 || textWidth(t) > f.room(" │ ") {
 			t = sanitize.Line(u.What+": not configured", 0)
 		}
 		f.put(" │ ", textWidth(t), f.paint(h.Dim, t))

@@ -352,6 +352,9 @@ func unconfigured(c *config) []ui.Unconfigured {
 	if c.Heartbeat.URL == "" {
 		out = append(out, ui.Unconfigured{Source: sources.NameHeartbeat, What: "heartbeats", How: "set heartbeat.url or STACKTOP_AMQP_URL"})
 	}
+	if c.RPC.TransportURL == "" { // loadConfig has read transport_url_file and STACKTOP_TRANSPORT_URL into it
+		out = append(out, ui.Unconfigured{Source: sources.NameRPCPing, What: "rpc pings", How: "set rpc.transport_url_file or STACKTOP_TRANSPORT_URL"})
+	}
 	return out
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stacktop/stacktop/format"
+	"github.com/stacktop/stacktop/sources"
 )
 
 // TestMain shows times in UTC, so that expectations and golden files do
@@ -96,10 +97,12 @@ func TestConfigUTCAndUnconfigured(t *testing.T) {
 		t.Fatalf("utc: true read as %v (%v)", c != nil && c.UTC, err)
 	}
 	got := unconfigured(c)
-	if len(got) != 2 || got[0].How != "set rabbitmq.url or STACKTOP_RABBITMQ_URL" || got[1].How != "set heartbeat.url or STACKTOP_AMQP_URL" {
+	if len(got) != 3 || got[0].How != "set rabbitmq.url or STACKTOP_RABBITMQ_URL" || got[1].How != "set heartbeat.url or STACKTOP_AMQP_URL" ||
+		got[2].Source != sources.NameRPCPing || got[2].How != "set rpc.transport_url_file or STACKTOP_TRANSPORT_URL" {
 		t.Errorf("unconfigured = %+v", got)
 	}
 	c.RabbitMQ.URL, c.Heartbeat.URL = "https://mq:15672", "amqps://mq:5671/nova"
+	c.RPC.TransportURL = "rabbit://nova:secret@mq:5672/nova"
 	if got := unconfigured(c); len(got) != 0 {
 		t.Errorf("everything configured, yet %+v", got)
 	}

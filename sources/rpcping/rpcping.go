@@ -40,7 +40,7 @@ import (
 )
 
 // Name is the source's name in batches and health.
-const Name = "rpcping"
+const Name = sources.NameRPCPing
 
 // Defaults.
 const (
