@@ -147,9 +147,19 @@ func BenchmarkDecodeFoldQueues20000(b *testing.B) {
 // BenchmarkDecodeFoldPrometheusQueues20000 is the same on the prometheus
 // path: parse /metrics/detailed, build the list, sort, fold.
 func BenchmarkDecodeFoldPrometheusQueues20000(b *testing.B) {
-	body := prometheusDetailedText(20000)
+	benchDecodeFoldPrometheus(b, 20000)
+}
+
+// BenchmarkDecodeFoldPrometheusQueues200000 is the same at ten times the
+// scale model (issue 12's target: at most 1 s, off the UI goroutine).
+func BenchmarkDecodeFoldPrometheusQueues200000(b *testing.B) {
+	benchDecodeFoldPrometheus(b, 200_000)
+}
+
+func benchDecodeFoldPrometheus(b *testing.B, n int) {
+	body := prometheusDetailedText(n)
 	decode := func() []sources.Queue {
-		m := make(map[queueKey]*sources.Queue, 20000)
+		m := make(map[queueKey]*sources.Queue, n)
 		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil {
 			b.Fatal(err)
 		}
