@@ -22,23 +22,24 @@ type FailureKind string
 // Failure kinds. The connection kinds (see Connection) say the client could
 // not talk to the server at all.
 const (
-	FailNone        FailureKind = ""              // the poll succeeded
-	FailUnknown     FailureKind = "unknown"       // failed, kind not said (an old recording, an unclassified error)
-	FailAuth        FailureKind = "auth"          // credentials or token refused
-	FailKeystone    FailureKind = "keystone-down" // the identity service (Keystone) unreachable or failing: no token can be had or checked
-	FailTimeout     FailureKind = "timeout"       // no answer within the deadline
-	FailRefused     FailureKind = "refused"       // connection refused
-	FailUnreachable FailureKind = "unreachable"   // name does not resolve, no route to host
-	FailReset       FailureKind = "reset"         // connection reset or closed mid-answer
-	FailTLS         FailureKind = "tls"           // TLS handshake or certificate not trusted
-	FailHTTP4xx     FailureKind = "http-4xx"      // the server refused the request (other than auth)
-	FailHTTP5xx     FailureKind = "http-5xx"      // the server failed
-	FailBlocked     FailureKind = "blocked"       // the broker blocks publishers (a resource alarm)
-	FailProtocol    FailureKind = "protocol"      // an answer that does not decode, or is too large
-	FailRedirect    FailureKind = "redirect"      // a redirect stacktop refuses to follow
-	FailOther       FailureKind = "other"         // failed for another reason the client knows of
-	FailPending     FailureKind = "pending"       // not connected yet: the first attempt has not ended (no failure so far)
-	FailBehind      FailureKind = "behind"        // a feed flooded or behind (heartbeats): it cannot vouch for silence; the connection is fine
+	FailNone            FailureKind = ""                 // the poll succeeded
+	FailUnknown         FailureKind = "unknown"          // failed, kind not said (an old recording, an unclassified error)
+	FailAuth            FailureKind = "auth"             // credentials or token refused
+	FailKeystone        FailureKind = "keystone-down"    // the identity service (Keystone) unreachable or failing: no token can be had or checked
+	FailKeystoneTimeout FailureKind = "keystone-timeout" // Keystone did not answer within the deadline: slow or down, the client cannot tell which
+	FailTimeout         FailureKind = "timeout"          // no answer within the deadline
+	FailRefused         FailureKind = "refused"          // connection refused
+	FailUnreachable     FailureKind = "unreachable"      // name does not resolve, no route to host
+	FailReset           FailureKind = "reset"            // connection reset or closed mid-answer
+	FailTLS             FailureKind = "tls"              // TLS handshake or certificate not trusted
+	FailHTTP4xx         FailureKind = "http-4xx"         // the server refused the request (other than auth)
+	FailHTTP5xx         FailureKind = "http-5xx"         // the server failed
+	FailBlocked         FailureKind = "blocked"          // the broker blocks publishers (a resource alarm)
+	FailProtocol        FailureKind = "protocol"         // an answer that does not decode, or is too large
+	FailRedirect        FailureKind = "redirect"         // a redirect stacktop refuses to follow
+	FailOther           FailureKind = "other"            // failed for another reason the client knows of
+	FailPending         FailureKind = "pending"          // not connected yet: the first attempt has not ended (no failure so far)
+	FailBehind          FailureKind = "behind"           // a feed flooded or behind (heartbeats): it cannot vouch for silence; the connection is fine
 )
 
 // Connection reports whether k means the client could not talk to the

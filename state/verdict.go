@@ -50,10 +50,12 @@ package state
 //
 // Sources' failures are judged by their typed kind (sources.FailureKind),
 // never by their text: Nova failing with kind auth or keystone-down is an
-// auth failure; "blind" is at least two sources, two thirds of them, Nova
-// among them, failing with connection kinds (timeout, refused, unreachable,
-// reset, TLS; for Nova also keystone-down). A recording made before kinds
-// existed has kind unknown: never auth, never blind.
+// auth failure; with kind keystone-timeout (Keystone did not answer in
+// time) it is Keystone slow or down, which no rule calls an outage;
+// "blind" is at least two sources, two thirds of them, Nova among them,
+// failing with connection kinds (timeout, refused, unreachable, reset,
+// TLS; for Nova also keystone-down and keystone-timeout). A recording made
+// before kinds existed has kind unknown: never auth, never blind.
 //
 // # Rules, highest priority first (the rules table; the order is the priority)
 //
@@ -69,29 +71,33 @@ package state
 //     episode).
 //  4. Auth (CauseAuth): Nova fails with kind auth or keystone-down on
 //     authFailMin polls or until its data is stale.
-//  5. Conductor (CauseConductor): RPC pings of at least half the pinged
+//  5. Keystone slow (CauseAuth, thin): Nova fails with kind
+//     keystone-timeout: "Keystone slow or down", never "outage": a token
+//     request not answered in time says no more (seen on a loaded dev
+//     cloud whose Keystone took 1.3–10 s a token).
+//  6. Conductor (CauseConductor): RPC pings of at least half the pinged
 //     nova-conductor time out while two thirds of the pinged nova-compute
 //     answer, and the broker is healthy by every measure: no broker signal
 //     but a backlog on the conductor queue alone, no source failing or
 //     stale, and a canary (or, without one, a management poll) went
 //     through after the earliest of those pings was sent.
-//  6. Possible broker problem (CauseBroker, thin): exactly one broker
+//  7. Possible broker problem (CauseBroker, thin): exactly one broker
 //     signal. Above every rule below: those infer from RPC pings and
 //     heartbeats, which cross the broker.
-//  7. Widespread (CauseWidespread, thin): many services affected, no
+//  8. Widespread (CauseWidespread, thin): many services affected, no
 //     broker signal: "widespread service trouble, cause unclear".
-//  8. Host down (CauseHostDown): a host with services down whose
+//  9. Host down (CauseHostDown): a host with services down whose
 //     heartbeats are lost.
-//  9. Process (CauseProcess): a host with services down whose heartbeats
+//  10. Process (CauseProcess): a host with services down whose heartbeats
 //     are fresh, confirmed by its RPC ping failing or the process missing
 //     from its process list.
-//  10. Process, thin: as 9 with no RPC data and the process listed; the
+//  11. Process, thin: as 10 with no RPC data and the process listed; the
 //     summary ends "(no RPC data)".
-//  11. Service down (CauseServiceDown, thin): services down on a host that
+//  12. Service down (CauseServiceDown, thin): services down on a host that
 //     cannot be judged (no agent, the heartbeat source failing, its pings
 //     answered: its reports do not reach Nova).
 //
-// Rules 8–11 apply while the hosts with services down are not many. Under
+// Rules 9–12 apply while the hosts with services down are not many. Under
 // a broker or blind verdict the evidence is the broker signals, the
 // affected services and the sources, never per-host findings (which would
 // point at restarting services, the mistake of the 2015 incident).
@@ -102,9 +108,11 @@ package state
 // same rule updates its text and keeps its Since. A lower rule never
 // replaces it while the current rule still fires on the window's evidence,
 // nor within verdictHold of its last firing: one incident keeps one cause.
+// When no rule fires but a symptom lasts (Nova still failing, say, its
+// failure now of another kind), the verdict holds as it was.
 // The verdict clears when nothing is wrong any more (every service up, no
-// signal showing now, no RPC ping failing, no source failing for auth or
-// blindness: VerdictInputs.Quiet) continuously for verdictClear (20 s, so
+// signal showing now, no RPC ping failing, Nova answering with fresh data,
+// not blind: VerdictInputs.Quiet) continuously for verdictClear (20 s, so
 // that it is gone within 30 s of the last symptom even through a poll's
 // lag), whatever
 // the window still holds; while that hold runs the verdict is told in the
@@ -151,7 +159,7 @@ const (
 	backlogSpan      = time.Minute      // growth is measured over this span …
 	backlogMinSpan   = 30 * time.Second // … or at least this much, when polls are fewer
 	mgmtSlow         = 2 * time.Second  // a management API poll this slow counts
-	authFailMin      = 1                // failed nova polls of kind auth or keystone-down before it counts
+	authFailMin      = 1                // failed nova polls of kind auth, keystone-down or keystone-timeout before it counts
 	freshBeats       = 1.5              // a host's heartbeats are fresh within this many publish intervals
 	returnGrace      = 2 * time.Minute  // a host whose heartbeats came back after its services went down: no process verdict for this long
 	maxNamed         = 3                // hosts or services named in a summary before "+N more"
@@ -251,6 +259,7 @@ var rules = []rule{
 	{"broker-wide", CauseBroker, false, ruleBrokerWide},
 	{"broker", CauseBroker, false, ruleBroker},
 	{"auth", CauseAuth, false, ruleAuth},
+	{"keystone slow", CauseAuth, true, ruleKeystoneSlow},
 	{"conductor", CauseConductor, false, ruleConductor},
 	{"possible broker", CauseBroker, true, ruleBrokerThin},
 	{"widespread", CauseWidespread, true, ruleWidespread},
@@ -314,6 +323,17 @@ func ruleAuth(in *VerdictInputs) (said, bool) {
 	}
 	f := in.authFinding()
 	return said{summary: "auth outage, data stale: " + f.Text, scope: "Nova polls failing", findings: []Finding{f}}, true
+}
+
+// ruleKeystoneSlow: Keystone did not answer Nova's token request (or the
+// check after a failed Nova call) in time. That is what is known: slow or
+// down, never called an outage.
+func ruleKeystoneSlow(in *VerdictInputs) (said, bool) {
+	if !in.KeystoneSlow {
+		return said{}, false
+	}
+	f := in.authFinding()
+	return said{summary: "Keystone slow or down, Nova data stale: " + f.Text, scope: "Keystone not answering in time", findings: []Finding{f}}, true
 }
 
 func ruleConductor(in *VerdictInputs) (said, bool) {
@@ -654,7 +674,7 @@ func otherFindings(c Cause, s said, in *VerdictInputs) []Finding {
 	for _, r := range in.BrokerRestarts {
 		out = append(out, Finding{Kind: FindRestart, Source: r.Source, At: r.At, Host: r.Where, Text: fmt.Sprintf("broker node %s restarted at %s: %s", r.Where, format.Clock(r.At), r.Evidence)})
 	}
-	if in.Auth && c != CauseAuth {
+	if (in.Auth || in.KeystoneSlow) && c != CauseAuth {
 		out = append(out, in.authFinding())
 	} else if c != CauseAuth {
 		for _, si := range in.Sources {
@@ -681,7 +701,7 @@ func (v *verdictState) clear(next *Snapshot, now time.Time) Verdict {
 // causeLabels name each cause in a Headline; thin ones their own.
 var causeLabels = [...][2]string{
 	CauseBroker:      {"broker problem", "possible broker problem"},
-	CauseAuth:        {"auth outage", "auth outage"},
+	CauseAuth:        {"auth outage", "Keystone slow or down"},
 	CauseConductor:   {"conductor problem", "conductor problem"},
 	CauseWidespread:  {"widespread trouble", "widespread trouble, cause unclear"},
 	CauseHostDown:    {"host down", "host down"},
@@ -739,13 +759,18 @@ func (in *VerdictInputs) svcFinding() Finding {
 	return Finding{Kind: FindServices, Source: sources.NameNova, Text: t, Now: in.Down > 0 || in.Late > 0}
 }
 
-// authFinding is Nova failing for authentication.
+// authFinding is Nova failing for authentication, or for want of an
+// answer from Keystone in time.
 func (in *VerdictInputs) authFinding() Finding {
-	f := Finding{Kind: FindAuth, Source: sources.NameNova, Text: "nova polls failing authenticating: " + in.AuthErr, Now: in.Auth}
+	what := "nova polls failing authenticating"
+	if in.KeystoneSlow {
+		what = "nova polls failing, Keystone not answering in time"
+	}
+	f := Finding{Kind: FindAuth, Source: sources.NameNova, Text: what + ": " + in.AuthErr, Now: in.Auth || in.KeystoneSlow}
 	for _, si := range in.Sources {
 		if si.Name == sources.NameNova {
 			f.At = si.LastSuccess
-			f.Text = fmt.Sprintf("nova polls failing authenticating (%s%s): %s; Nova data from %s", plural(si.Failures, "poll"), kindNote(si.Kind), short80(in.AuthErr), format.ClockOr(si.LastSuccess, "never"))
+			f.Text = fmt.Sprintf("%s (%s%s): %s; Nova data from %s", what, plural(si.Failures, "poll"), kindNote(si.Kind), short80(in.AuthErr), format.ClockOr(si.LastSuccess, "never"))
 		}
 	}
 	return f

@@ -128,8 +128,12 @@ type VerdictInputs struct {
 	HostsLost   int         // of them lost
 	Sources     []SourceInput
 
-	Auth    bool   // Nova fails for want of authentication (kind auth or keystone-down)
-	AuthErr string // its error
+	Auth         bool   // Nova fails for want of authentication (kind auth or keystone-down)
+	KeystoneSlow bool   // Nova fails because Keystone did not answer in time (kind keystone-timeout): slow or down, not known which
+	AuthErr      string // the error of either
+	// NovaFailing: Nova's polls fail (of any kind) or its data is stale:
+	// whether every service is up is not known, so nothing has recovered.
+	NovaFailing bool
 	// BrokerProven: the broker carried a round trip (a canary, or a
 	// management poll when there is no canary) after the earliest failing
 	// conductor ping was sent, and no broker signal but a conductor-only
@@ -144,12 +148,13 @@ type VerdictInputs struct {
 
 // symptomNow reports whether anything is wrong at this instant: a service
 // down or late, a signal showing now, an RPC ping failing, Nova failing
-// for authentication, or the blind condition.
+// (whatever the kind: while Nova cannot be read, no one knows that every
+// service is up) or its data stale, or the blind condition.
 func (in *VerdictInputs) symptomNow() bool {
 	if in == nil {
 		return false
 	}
-	if in.Down > 0 || in.Late > 0 || in.RPCFailed > 0 || in.Auth || len(in.Blind) > 0 {
+	if in.Down > 0 || in.Late > 0 || in.RPCFailed > 0 || in.Auth || in.KeystoneSlow || in.NovaFailing || len(in.Blind) > 0 {
 		return true
 	}
 	for i := range in.Signals {
@@ -191,9 +196,15 @@ func (v *verdictState) inputs(next *Snapshot, now, ws time.Time) *VerdictInputs 
 		if si.Failing {
 			si.Err = short80(h.LastErr)
 		}
+		if h.Name == sources.NameNova {
+			in.NovaFailing = si.Failing || si.Stale
+		}
 		in.Sources = append(in.Sources, si)
 	}
-	in.AuthErr, in.Auth = authFailing(next, now)
+	var authKind sources.FailureKind
+	in.AuthErr, authKind = authFailing(next, now)
+	in.Auth = authKind == sources.FailAuth || authKind == sources.FailKeystone
+	in.KeystoneSlow = authKind == sources.FailKeystoneTimeout
 	in.Signals = v.brokerSignals(next, in, ws, now)
 	in.DownByHost = v.hostInputs(next, in, now)
 	in.BrokerProven = brokerProven(next, in, ws)
@@ -306,14 +317,14 @@ func brokerProven(next *Snapshot, in *VerdictInputs, ws time.Time) bool {
 
 // blind lists the sources failing with connection kinds when stacktop
 // cannot see: at least two sources, two thirds of all, fail so, Nova (if
-// configured) among them. Nova counts when its kind is a connection kind
-// or keystone-down (no token to be had). A broker outage makes the broker's
+// configured) among them. Nova counts when its kind is a connection kind,
+// keystone-down or keystone-timeout (no token to be had). A broker outage makes the broker's
 // sources fail but leaves Nova answering: that is not blindness.
 func blind(ss []SourceInput) []string {
 	var out []string
 	novaIn, novaBlind := false, false
 	for _, s := range ss {
-		conn := s.Failing && (s.Kind.Connection() || (s.Name == sources.NameNova && s.Kind == sources.FailKeystone))
+		conn := s.Failing && (s.Kind.Connection() || (s.Name == sources.NameNova && (s.Kind == sources.FailKeystone || s.Kind == sources.FailKeystoneTimeout)))
 		if s.Name == sources.NameNova {
 			novaIn, novaBlind = true, conn
 		}
@@ -608,16 +619,19 @@ func lostHosts(next *Snapshot, now time.Time) int {
 	return n
 }
 
-// authFailing reports whether the nova source fails for want of
-// authentication (its failure kind auth or keystone-down, as the source
-// classified it from the status and the phase that failed, never from the
-// error's words), with its error.
-func authFailing(next *Snapshot, now time.Time) (string, bool) {
+// authFailing reports the nova source's error and failure kind when it
+// fails for want of a token: kind auth, keystone-down or keystone-timeout,
+// as the source classified it from the status and the phase that failed,
+// never from the error's words; FailNone otherwise.
+func authFailing(next *Snapshot, now time.Time) (string, sources.FailureKind) {
 	h, ok := next.Source(sources.NameNova)
-	if !ok || h.Failures == 0 || (h.Kind != sources.FailAuth && h.Kind != sources.FailKeystone) {
-		return "", false
+	if !ok || h.Failures == 0 || (h.Kind != sources.FailAuth && h.Kind != sources.FailKeystone && h.Kind != sources.FailKeystoneTimeout) {
+		return "", sources.FailNone
 	}
-	return h.LastErr, h.Failures >= authFailMin || h.Stale(now)
+	if h.Failures < authFailMin && !h.Stale(now) {
+		return "", sources.FailNone
+	}
+	return h.LastErr, h.Kind
 }
 
 // downServices names the down services of one host: "nova-compute" or "nova-compute, nova-network".

@@ -49,6 +49,9 @@ func TestRulesAlone(t *testing.T) {
 		{"broker", VerdictInputs{Signals: []Signal{sig(SigAMQP)}}, false, ""},
 		{"auth", VerdictInputs{Auth: true, AuthErr: "nova: list services: timed out; Keystone unreachable: connection refused"}, true, "auth outage, data stale: nova polls failing authenticating"},
 		{"auth", VerdictInputs{}, false, ""},
+		{"auth", VerdictInputs{KeystoneSlow: true, AuthErr: "nova: authenticate: timed out"}, false, ""}, // a timeout is no outage
+		{"keystone slow", VerdictInputs{KeystoneSlow: true, AuthErr: "nova: authenticate: timed out"}, true, "Keystone slow or down, Nova data stale: nova polls failing, Keystone not answering in time: nova: authenticate: timed out"},
+		{"keystone slow", VerdictInputs{Auth: true}, false, ""},
 		{"conductor", VerdictInputs{CondPinged: 1, CondTimedOut: 1, CompPinged: 3, CompAnswered: 3, BrokerProven: true}, true, "conductor problem: RPC pings of 1/1 nova-conductor timing out while 3/3 nova-compute answer"},
 		{"conductor", VerdictInputs{CondPinged: 1, CondTimedOut: 1, CompPinged: 3, CompAnswered: 3}, false, ""},                     // the broker not proven
 		{"conductor", VerdictInputs{CondPinged: 2, CondTimedOut: 1, CompPinged: 3, CompAnswered: 1, BrokerProven: true}, false, ""}, // computes fail too
@@ -91,7 +94,7 @@ func TestRuleOrder(t *testing.T) {
 	for _, r := range rules {
 		names = append(names, r.name)
 	}
-	want := []string{"blind", "broker-wide", "broker", "auth", "conductor", "possible broker", "widespread", "host down", "process", "process, no RPC data", "service down"}
+	want := []string{"blind", "broker-wide", "broker", "auth", "keystone slow", "conductor", "possible broker", "widespread", "host down", "process", "process, no RPC data", "service down"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("rules %q\nwant %q", names, want)
 	}

@@ -13,19 +13,20 @@ import (
 // compute-01 … compute-NN run nova-compute, ctl-1 runs nova-conductor.
 // Each hook says what happens at poll n; nil hooks mean "healthy".
 type world struct {
-	computes int
-	down     func(n int, binary, host string) bool                // Nova lists the service down
-	silent   func(n int, host string) bool                        // the host's heartbeats stopped
-	canary   func(n int) (sources.ProbeResult, time.Duration)     // "" for no canary
-	rpc      func(n int, binary, host string) sources.ProbeResult // "" for no ping
-	novaErr  func(n int) string                                   // the nova poll fails with this
-	novaKind sources.FailureKind                                  // … of this kind ("" for other)
-	hbKind   sources.FailureKind                                  // the kind of hbErr ("" for refused)
-	mgmtKind sources.FailureKind                                  // the kind of mgmtErr ("" for refused)
-	hbErr    func(n int) string                                   // the heartbeat source's connection fails
-	mgmtErr  func(n int) string                                   // the rabbitmq source's poll fails
-	nodes    func(n int) []sources.Node                           // broker nodes; nil: healthy
-	backlog  func(n int) int64                                    // messages on the conductor queue
+	computes  int
+	down      func(n int, binary, host string) bool                // Nova lists the service down
+	silent    func(n int, host string) bool                        // the host's heartbeats stopped
+	canary    func(n int) (sources.ProbeResult, time.Duration)     // "" for no canary
+	rpc       func(n int, binary, host string) sources.ProbeResult // "" for no ping
+	novaErr   func(n int) string                                   // the nova poll fails with this
+	novaKind  sources.FailureKind                                  // … of this kind ("" for other)
+	novaKinds func(n int) sources.FailureKind                      // … or of this kind at poll n, when set
+	hbKind    sources.FailureKind                                  // the kind of hbErr ("" for refused)
+	mgmtKind  sources.FailureKind                                  // the kind of mgmtErr ("" for refused)
+	hbErr     func(n int) string                                   // the heartbeat source's connection fails
+	mgmtErr   func(n int) string                                   // the rabbitmq source's poll fails
+	nodes     func(n int) []sources.Node                           // broker nodes; nil: healthy
+	backlog   func(n int) int64                                    // messages on the conductor queue
 }
 
 func (w world) hosts() []string {
@@ -78,7 +79,11 @@ func (w world) batches(n int) []sources.Batch {
 	out = append(out, hbb)
 
 	if w.novaErr != nil && w.novaErr(n) != "" {
-		out = append(out, sources.Batch{Source: sources.NameNova, At: now, Health: sources.Health{Err: w.novaErr(n), Kind: or(w.novaKind, sources.FailOther), Interval: poll}})
+		kind := w.novaKind
+		if w.novaKinds != nil {
+			kind = w.novaKinds(n)
+		}
+		out = append(out, sources.Batch{Source: sources.NameNova, At: now, Health: sources.Health{Err: w.novaErr(n), Kind: or(kind, sources.FailOther), Interval: poll}})
 	} else {
 		var svcs []sources.Service
 		for _, h := range w.hosts() {
@@ -170,6 +175,9 @@ func TestVerdictTimelines(t *testing.T) {
 		hold  [2]int         // [from, to]: the verdict's Cause and Since must not change in between
 		never []Cause        // causes that must never be reached
 		zero  [2]int         // [from, to]: the verdict is zero throughout
+		open  [2]int         // [from, to]: a verdict, not told as recovered, throughout
+		// unsaid: words no verdict may say
+		unsaid string
 	}{
 		{
 			name: "healthy cloud: no verdict",
@@ -276,6 +284,39 @@ func TestVerdictTimelines(t *testing.T) {
 			never: []Cause{CauseBroker},
 		},
 		{
+			// Seen on the dev cloud: Keystone up but slow (1.3–10 s a token)
+			// behind a short poll. 14 token requests timed out, read as
+			// "auth outage"; then a token came, the service list timed out
+			// (kind timeout), and the verdict cleared with Nova still failing.
+			name: "Keystone slow: never an outage, never cleared while Nova fails",
+			w: world{computes: 10, novaErr: func(n int) string {
+				switch {
+				case between(n, 5, 11):
+					return "nova: authenticate: timed out"
+				case between(n, 12, 24):
+					return "nova: list services: timed out"
+				}
+				return ""
+			}, novaKinds: func(n int) sources.FailureKind {
+				if n < 12 {
+					return sources.FailKeystoneTimeout
+				}
+				return sources.FailTimeout
+			}},
+			last: 36,
+			want: map[int]expect{
+				5:  {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down, Nova data stale: nova polls failing, Keystone not answering in time (1 poll, keystone-timeout): nova: authenticate: timed out"}},
+				11: {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down", "(7 polls, keystone-timeout)"}},
+				24: {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down"}},
+				26: {cause: CauseAuth, thin: true, contains: []string{"recovered at 12:04:10, clearing: was Keystone slow or down"}},
+			},
+			hold:   [2]int{5, 26},
+			never:  []Cause{CauseBroker, CauseBlind},
+			zero:   [2]int{0, 4},
+			unsaid: "outage",
+			open:   [2]int{5, 24},
+		},
+		{
 			// Issue 11 item 7: the server's words do not decide the verdict.
 			name: "a Nova 500 whose text speaks of tokens and Keystone is no auth outage",
 			w: world{computes: 10, novaErr: func(n int) string {
@@ -352,6 +393,12 @@ func TestVerdictTimelines(t *testing.T) {
 				}
 				if v.Cause != CauseNone && (v.Summary == "" || strings.Contains(v.Summary, "\n") || v.Headline == "" || len(v.Headline) > 100 || len(v.Evidence) != len(v.Findings) || v.Since.IsZero()) {
 					t.Errorf("poll %d: malformed verdict %+v", n, v)
+				}
+				if tc.open != [2]int{} && between(n, tc.open[0], tc.open[1]) && (v.Cause == CauseNone || !v.Quiet.IsZero()) {
+					t.Errorf("poll %d: want the verdict open, got %v %q", n, v.Cause, v.Summary)
+				}
+				if tc.unsaid != "" && (strings.Contains(v.Summary, tc.unsaid) || strings.Contains(v.Headline, tc.unsaid)) {
+					t.Errorf("poll %d: says %q: %q / %q", n, tc.unsaid, v.Summary, v.Headline)
 				}
 				if tc.hold != [2]int{} && between(n, tc.hold[0]+1, tc.hold[1]) {
 					if p := vs[n-1]; v.Cause != p.Cause || v.Thin != p.Thin || !v.Since.Equal(p.Since) {

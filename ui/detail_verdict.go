@@ -199,6 +199,9 @@ func verdictInputs(e *env) []string {
 	if in.Auth {
 		out = append(out, line("auth", "Nova failing for authentication: "+sanitize.Line(in.AuthErr, 200)))
 	}
+	if in.KeystoneSlow {
+		out = append(out, line("auth", "Keystone not answering in time (slow or down): "+sanitize.Line(in.AuthErr, 200)))
+	}
 	if len(in.Blind) > 0 {
 		out = append(out, line("blind", "failing to connect: "+sanitize.Line(strings.Join(in.Blind, ", "), 200)))
 	}

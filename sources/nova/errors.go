@@ -213,8 +213,10 @@ func scrub(msg string, secrets []string) string {
 }
 
 // kindOf is the failure kind of a poll error. auth says whether err came
-// from the token request (Keystone): there a refused credential is auth and
-// Keystone not answering, failing (5xx) or unreachable is keystone-down;
+// from the token request (Keystone): there a refused credential is auth,
+// Keystone failing (5xx) or unreachable is keystone-down, and Keystone not
+// answering within the deadline is keystone-timeout (slow or down: the
+// rules decide what it means);
 // from the service call, 401 (a token refused, re-authentication failed)
 // is auth and the rest is what the status or the network error says. It
 // reads status codes and error types only, never the server's words.
@@ -224,7 +226,7 @@ func kindOf(err error, auth bool) sources.FailureKind {
 	}
 	var reauth *gophercloud.ErrUnableToReauthenticate
 	if errors.As(err, &reauth) {
-		if k := kindOf(reauth.ErrReauth, true); k == sources.FailKeystone {
+		if k := kindOf(reauth.ErrReauth, true); k == sources.FailKeystone || k == sources.FailKeystoneTimeout {
 			return k
 		}
 		return sources.FailAuth
@@ -254,7 +256,10 @@ func kindOf(err error, auth bool) sources.FailureKind {
 		return sources.FailOther
 	}
 	k := sources.KindOf(err)
-	if auth && k.Connection() && k != sources.FailTLS {
+	switch {
+	case auth && k == sources.FailTimeout:
+		return sources.FailKeystoneTimeout // slow or down: no answer in time says no more
+	case auth && k.Connection() && k != sources.FailTLS:
 		return sources.FailKeystone
 	}
 	return k

@@ -38,6 +38,7 @@ type fakeCloud struct {
 	services   func(mv string) (status int, contentType string, body []byte)
 	identity   int           // when not 0, every /identity request is answered with this status (Keystone failing)
 	hang       chan struct{} // when not nil, os-services (and, with identity -1, /identity) wait for it or the client
+	idHang     chan struct{} // when not nil, /identity alone waits for it or the client (Keystone not answering, Nova answering)
 }
 
 func newFakeCloud(t *testing.T, tlsServer bool) *fakeCloud {
@@ -95,9 +96,14 @@ func (f *fakeCloud) log() []string {
 func (f *fakeCloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
-	identity, hang := f.identity, f.hang
+	identity, hang, idHang := f.identity, f.hang, f.idHang
 	f.mu.Unlock()
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/identity") && idHang != nil:
+		select {
+		case <-idHang:
+		case <-r.Context().Done():
+		}
 	case strings.HasPrefix(r.URL.Path, "/identity") && identity == -1:
 		select {
 		case <-hang:

@@ -24,6 +24,21 @@ func TestFailureKind(t *testing.T) {
 		{name: "password rotated under a revoked token", broken: func(f *fakeCloud) { f.password, f.token = "rotated", "" }, want: sources.FailAuth},
 		{name: "Keystone failing at the token request", setup: func(f *fakeCloud, _ *Auth) { f.identity = 503 }, want: sources.FailKeystone},
 		{
+			// Seen on the dev cloud: a slow Keystone (1.3–10 s a token)
+			// behind a short poll. Not answering in time is not "down".
+			name:  "Keystone not answering the token request in time",
+			setup: func(f *fakeCloud, _ *Auth) { f.identity = -1; f.hang = make(chan struct{}) },
+			want:  sources.FailKeystoneTimeout, contains: "authenticate",
+		},
+		{
+			name: "Nova 503 while Keystone does not answer in time",
+			broken: func(f *fakeCloud) {
+				f.idHang = make(chan struct{})
+				f.services = func(string) (int, string, []byte) { return 503, "application/json", []byte(`{}`) }
+			},
+			want: sources.FailKeystoneTimeout, contains: "; Keystone not answering: no answer within 2s",
+		},
+		{
 			// Issue 11 item 7: a Nova 500 whose text speaks of tokens is a
 			// Nova failure, not an auth outage: Keystone answers.
 			name: "Nova 500 mentioning a token, Keystone up",

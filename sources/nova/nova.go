@@ -168,16 +168,20 @@ func (s *Source) authenticate(ctx context.Context) error {
 // then asks Keystone itself, once (keystoneDown): if Keystone is
 // unreachable or failing, the failure is keystone-down and its message
 // says "Keystone unreachable: ...". A Keystone that does not answer in
-// time either counts only when Nova did answer (a 5xx): both timing out
-// may as well be the network.
+// time is keystone-timeout (slow or down, not known which), and counts
+// only when Nova did answer (a 5xx): both timing out may as well be the
+// network.
 func (s *Source) serviceFailure(ctx context.Context, what string, err error) error {
 	k := kindOf(err, false)
 	msg := fmt.Errorf("%s: %w", what, s.sanitize(err, false))
 	if k != sources.FailTimeout && k != sources.FailHTTP5xx && k != sources.FailReset {
 		return sources.Fail(k, msg)
 	}
-	if why, down := s.keystoneDown(ctx, k != sources.FailTimeout); down {
-		return sources.Fail(sources.FailKeystone, fmt.Errorf("%w; Keystone unreachable: %s", msg, why))
+	switch why, ks := s.keystoneDown(ctx, k != sources.FailTimeout); ks {
+	case sources.FailKeystone:
+		return sources.Fail(ks, fmt.Errorf("%w; Keystone unreachable: %s", msg, why))
+	case sources.FailKeystoneTimeout:
+		return sources.Fail(ks, fmt.Errorf("%w; Keystone not answering: %s", msg, why))
 	}
 	return sources.Fail(k, msg)
 }
@@ -187,13 +191,15 @@ const keystoneProbeTimeout = 2 * time.Second
 
 // keystoneDown makes one unauthenticated GET of the configured auth URL
 // (Keystone's version document: no credentials, no token, no redirect
-// followed) and reports whether Keystone is unreachable or failing, and
-// why. It runs on its own deadline (at most keystoneProbeTimeout, half the
-// poll's timeout), since the poll's may be spent, but stops when the
-// source stops. timeoutCounts says whether Keystone not answering in time
-// counts as down.
-func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, bool) {
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(keystoneProbeTimeout, s.cfg.timeout/2))
+// followed) and says whether Keystone is unreachable or failing
+// (keystone-down), or did not answer in time (keystone-timeout), and why;
+// FailNone when it answered. It runs on its own deadline (at most
+// keystoneProbeTimeout, half the poll's timeout), since the poll's may be
+// spent, but stops when the source stops. timeoutCounts says whether
+// Keystone not answering in time counts at all.
+func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, sources.FailureKind) {
+	limit := min(keystoneProbeTimeout, s.cfg.timeout/2)
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -203,7 +209,7 @@ func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, 
 	defer stop()
 	req, err := http.NewRequestWithContext(pctx, http.MethodGet, s.cfg.auth.IdentityEndpoint, nil)
 	if err != nil {
-		return "", false
+		return "", sources.FailNone
 	}
 	c := s.http
 	c.CheckRedirect = httppolicy.NoRedirect
@@ -211,23 +217,23 @@ func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, 
 	if err != nil {
 		k := sources.KindOf(err)
 		if !k.Connection() || k == sources.FailTLS || (k == sources.FailTimeout && !timeoutCounts) {
-			return "", false
+			return "", sources.FailNone
 		}
 		switch k {
 		case sources.FailTimeout:
-			return "no answer within " + min(keystoneProbeTimeout, s.cfg.timeout/2).String(), true
+			return "no answer within " + limit.String(), sources.FailKeystoneTimeout
 		case sources.FailRefused:
-			return "connection refused", true
+			return "connection refused", sources.FailKeystone
 		case sources.FailReset:
-			return "connection reset", true
+			return "connection reset", sources.FailKeystone
 		}
-		return "cannot connect (" + string(k) + ")", true
+		return "cannot connect (" + string(k) + ")", sources.FailKeystone
 	}
 	resp.Body.Close()
 	if resp.StatusCode >= 500 {
-		return fmt.Sprintf("HTTP %d", resp.StatusCode), true
+		return fmt.Sprintf("HTTP %d", resp.StatusCode), sources.FailKeystone
 	}
-	return "", false
+	return "", sources.FailNone
 }
 
 // sanitize makes err safe to show, scrubbing the configured secrets and the current token.
