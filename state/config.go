@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 		FlapHigh:       20,
 		FlapLow:        10,
 		MaxTransitions: 256, // a service cannot change more than ~120 times an hour (≥ 30 s per Nova state)
-		QueueSamples:   120, // 20 min at 10 s polls; 20,000 queues × 120 × 48 B ≈ 115 MB worst case
+		QueueSamples:   120, // 20 min at 10 s polls; 20,000 queues × 120 × 16 B ≈ 38 MB (see QueueHistory)
 		ProbeHistory:   360, // an hour of 10 s canaries
 		RPCHistory:     16,
 		MaxRestarts:    2000,

@@ -93,12 +93,12 @@ func TestMemoryBounded(t *testing.T) {
 		t.Errorf("%d queues, want the 52 live ones", len(snap.Queues))
 	}
 	for _, q := range snap.Queues {
-		if len(q.History) > cfg.QueueSamples || cap(q.History) > slack(cfg.QueueSamples) || q.History[0].At.Before(cutoff) {
-			t.Errorf("%v: %d samples (cap %d) from %v", q.Key, len(q.History), cap(q.History), q.History[0].At)
+		if h := q.History; h.Len() > cfg.QueueSamples || cap(h.s) > slack(cfg.QueueSamples) || h.Sample(0).At.Before(cutoff) {
+			t.Errorf("%v: %d samples (cap %d) from %v", q.Key, h.Len(), cap(h.s), h.Sample(0).At)
 		}
 	}
-	if c, _ := snap.Queue(QueueKey{"/", "conductor"}); len(c.History) != cfg.QueueSamples {
-		t.Errorf("conductor has %d samples, want the bound %d", len(c.History), cfg.QueueSamples)
+	if c, _ := snap.Queue(QueueKey{"/", "conductor"}); c.History.Len() != cfg.QueueSamples {
+		t.Errorf("conductor has %d samples, want the bound %d", c.History.Len(), cfg.QueueSamples)
 	}
 	if len(snap.Nodes) != 1 || len(s.nodes) != 1 {
 		t.Errorf("%d nodes, %d node states; want rabbit@a only", len(snap.Nodes), len(s.nodes))

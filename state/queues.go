@@ -2,7 +2,6 @@ package state
 
 import (
 	"strings"
-	"time"
 
 	"github.com/stacktop/stacktop/sources"
 )
@@ -17,8 +16,9 @@ func cmpQueueKey(a, b QueueKey) int {
 // foldQueues merges a complete queue list with prev (sorted by key) into a
 // new sorted list. Queues missing from the list are dropped; a duplicate key
 // keeps the last row. Each queue's History gains one sample, appended in
-// place per the ring invariant (see ring.go), so this costs O(queues) and
-// not O(queues × samples).
+// place per the ring invariant (see ring.go and QueueHistory.with), so this
+// costs O(queues) and not O(queues × samples), and only a few queues a
+// poll copy their history.
 func (s *Store) foldQueues(f *fold, prev []Queue, in []sources.Queue) []Queue {
 	order := sortedOrder(len(in), func(i, j int) int {
 		return cmpQueueKey(QueueKey{in[i].VHost, in[i].Name}, QueueKey{in[j].VHost, in[j].Name})
@@ -47,30 +47,31 @@ func (s *Store) foldQueues(f *fold, prev []Queue, in []sources.Queue) []Queue {
 			r := *row.Rates
 			q.Rates = &r
 		}
-		var hist []QueueSample
+		v := QueueSample{At: f.at, Messages: row.Messages, Unacked: row.Unacked, Consumers: row.Consumers}
+		var hist QueueHistory
 		if j < len(prev) && prev[j].Key == key {
 			p := &prev[j]
 			j++
-			q.Role, q.Host = p.Role, p.Host
-			if n := len(p.History); n > 0 {
-				last := p.History[n-1]
-				if dt := f.at.Sub(last.At); dt > 0 && q.Messages >= 0 && last.Messages >= 0 { // -1: the broker did not say
-					q.GrowthPerMin = float64(q.Messages-last.Messages) / dt.Minutes()
-				}
-			}
-			hist = trimBefore(p.History, f.cutoff, sampleAt)
+			// The previous snapshot's strings, not the batch's: the batch
+			// and whatever its decoder read stay collectable.
+			q.Key, q.Role, q.Host = p.Key, p.Role, p.Host
+			hist = p.History
 		} else {
 			q.Role, q.Host = QueueRole(row.Name)
 		}
-		q.History = appendBounded(hist, QueueSample{
-			At: f.at, Messages: row.Messages, Unacked: row.Unacked, Consumers: row.Consumers,
-		}, s.cfg.QueueSamples)
+		q.History = hist.with(v, f.cutoff, s.cfg.QueueSamples, n)
+		if n := q.History.Len(); n >= 2 {
+			// Growth between the last two samples as stored (to the
+			// millisecond), so that their times compare alike.
+			last, cur := q.History.Sample(n-2), q.History.Sample(n-1)
+			if dt := cur.At.Sub(last.At); dt > 0 && cur.Messages >= 0 && last.Messages >= 0 { // -1: the broker did not say
+				q.GrowthPerMin = float64(cur.Messages-last.Messages) / dt.Minutes()
+			}
+		}
 		out = append(out, q)
 	}
 	return out
 }
-
-func sampleAt(q *QueueSample) time.Time { return q.At }
 
 // Queue roles.
 const (

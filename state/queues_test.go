@@ -72,10 +72,10 @@ func TestQueuesFold(t *testing.T) {
 		t.Fatalf("queues %q, want %q", got, want)
 	}
 	c, _ := snap.Queue(QueueKey{"/", "conductor"})
-	if c.GrowthPerMin != 30 || c.Role != "conductor" || len(c.History) != 2 || c.Rates == nil || c.Rates.Publish != 3 {
+	if c.GrowthPerMin != 30 || c.Role != "conductor" || c.History.Len() != 2 || c.Rates == nil || c.Rates.Publish != 3 {
 		t.Errorf("conductor %+v rates %+v", c, c.Rates)
 	}
-	if o, _ := snap.Queue(QueueKey{"/other", "conductor"}); o.GrowthPerMin != 0 || o.Consumers != -1 || len(o.History) != 1 {
+	if o, _ := snap.Queue(QueueKey{"/other", "conductor"}); o.GrowthPerMin != 0 || o.Consumers != -1 || o.History.Len() != 1 {
 		t.Errorf("new queue %+v: no growth before two polls", o)
 	}
 	if cq, _ := snap.Queue(QueueKey{"/", "compute.c1"}); cq.Role != "compute" || cq.Host != "c1" {
@@ -106,14 +106,15 @@ func TestQueueHistorySharedSafely(t *testing.T) {
 	for i := range 60 {
 		snap := s.Apply(rabbitBatch(i, queue("conductor", int64(i)), queue(fmt.Sprintf("q%d", i%3), int64(i))))
 		q, _ := snap.Queue(QueueKey{"/", "conductor"})
-		if len(q.History) > cfg.QueueSamples {
-			t.Fatalf("poll %d: %d samples, bound %d", i, len(q.History), cfg.QueueSamples)
+		h := q.History.Samples()
+		if len(h) > cfg.QueueSamples {
+			t.Fatalf("poll %d: %d samples, bound %d", i, len(h), cfg.QueueSamples)
 		}
-		last := q.History[len(q.History)-1]
+		last := h[len(h)-1]
 		if last.Messages != int64(i) || !last.At.Equal(at(i)) {
 			t.Fatalf("poll %d: last sample %+v", i, last)
 		}
-		olds = append(olds, kept{snap, append([]QueueSample(nil), q.History...)})
+		olds = append(olds, kept{snap, h})
 		// Another Apply that says nothing about queues shares the slice.
 		hb := s.Apply(sources.Batch{Source: sources.NameHeartbeat, At: at(i), Health: sources.Health{OK: true}})
 		if &hb.Queues[0] != &snap.Queues[0] {
@@ -122,12 +123,13 @@ func TestQueueHistorySharedSafely(t *testing.T) {
 	}
 	for i, o := range olds {
 		q, _ := o.snap.Queue(QueueKey{"/", "conductor"})
-		if len(q.History) != len(o.want) {
-			t.Fatalf("snapshot %d: history length changed from %d to %d", i, len(o.want), len(q.History))
+		h := q.History.Samples()
+		if len(h) != len(o.want) {
+			t.Fatalf("snapshot %d: history length changed from %d to %d", i, len(o.want), len(h))
 		}
-		for j := range q.History {
-			if q.History[j] != o.want[j] {
-				t.Fatalf("snapshot %d: sample %d changed from %+v to %+v", i, j, o.want[j], q.History[j])
+		for j := range h {
+			if h[j] != o.want[j] {
+				t.Fatalf("snapshot %d: sample %d changed from %+v to %+v", i, j, o.want[j], h[j])
 			}
 		}
 	}

@@ -4,6 +4,8 @@ import "time"
 
 // Histories (queue samples, transitions, probes) are append-only slices with
 // a single writer, shared with every snapshot that was built from them.
+// Queue histories follow the same invariant with their own packed samples
+// and a fixed capacity (QueueHistory.with); the others use appendBounded.
 //
 // Invariant: the Store only ever appends to the history held by its newest
 // snapshot, and that history always ends at or after every older snapshot's

@@ -23,7 +23,9 @@
 //     and Config.RPCHistory RPC pings (16), none older than Retention, plus
 //     a fixed-size folding state (flap bits, 16 report gaps);
 //   - per queue: at most Config.QueueSamples samples (default 120), none
-//     older than Retention;
+//     older than Retention, 16 bytes each in one pointer-free array
+//     allocated with room for a few more (see QueueHistory): about 2.5 kB
+//     a queue in all at the default (TestMemoryPerItem states the bound);
 //   - per broker node: at most 64 restart times within Retention;
 //   - per host: its last process list (≤ 256, the heartbeat decoder's limit)
 //     and at most 256 vanished processes; a host silent for longer than
@@ -175,10 +177,10 @@ type QueueKey struct {
 
 // QueueSample is one poll's reading of a queue, for sparklines.
 type QueueSample struct {
-	At        time.Time
-	Messages  int64
-	Unacked   int64
-	Consumers int
+	At        time.Time // to the millisecond
+	Messages  int64     // -1 when the broker did not say
+	Unacked   int64     // -1 when the broker did not say
+	Consumers int       // -1 when the broker did not say
 }
 
 // Queue is one broker queue with its recent history.
@@ -189,9 +191,9 @@ type Queue struct {
 	Messages     int64
 	Ready        int64
 	Unacked      int64
-	Consumers    int     // -1 when the broker did not say
-	GrowthPerMin float64 // change of Messages per minute between the last two polls
-	History      []QueueSample
+	Consumers    int                 // -1 when the broker did not say
+	GrowthPerMin float64             // change of Messages per minute between the last two polls
+	History      QueueHistory        // one sample per poll, oldest first, within Retention and Config.QueueSamples
 	Rates        *sources.QueueRates // only while open in a drill-down
 }
 

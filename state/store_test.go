@@ -226,7 +226,7 @@ func TestConcurrentReaders(t *testing.T) {
 		for {
 			snap := s.Snapshot()
 			for _, q := range snap.Queues {
-				for _, smp := range q.History {
+				for _, smp := range q.History.Samples() {
 					sum += smp.Messages
 				}
 			}

@@ -31,7 +31,7 @@ func bigSnapshot(nSvc, nQ int) *state.Snapshot {
 			h[k] = state.QueueSample{At: ago(time.Duration(30-k) * 15 * time.Second), Messages: int64((i * k) % 1000)}
 		}
 		s.Queues = append(s.Queues, state.Queue{Key: state.QueueKey{VHost: "/", Name: fmt.Sprintf("q.%06d", i)},
-			Messages: int64(i*7919) % 100000, Unacked: int64(i % 50), Consumers: i%4 - 1, GrowthPerMin: float64(i%200 - 100), History: h})
+			Messages: int64(i*7919) % 100000, Unacked: int64(i % 50), Consumers: i%4 - 1, GrowthPerMin: float64(i%200 - 100), History: state.NewQueueHistory(h...)})
 	}
 	// A full timeline (state's MaxEvents), each event on one to 50 hosts.
 	s.Timeline = nil

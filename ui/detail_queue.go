@@ -57,8 +57,8 @@ func (d *queueDetail) lines() []string {
 		o.add(o.paint(st.Detail.Label, "rates: asked the broker, waiting for the next poll"))
 	}
 	o.add("")
-	o.add(o.paint(st.Detail.Section, "history") + o.paint(st.Detail.Label, " "+strconv.Itoa(len(q.History))+" samples"+historySpan(q)+", one per poll; blank where polls failed"))
-	if len(q.History) == 0 {
+	o.add(o.paint(st.Detail.Section, "history") + o.paint(st.Detail.Label, " "+strconv.Itoa(q.History.Len())+" samples"+historySpan(q)+", one per poll; blank where polls failed"))
+	if q.History.Len() == 0 {
 		o.add("  no samples yet")
 	} else {
 		o.lines = append(o.lines, queueCharts(o, st, q, e.now, d.width, d.height)...)
@@ -74,10 +74,11 @@ func (d *queueDetail) lines() []string {
 }
 
 func historySpan(q *state.Queue) string {
-	if len(q.History) < 2 {
+	h := q.History
+	if h.Len() < 2 {
 		return ""
 	}
-	return " over " + format.Age(q.History[len(q.History)-1].At.Sub(q.History[0].At))
+	return " over " + format.Age(h.SampleAt(h.Len()-1).Sub(h.SampleAt(0)))
 }
 
 // consumersNote says what the consumer count means for a queue.
@@ -96,7 +97,7 @@ func consumersNote(q *state.Queue) string {
 // queueCharts draws depth, unacked and consumers as braille charts over the
 // same span, with their y labels aligned and one time axis under the last.
 func queueCharts(o *doc, st *theme.Styles, q *state.Queue, now time.Time, width, height int) []string {
-	h := q.History
+	h := q.History.Samples()
 	at := func(i int) time.Time { return h[i].At }
 	all := []struct {
 		name string

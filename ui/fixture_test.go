@@ -111,12 +111,12 @@ func incident() *state.Snapshot {
 			})
 		}
 	}
-	hist := func(base, step int64, cons int) []state.QueueSample {
+	hist := func(base, step int64, cons int) state.QueueHistory {
 		var h []state.QueueSample
 		for k := 0; k < 30; k++ {
 			h = append(h, state.QueueSample{At: ago(time.Duration(29-k) * 15 * time.Second), Messages: max(0, base+step*int64(k)), Consumers: cons})
 		}
-		return h
+		return state.NewQueueHistory(h...)
 	}
 	add := func(q state.Queue) { s.Queues = append(s.Queues, q) }
 	add(state.Queue{Key: state.QueueKey{VHost: "/", Name: "conductor"}, Role: "conductor", Messages: 1840, Ready: 1700, Unacked: 140, Consumers: 12, GrowthPerMin: 220, History: hist(800, 36, 12)})

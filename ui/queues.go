@@ -150,7 +150,7 @@ func (p *queuesPane) sync() {
 		q := &qs[i]
 		p.vhostW = max(p.vhostW, textWidth(q.Key.VHost))
 		p.nameW = max(p.nameW, textWidth(q.Key.Name))
-		p.histN = max(p.histN, len(q.History))
+		p.histN = max(p.histN, q.History.Len())
 	}
 	p.place()
 }
@@ -214,7 +214,7 @@ func (p *queuesPane) View() string {
 		r.cell(format.Count(q.Unacked), true, theme.Ink{})
 		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
 		spark.Reset()
-		sparkline(&spark, len(q.History), p.widths[qColTrend], func(i int) int64 { return q.History[i].Messages })
+		sparkline(&spark, q.History.Len(), p.widths[qColTrend], q.History.Messages)
 		r.cell(spark.String(), true, st.Table.Dim) // right-aligned: the newest sample of every row in one column
 		r.end(st)
 	}
