@@ -185,6 +185,8 @@ func verdictInputs(e *env) []string {
 	for _, si := range in.Sources {
 		w := "ok"
 		switch {
+		case si.Failing && si.Kind == sources.FailBlocked:
+			w = "BLOCKED by the broker" // the source works; the broker refuses what it sends
 		case si.Failing:
 			w = "FAILING (" + string(si.Kind) + ")"
 		case si.Stale:

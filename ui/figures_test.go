@@ -38,7 +38,7 @@ func TestHeaderFiguresTurnUnknown(t *testing.T) {
 	}{
 		{"alarms", "ALARMS 1 memory rabbit@ctl-1 (management)", "ALARMS 1? · partitions ? · canary ? (stale ≥2m05s)"},
 		{"partitions", "partitions 0", "partitions ? ·"},
-		{"canary", "canary TIMEOUT 5.0s (4 failed)", "canary ? (stale ≥2m05s)"},
+		{"canary", "canary TIMEOUT 5.0s (4/39 failed)", "canary ? (stale ≥2m05s)"},
 		{"rabbitmq", "rabbitmq ok 5s", "rabbitmq STALE 2m05s"},
 		{"nova", "nova ok 4s", "nova STALE 2m04s"},
 		{"heartbeat", "heartbeat ok 1s", "heartbeat STALE 2m01s"},

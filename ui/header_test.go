@@ -40,15 +40,15 @@ func TestHeaderWraps(t *testing.T) {
 		whole []string // must appear unbroken on one line
 	}{
 		{"incident at 80", incident(), 80, nil,
-			[]string{"ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4 failed)", "heartbeat ok 1s", "nova ok 4s", "rabbitmq STALE 1m35s", "6× GET /api/queues"}},
+			[]string{"ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4/39 failed)", "heartbeat ok 1s", "nova ok 4s", "rabbitmq STALE 1m35s", "6× GET /api/queues"}},
 		{"incident at 160", incident(), 160, nil,
-			[]string{"canary TIMEOUT 5.0s (4 failed) · ALARMS 1? · partitions ? (stale 1m35s)", "6× GET /api/queues: context deadline exceeded",
+			[]string{"canary TIMEOUT 5.0s (4/39 failed) · ALARMS 1? · partitions ? (stale 1m35s)", "6× GET /api/queues: context deadline exceeded",
 				"⚠ BROKER: 6 services flapping on 6 hosts while rabbit@ctl-1 has a memory alarm and the canary times out"}},
 		{"two failing sources at 80", longErrs(), 80, nil,
 			[]string{"nova STALE 3m00s", "12× GET /os-", "rabbitmq STALE 1m35s"}},
-		{"paused at 80", incident(), 80, []string{"p"}, []string{"PAUSED", "ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4 failed)"}},
-		{"no verdict at 80", noVerdict(), 80, nil, []string{"canary TIMEOUT 5.0s (4 failed)", "rabbitmq STALE 1m35s", "no verdict"}},
-		{"canary not sent at 80", unsent(), 80, nil, []string{"canary ERROR (4 failed)", "rabbitmq STALE 1m35s"}},
+		{"paused at 80", incident(), 80, []string{"p"}, []string{"PAUSED", "ALARMS 1? · partitions ? (stale 1m35s)", "canary TIMEOUT 5.0s (4/39 failed)"}},
+		{"no verdict at 80", noVerdict(), 80, nil, []string{"canary TIMEOUT 5.0s (4/39 failed)", "rabbitmq STALE 1m35s", "no verdict"}},
+		{"canary not sent at 80", unsent(), 80, nil, []string{"canary ERROR (4/39 failed)", "rabbitmq STALE 1m35s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,5 +107,48 @@ func TestHeaderHeightStable(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSourceStatusWords: a source's status says what is true of it: "ok"
+// only when its last poll succeeded, "failing" (not "ok") beside a failure
+// while its data is still fresh, STALE or NO DATA when its data is old or
+// missing, and BLOCKED, with the broker's reason and no count of batches,
+// when the broker refuses what it sends: the source works, its pings are
+// blocked (seen in the demo's memory alarm as "rpcping ok 11s 11× broker
+// blocks publishers").
+func TestSourceStatusWords(t *testing.T) {
+	const blockedErr = "broker blocks publishers: low on memory"
+	for _, tt := range []struct {
+		name      string
+		h         state.SourceHealth
+		want, not string
+	}{
+		{"ok", state.SourceHealth{LastSuccess: ago(3 * time.Second)}, "rpcping ok 3s", "failing"},
+		{"failing, fresh", state.SourceHealth{LastSuccess: ago(4 * time.Second), LastErr: "rpcping: connection lost: EOF", Kind: sources.FailReset, Failures: 2},
+			"rpcping failing 4s 2× rpcping: connection lost: EOF", "ok"},
+		{"failing, stale", state.SourceHealth{LastSuccess: ago(45 * time.Second), LastErr: "rpcping: connection lost: EOF", Kind: sources.FailReset, Failures: 9},
+			"rpcping STALE 45s 9× rpcping: connection lost: EOF", "ok"},
+		{"never", state.SourceHealth{LastErr: "dial tcp: connection refused", Kind: sources.FailRefused, Failures: 3}, "rpcping NO DATA 3×", "ok"},
+		{"blocked", state.SourceHealth{LastSuccess: ago(11 * time.Second), LastErr: blockedErr, Kind: sources.FailBlocked, Failures: 11},
+			"rpcping BLOCKED " + blockedErr, "×"},
+		{"blocked past two intervals", state.SourceHealth{LastSuccess: ago(50 * time.Second), LastErr: blockedErr, Kind: sources.FailBlocked, Failures: 50},
+			"rpcping BLOCKED " + blockedErr, "STALE"},
+		{"blocked from the start", state.SourceHealth{LastErr: blockedErr, Kind: sources.FailBlocked, Failures: 2},
+			"rpcping BLOCKED " + blockedErr, "NO DATA"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.h
+			h.Name, h.Interval, h.LastAttempt, h.Polls = sources.NameRPCPing, 10*time.Second, ago(time.Second), 60
+			snap := &state.Snapshot{At: fixedNow, Sources: []state.SourceHealth{h}}
+			head := headerText(newTestModel(snap, 160, 48, true))
+			if !strings.Contains(head, tt.want) {
+				t.Errorf("header lacks %q:\n%s", tt.want, head)
+			}
+			_, src, _ := strings.Cut(head, "rpcping ")
+			if strings.Contains(src, tt.not) {
+				t.Errorf("the source reads %q; it must not say %q", src, tt.not)
+			}
+		})
 	}
 }

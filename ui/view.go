@@ -265,11 +265,21 @@ func (m Model) status(level int) string {
 		name := sanitize.Line(src.Name, 16)
 		var status string
 		var ink theme.Ink
+		blocked := src.Kind == sources.FailBlocked
 		switch {
+		case blocked:
+			// The source works; the broker refuses what it sends (a
+			// resource alarm), which is news of the broker, not of the
+			// source: neither "ok" nor its data's age, nor a count of its
+			// batches, but BLOCKED and the broker's reason.
+			status, ink = "BLOCKED", h.Error
 		case src.LastSuccess.IsZero():
 			status, ink = "NO DATA", h.Error
 		case stale(src, now):
 			status, ink = "STALE "+format.AgeSince(now, src.LastSuccess), h.Stale
+		case src.LastErr != "":
+			// Its last poll failed; its data is not stale yet.
+			status, ink = "failing "+format.AgeSince(now, src.LastSuccess), h.Stale
 		default:
 			status, ink = "ok "+format.AgeSince(now, src.LastSuccess), h.OK
 		}
@@ -280,7 +290,7 @@ func (m Model) status(level int) string {
 			continue
 		}
 		fails := ""
-		if src.Failures > 0 {
+		if src.Failures > 0 && !blocked {
 			fails = strconv.Itoa(src.Failures) + "× "
 		}
 		errText := sanitize.Line(fails+src.LastErr, 0)
@@ -411,7 +421,8 @@ func (m Model) brokerHealth(f *flow) {
 			text = "canary " + probeText(strings.ToUpper(string(last.Result)), last)
 		}
 		if s.Canary.Failures > 0 {
-			text += " (" + strconv.Itoa(s.Canary.Failures) + " failed)"
+			// Of how many: beside an "ok" last round trip, a bare count reads as a contradiction.
+			text += " (" + strconv.Itoa(s.Canary.Failures) + "/" + strconv.Itoa(len(c)) + " failed)"
 		}
 		if fig.Canary.Known == state.KnownStale {
 			item(figureText{text: "canary ?", stale: true}, fig.Canary) // its last round trips are behind c
