@@ -614,8 +614,7 @@ func (t *timelineState) hostsDiff(out []Event, s *Snapshot, added []string) []Ev
 		}
 	}
 	var lostAtStart []string
-	for i := range s.Hosts {
-		h := &s.Hosts[i]
+	for _, h := range s.Hosts {
 		lost := h.Liveness(s.At) == LiveLost
 		wasLost := len(t.lost) > 0 && t.lost[h.Name]
 		fresh := isNew != nil && isNew[h.Name]

@@ -16,12 +16,15 @@ const maxDeparted = 256
 // defaultHeartbeatInterval stands in for a host's interval when its agent did not say.
 const defaultHeartbeatInterval = 10 * time.Second
 
-func cmpHostName(h Host, name string) int { return strings.Compare(h.Name, name) }
+func cmpHostName(h *Host, name string) int { return strings.Compare(h.Name, name) }
 
-// foldHeartbeats folds the batch's heartbeats, in order, into a copy of prev.
-func (s *Store) foldHeartbeats(f *fold, prev []Host) []Host {
+// foldHeartbeats folds the batch's heartbeats, in order, into a copy of
+// prev. The copy is of the pointers only (8 bytes a host); a host a
+// heartbeat changes is copied before it is written, the others are
+// shared with prev, whose Hosts never change.
+func (s *Store) foldHeartbeats(f *fold, prev []*Host) []*Host {
 	hosts := slices.Clone(prev)
-	var added []Host
+	var added []*Host
 	var addedAt map[string]int
 	for i := range f.b.Heartbeats {
 		hb := &f.b.Heartbeats[i]
@@ -29,11 +32,15 @@ func (s *Store) foldHeartbeats(f *fold, prev []Host) []Host {
 			continue
 		}
 		if j, ok := slices.BinarySearchFunc(hosts, hb.Host, cmpHostName); ok {
-			s.observeHost(f, &hosts[j], hb)
+			if hosts[j] == prev[j] { // not yet copied in this batch
+				h := *prev[j]
+				hosts[j] = &h
+			}
+			s.observeHost(f, hosts[j], hb)
 			continue
 		}
 		if k, ok := addedAt[hb.Host]; ok {
-			s.observeHost(f, &added[k], hb)
+			s.observeHost(f, added[k], hb)
 			continue
 		}
 		if addedAt == nil {
@@ -41,13 +48,13 @@ func (s *Store) foldHeartbeats(f *fold, prev []Host) []Host {
 		}
 		addedAt[hb.Host] = len(added)
 		f.addedHosts = append(f.addedHosts, hb.Host)
-		h := Host{Name: hb.Host}
-		s.observeHost(f, &h, hb)
+		h := &Host{Name: strings.Clone(hb.Host)}
+		s.observeHost(f, h, hb)
 		added = append(added, h)
 	}
 	if len(added) > 0 {
 		hosts = append(hosts, added...)
-		slices.SortFunc(hosts, func(a, b Host) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(hosts, func(a, b *Host) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return hosts
 }

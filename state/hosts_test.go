@@ -1,6 +1,7 @@
 package state
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +281,33 @@ func TestFloodIsNotABrokerFailure(t *testing.T) {
 		if got := strings.Contains(all, "AMQP connection failing"); got != c.evidence {
 			t.Errorf("kind %s: verdict %v %q, AMQP evidence %v, want %v", c.kind, snap.Verdict.Cause, all, got, c.evidence)
 		}
+	}
+}
+
+// TestHeartbeatBatchSharesHosts: a heartbeat batch copies only the hosts
+// it changes; the others are shared with the previous snapshot, whose
+// hosts stay as they were.
+func TestHeartbeatBatchSharesHosts(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	var all []sources.Heartbeat
+	for i := range 100 {
+		all = append(all, hb(fmt.Sprintf("n%03d", i), 1, at(0)))
+	}
+	before := s.Apply(hbBatch(all...))
+	after := s.Apply(hbBatch(hb("n007", 2, at(1)), hb("n042", 2, at(1)), hb("n042", 3, at(1))))
+	if len(after.Hosts) != 100 {
+		t.Fatalf("%d hosts", len(after.Hosts))
+	}
+	for i, h := range after.Hosts {
+		changed := h.Name == "n007" || h.Name == "n042"
+		if shared := h == before.Hosts[i]; shared == changed {
+			t.Errorf("%s: shared with the previous snapshot %v, changed by the batch %v", h.Name, shared, changed)
+		}
+	}
+	if h, _ := before.Host("n042"); h.Seq != 1 || !h.LastSeen.Equal(at(0)) {
+		t.Errorf("the previous snapshot's n042 changed: seq %d, last seen %v", h.Seq, h.LastSeen)
+	}
+	if h, _ := after.Host("n042"); h.Seq != 3 || !h.LastSeen.Equal(at(1)) {
+		t.Errorf("n042: seq %d, last seen %v", h.Seq, h.LastSeen)
 	}
 }

@@ -43,7 +43,7 @@ func (s *Snapshot) Host(name string) (Host, bool) {
 	if !ok {
 		return Host{}, false
 	}
-	return s.Hosts[i], true
+	return *s.Hosts[i], true
 }
 
 // Source returns the health of the source called name.

@@ -194,7 +194,7 @@ func (sv *Service) ReportLate(now time.Time) bool {
 // up at most since its process started (the host's heartbeats, which may
 // arrive after the service is first listed); else at least since stacktop
 // first listed it.
-func knownSince(sv *Service, hosts []Host) {
+func knownSince(sv *Service, hosts []*Host) {
 	if sv.SinceBasis == SinceSeen {
 		return
 	}
@@ -213,7 +213,7 @@ func knownSince(sv *Service, hosts []Host) {
 
 // processStart is when the host's heartbeats say the service's process
 // started; zero when they do not say.
-func processStart(hosts []Host, k ServiceKey) time.Time {
+func processStart(hosts []*Host, k ServiceKey) time.Time {
 	i, ok := slices.BinarySearchFunc(hosts, k.Host, cmpHostName)
 	if !ok {
 		return time.Time{}

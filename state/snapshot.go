@@ -67,7 +67,7 @@ type Snapshot struct {
 	Services  []Service         // sorted by Host, then Binary
 	Queues    []Queue           // sorted by VHost, then Name
 	Nodes     []Node            // sorted by Name
-	Hosts     []Host            // heartbeat state per node, sorted by Name
+	Hosts     []*Host           // heartbeat state per node, sorted by Name; shared between snapshots, never modified
 	Canary    ProbeSeries       // broker round-trip canary
 	Restarts  []Restart         // newest first, within Retention
 	Verdict   Verdict           // correlation verdict; zero when no rule fired

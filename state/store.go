@@ -127,15 +127,15 @@ func (s *Store) age(f *fold, next *Snapshot) {
 		next.Canary.Source = src
 	}
 	expired := 0
-	for i := range next.Hosts {
-		if next.Hosts[i].LastSeen.Before(f.cutoff) {
+	for _, h := range next.Hosts {
+		if h.LastSeen.Before(f.cutoff) {
 			expired++
 		}
 	}
 	if expired == 0 {
 		return
 	}
-	hosts := make([]Host, 0, len(next.Hosts)-expired)
+	hosts := make([]*Host, 0, len(next.Hosts)-expired)
 	for _, h := range next.Hosts {
 		if h.LastSeen.Before(f.cutoff) {
 			delete(s.departed, h.Name)

@@ -23,7 +23,7 @@ func bigSnapshot(nSvc, nQ int) *state.Snapshot {
 			Flapping: i%17 == 0, FlapPercent: float64(i % 100),
 			RPC: &sources.Probe{Kind: sources.ProbeRPC, RTT: time.Duration(i%900) * time.Millisecond, Result: sources.ProbeOK}}
 		s.Services = append(s.Services, svc)
-		s.Hosts = append(s.Hosts, state.Host{Name: host, LastSeen: ago(time.Duration(i%90) * time.Second), Interval: 10 * time.Second})
+		s.Hosts = append(s.Hosts, &state.Host{Name: host, LastSeen: ago(time.Duration(i%90) * time.Second), Interval: 10 * time.Second})
 	}
 	for i := range nQ {
 		h := make([]state.QueueSample, 30)

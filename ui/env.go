@@ -24,11 +24,11 @@ type env struct {
 var emptySnapshot = &state.Snapshot{}
 
 func findHost(s *state.Snapshot, name string) *state.Host {
-	i, ok := slices.BinarySearchFunc(s.Hosts, name, func(h state.Host, n string) int { return cmp.Compare(h.Name, n) })
+	i, ok := slices.BinarySearchFunc(s.Hosts, name, func(h *state.Host, n string) int { return cmp.Compare(h.Name, n) })
 	if !ok {
 		return nil
 	}
-	return &s.Hosts[i]
+	return s.Hosts[i]
 }
 
 func findService(s *state.Snapshot, k state.ServiceKey) *state.Service {

@@ -100,7 +100,7 @@ func incident() *state.Snapshot {
 		case 19:
 			hb.Uptime = 9 * time.Minute
 		}
-		s.Hosts = append(s.Hosts, hb)
+		s.Hosts = append(s.Hosts, &hb)
 	}
 	for _, ctl := range []string{"ctl-1", "ctl-2", "ctl-3"} {
 		for _, bin := range []string{"nova-conductor", "nova-scheduler"} {
