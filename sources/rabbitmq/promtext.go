@@ -355,7 +355,11 @@ func (p *detailedParser) parseLabels(s []byte) (rest, vhost, queue []byte, err e
 			return nil, nil, nil, p.errorf("expected '\"' at start of the value of label %q", name)
 		}
 		s = s[1:]
-		n, escaped := 0, false
+		// Most values have no escape: the closing quote is the first one.
+		n, escaped := bytes.IndexByte(s, '"'), false
+		if n < 0 || bytes.IndexByte(s[:n], '\\') >= 0 {
+			n = 0
+		}
 		for ; n < len(s) && s[n] != '"'; n++ {
 			if s[n] != '\\' {
 				continue
