@@ -88,16 +88,21 @@ package state
 //     broker signal: "widespread service trouble, cause unclear".
 //  9. Host down (CauseHostDown): a host with services down whose
 //     heartbeats are lost.
-//  10. Process (CauseProcess): a host with services down whose heartbeats
+//  10. Peers down (CauseServiceDown, thin): services down on every host
+//     that runs them (two or more: "2/2 nova-compute"), their hosts'
+//     heartbeats fresh, no process known gone: a shared dependency,
+//     "services down, cause unclear". A process verdict needs the service
+//     to be the exception among its peers.
+//  11. Process (CauseProcess): a host with services down whose heartbeats
 //     are fresh, confirmed by its RPC ping failing or the process missing
 //     from its process list.
-//  11. Process, thin: as 10 with no RPC data and the process listed; the
+//  12. Process, thin: as 11 with no RPC data and the process listed; the
 //     summary ends "(no RPC data)".
-//  12. Service down (CauseServiceDown, thin): services down on a host that
+//  13. Service down (CauseServiceDown, thin): services down on a host that
 //     cannot be judged (no agent, the heartbeat source failing, its pings
 //     answered: its reports do not reach Nova).
 //
-// Rules 9–12 apply while the hosts with services down are not many. Under
+// Rules 9–13 apply while the hosts with services down are not many. Under
 // a broker or blind verdict the evidence is the broker signals, the
 // affected services and the sources, never per-host findings (which would
 // point at restarting services, the mistake of the 2015 incident).
@@ -132,6 +137,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -264,6 +270,7 @@ var rules = []rule{
 	{"possible broker", CauseBroker, true, ruleBrokerThin},
 	{"widespread", CauseWidespread, true, ruleWidespread},
 	{"host down", CauseHostDown, false, ruleHostDown},
+	{"peers down", CauseServiceDown, true, rulePeersDown},
 	{"process", CauseProcess, false, ruleProcess},
 	{"process, no RPC data", CauseProcess, true, ruleProcessThin},
 	{"service down", CauseServiceDown, true, ruleServiceDown},
@@ -371,6 +378,34 @@ func ruleHostDown(in *VerdictInputs) (said, bool) {
 	return hostRule(in, "host down: ", "hosts down: ", func(h *HostInput) bool { return h.Beat == BeatLost })
 }
 
+// rulePeersDown: a service down on every host that runs it (two or more),
+// their hosts beating, no process known gone: the signature of a shared
+// dependency (conductor, broker, database), not of N process problems. Seen
+// on the dev cloud: a dashboard started after someone else's broker outage,
+// both computes still listed down, read "service process problems" on
+// thin evidence. A process verdict needs the service to be the exception
+// among its peers; this row stands above the process rows.
+func rulePeersDown(in *VerdictInputs) (said, bool) {
+	var peers []string
+	for i := range in.DownByHost {
+		h := &in.DownByHost[i]
+		if h.PeersDown != "" && h.Missing != "" {
+			return said{}, false // a peer's process is gone: that host's own problem, the process rows tell
+		}
+		if h.PeersDown != "" && !slices.Contains(peers, h.PeersDown) {
+			peers = append(peers, h.PeersDown)
+		}
+	}
+	s, ok := hostRule(in, "", "", func(h *HostInput) bool { return h.Beat == BeatFresh && h.PeersDown != "" })
+	if !ok {
+		return said{}, false
+	}
+	p := strings.Join(peers, ", ")
+	s.summary = "services down, cause unclear (thin evidence): " + p + " down at once, their hosts beating: a shared dependency (conductor, broker, database?) rather than separate process problems: " + s.summary
+	s.scope = p + " down at once"
+	return s, true
+}
+
 func ruleProcess(in *VerdictInputs) (said, bool) {
 	return hostRule(in, "service process problem: ", "service process problems: ", func(h *HostInput) bool {
 		return h.Beat == BeatFresh && (h.Ping == PingFailed || h.Missing != "")
@@ -440,6 +475,9 @@ func hostFinding(h *HostInput, now time.Time) Finding {
 	case BeatFresh:
 		f.Source = sources.NameHeartbeat
 		f.Text = fmt.Sprintf("%s, host heartbeats fresh (last %s ago); %s", down, format.RTT(now.Sub(h.LastSeen)), detail)
+		if h.PeersDown != "" {
+			f.Text += "; " + h.PeersDown + " down at once"
+		}
 		if h.Ping == PingAnswered {
 			f.Source = "rpc-ping"
 			f.Text = fmt.Sprintf("%s but answers RPC (%s): its reports do not reach Nova (conductor or database?)", down, h.PingText)
@@ -500,6 +538,13 @@ type svcSummary struct {
 	rpcFailedHosts           int
 	condPinged, condTimedOut int
 	compPinged, compAnswered int
+	binaries                 []binaryCount // per binary: hosts running it, and on how many it is down (forced-down and UNKNOWN not counted)
+}
+
+// binaryCount is how many hosts run one binary, and on how many it is down.
+type binaryCount struct {
+	binary      string
+	hosts, down int
 }
 
 // backlogSample is the reply and conductor depths at one queue poll.

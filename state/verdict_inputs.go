@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,10 @@ type HostInput struct {
 	Ping     PingState
 	PingText string // "RPC ping of nova-compute timeout at 12:00:40", "no RPC data"
 	Missing  string // down services the host's agent does not list as running
+	// PeersDown: each of its down services is down on every host that runs
+	// it, two or more ("2/2 nova-compute"): the service is no exception
+	// among its peers, the signature of a shared dependency. "" otherwise.
+	PeersDown string
 }
 
 // SourceInput is one source's health as the rules saw it.
@@ -257,9 +262,28 @@ func (v *verdictState) hostInputs(next *Snapshot, in *VerdictInputs, now time.Ti
 			hi.LastSeen = host.LastSeen
 			hi.Missing = missingProcesses(svcs, host)
 		}
+		hi.PeersDown = sum.peersDown(svcs)
 		out = append(out, hi)
 	}
 	return out
+}
+
+// peersDown is HostInput.PeersDown for one host's services: "2/2
+// nova-compute" when every one of its down services is down on every host
+// running it (two or more), else "".
+func (sum *svcSummary) peersDown(svcs []Service) string {
+	var parts []string
+	for i := range svcs {
+		if svcs[i].Cond != CondDown {
+			continue
+		}
+		k := slices.IndexFunc(sum.binaries, func(b binaryCount) bool { return b.binary == svcs[i].Key.Binary })
+		if k < 0 || sum.binaries[k].hosts < 2 || sum.binaries[k].down < sum.binaries[k].hosts {
+			return ""
+		}
+		parts = append(parts, fmt.Sprintf("%d/%d %s", sum.binaries[k].down, sum.binaries[k].hosts, svcs[i].Key.Binary))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // returning reports whether the host's heartbeats came back only after its
@@ -445,7 +469,7 @@ func (v *verdictState) pushBacklog(at time.Time, qs []Queue) {
 // summarise recomputes the service counts over next.Services.
 func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 	byHost := v.svc.byHost[:0]
-	sum := svcSummary{n: len(next.Services), byHost: byHost}
+	sum := svcSummary{n: len(next.Services), byHost: byHost, binaries: v.svc.binaries[:0]}
 	svcs := next.Services
 	if len(svcs) > 0 {
 		sum.arr = &svcs[0]
@@ -467,6 +491,15 @@ func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 			continue
 		}
 		down := sv.Cond == CondDown
+		k := slices.IndexFunc(sum.binaries, func(b binaryCount) bool { return b.binary == sv.Key.Binary })
+		if k < 0 {
+			k = len(sum.binaries)
+			sum.binaries = append(sum.binaries, binaryCount{binary: sv.Key.Binary})
+		}
+		sum.binaries[k].hosts++
+		if down {
+			sum.binaries[k].down++
+		}
 		late := reporting(sv.Cond) && sv.ReportInterval > 0 && !sv.UpdatedAt.IsZero() &&
 			freshest.Sub(sv.UpdatedAt) > lateFactor*sv.ReportInterval
 		wentDown := time.Time{}

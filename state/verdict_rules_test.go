@@ -18,6 +18,13 @@ func hostIn(host string, b Beat, p PingState, missing string) HostInput {
 	return HostInput{Host: host, Down: "nova-compute", Since: t0, Beat: b, LastSeen: t0, Ping: p, PingText: "ping text", Missing: missing}
 }
 
+// peer is a host whose nova-compute is down, as on both hosts running one.
+func peer(host string, b Beat, missing string) HostInput {
+	h := hostIn(host, b, PingNone, missing)
+	h.PeersDown = "2/2 nova-compute"
+	return h
+}
+
 func healthySources() []SourceInput {
 	return []SourceInput{{Name: "heartbeat"}, {Name: "nova"}, {Name: "rabbitmq"}, {Name: "rpcping"}}
 }
@@ -69,6 +76,10 @@ func TestRulesAlone(t *testing.T) {
 		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingNone, "")}}, false, ""}, // likewise
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingAnswered, "")}}, false, ""},     // the incident's own verdict holds
 		{"host down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingFailed, "")}}, false, ""},
+		{"peers down", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatFresh, ""), peer("c2", BeatFresh, "")}}, true, "services down, cause unclear (thin evidence): 2/2 nova-compute down at once, their hosts beating: a shared dependency (conductor, broker, database?) rather than separate process problems: nova-compute on c1; nova-compute on c2"},
+		{"peers down", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatFresh, ""), peer("c2", BeatFresh, "nova-compute")}}, false, ""}, // a peer's process gone: its own problem
+		{"peers down", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatStale, ""), peer("c2", BeatLost, "")}}, false, ""},
+		{"peers down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "")}}, false, ""}, // the exception among its peers
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatNone, PingNone, "")}}, true, "service down, cause unclear (thin evidence): nova-compute on c1"},
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingAnswered, "")}}, true, "service down, cause unclear"},
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingNone, "")}}, false, ""},
@@ -94,7 +105,7 @@ func TestRuleOrder(t *testing.T) {
 	for _, r := range rules {
 		names = append(names, r.name)
 	}
-	want := []string{"blind", "broker-wide", "broker", "auth", "keystone slow", "conductor", "possible broker", "widespread", "host down", "process", "process, no RPC data", "service down"}
+	want := []string{"blind", "broker-wide", "broker", "auth", "keystone slow", "conductor", "possible broker", "widespread", "host down", "peers down", "process", "process, no RPC data", "service down"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("rules %q\nwant %q", names, want)
 	}
@@ -120,6 +131,8 @@ func TestRuleOrder(t *testing.T) {
 		}(), "possible broker"},
 		{"conductor beats a host down", func() VerdictInputs { in := conductor; in.DownByHost = lost; return in }(), "conductor"},
 		{"host down beats process on another host", VerdictInputs{DownByHost: []HostInput{hostIn("c2", BeatFresh, PingFailed, ""), lost[0]}}, "host down"},
+		{"every compute down at once, hosts beating: peers down, no process verdict", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatFresh, ""), peer("c2", BeatFresh, "")}}, "peers down"},
+		{"a peer's process gone: process", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatFresh, ""), peer("c2", BeatFresh, "nova-compute")}}, "process"},
 		{"nothing", VerdictInputs{}, ""},
 	} {
 		i, _ := evaluate(&tt.in)

@@ -247,6 +247,27 @@ func TestVerdictTimelines(t *testing.T) {
 			never: []Cause{CauseBroker, CauseHostDown},
 		},
 		{
+			// Seen on the dev cloud: a dashboard started after someone
+			// else's broker outage, the broker healthy again, Nova still
+			// listing both computes down, no RPC data, no history: it read
+			// "service process problems: nova-compute on compute-1;
+			// nova-compute on compute-2 (no RPC data)". Every compute down
+			// at once while its host beats is a shared dependency's mark.
+			name:  "fresh dashboard mid-recovery: every compute down at once, hosts beating: no process verdict",
+			w:     world{computes: 2, down: func(n int, b, _ string) bool { return b == "nova-compute" && n <= 8 }},
+			last:  14,
+			want:  map[int]expect{1: {cause: CauseServiceDown, thin: true, contains: []string{"services down, cause unclear (thin evidence): 2/2 nova-compute down at once, their hosts beating", "nova-compute on compute-01; nova-compute on compute-02"}}},
+			hold:  [2]int{0, 8},
+			never: []Cause{CauseProcess, CauseHostDown, CauseBroker},
+		},
+		{
+			name:  "one compute of two down, its host beating: the exception, a process verdict",
+			w:     world{computes: 2, down: func(n int, b, h string) bool { return h == "compute-02" && n >= 5 }},
+			last:  8,
+			want:  map[int]expect{6: {cause: CauseProcess, thin: true, contains: []string{"service process problem: nova-compute on compute-02 (no RPC data)"}}},
+			never: []Cause{CauseServiceDown, CauseHostDown, CauseBroker},
+		},
+		{
 			name: "conductor problem: conductor pings fail while computes answer",
 			w: world{computes: 10, rpc: func(n int, b, h string) sources.ProbeResult {
 				if n >= 5 && b == "nova-conductor" {

@@ -179,6 +179,9 @@ func verdictInputs(e *env) []string {
 		if h.Missing != "" {
 			t += " · not running: " + sanitize.Line(h.Missing, 80)
 		}
+		if h.PeersDown != "" {
+			t += " · down on every host running it: " + sanitize.Line(h.PeersDown, 80)
+		}
 		out = append(out, line(label, t))
 	}
 	var src []string
