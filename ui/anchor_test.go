@@ -172,6 +172,48 @@ func TestTimelineWidths(t *testing.T) {
 	}
 }
 
+// TestTimelineWidthsFromRowsShown: the columns are sized to the rows on
+// screen. One long event far down the list (in the demo, a verdict's what
+// of about 100 characters) took 100 columns of what at 250 while the rows
+// shown needed 30 and their evidence was cut.
+func TestTimelineWidthsFromRowsShown(t *testing.T) {
+	snap := incident()
+	snap.Timeline = slices.Clone(snap.Timeline)
+	evidence := "pid 4015 → 9915, started 03:10:50; " + strings.Repeat("the whole evidence of the first row, ", 2) + "end"
+	snap.Timeline[0].Evidence = evidence // the newest: the top row
+	long := snap.Timeline[len(snap.Timeline)-1]
+	long.At, long.ID = long.At.Add(-time.Hour), 9999
+	long.Change = strings.Repeat("a what far longer than any shown ", 5)
+	for i := range 30 { // pushes the long event off the screen
+		e := snap.Timeline[len(snap.Timeline)-1]
+		e.At, e.ID = e.At.Add(-time.Duration(i+1)*time.Second), uint64(5000+i)
+		snap.Timeline = append(snap.Timeline, e)
+	}
+	snap.Timeline = append(snap.Timeline, long)
+	m := press(newTestModel(snap, 250, 24, true), "3")
+	got := ansi.Strip(m.Render())
+	checkFrame(t, got, 250, 24)
+	if strings.Contains(got, "a what far longer") {
+		t.Fatalf("the long event is on screen; the test needs it below:\n%s", got)
+	}
+	row := func(screen, prefix string) string { // the table's row, not the preview line under it
+		for l := range strings.SplitSeq(screen, "\n") {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		return ""
+	}
+	if r := row(got, "▸ 03:11:30"); !strings.Contains(r, evidence) {
+		t.Errorf("the top row's evidence is cut while the screen has room for it:\n%s", r)
+	}
+	// Scrolled down to it, the long what reads whole too.
+	got = ansi.Strip(press(m, "G").Render())
+	if r := row(got, "▸ "); !strings.Contains(r, strings.TrimSpace(long.Change)) {
+		t.Errorf("the long what is cut at 250 columns:\n%s", r)
+	}
+}
+
 // TestGroupDrill: a grouped event's drill-down lists every host of the
 // group with its own time.
 func TestGroupDrill(t *testing.T) {

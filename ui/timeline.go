@@ -27,7 +27,7 @@ type timelinePane struct {
 	tablePane
 
 	key    tlOrderKey
-	whereW int // widest where among the rows in order, every host named
+	whereW int // widest where among the rows on screen, every host named
 	whereF int // widest where naming only the first host
 	whatW  int // widest what
 	evW    int // widest evidence
@@ -326,14 +326,6 @@ func (p *timelinePane) sync() {
 		order = append(order, int32(i))
 	}
 	p.order = order
-	p.whereW, p.whereF, p.whatW, p.evW = 0, 0, 0, 0
-	for _, i := range order {
-		e := &tl[i]
-		all, first := whereWidths(e)
-		p.whereW, p.whereF = max(p.whereW, all), max(p.whereF, first)
-		p.whatW = max(p.whatW, textWidth(eventWhat(e)))
-		p.evW = max(p.evW, textWidth(e.Evidence))
-	}
 	p.place()
 	if !p.pending.IsZero() && newSnap {
 		t := p.pending
@@ -365,6 +357,7 @@ func eventInk(st *theme.Styles, e *state.Event) theme.Ink {
 func (p *timelinePane) View() string {
 	st := &p.e.st
 	p.cols = append(p.cols[:0], timelineCols...)
+	p.contentWidths()
 	p.cols[tColWhere].content = p.whereW
 	p.cols[tColWhere].want = p.whereF
 	p.cols[tColWhat].content = p.whatW
@@ -404,6 +397,26 @@ func (p *timelinePane) View() string {
 		st.Table.Dim.Paint(&b, sanitize.Line(eventPreview(&tl[i]), max(1, p.width)))
 	}
 	return b.String()
+}
+
+// contentWidths measures where, what and evidence over the rows on
+// screen, not every event in order: one long event far down the list
+// (a verdict's what, an evidence of a paragraph) must not take the width
+// the rows shown need, leaving their columns blank beside cut evidence.
+func (p *timelinePane) contentWidths() {
+	tl := p.e.snap.Timeline
+	p.whereW, p.whereF, p.whatW, p.evW = 0, 0, 0, 0
+	lo, hi := p.list.window(len(p.order))
+	for _, i := range p.order[lo:hi] {
+		if int(i) >= len(tl) {
+			break
+		}
+		e := &tl[i]
+		all, first := whereWidths(e)
+		p.whereW, p.whereF = max(p.whereW, all), max(p.whereF, first)
+		p.whatW = max(p.whatW, textWidth(eventWhat(e)))
+		p.evW = max(p.evW, textWidth(e.Evidence))
+	}
 }
 
 // eventPreview is the selected event on one line, every host named: what
