@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,6 +34,31 @@ func managementQueuesJSON(n int) []byte {
 // prometheusDetailedText is /metrics/detailed?family=queue_coarse_metrics&
 // family=queue_consumer_count for n queues, as rabbitmq_prometheus 3.10 writes it.
 func prometheusDetailedText(n int) []byte {
+	return prometheusDetailedTextNamed(n, func(i int) string { return fmt.Sprintf("q-%05d", i) })
+}
+
+// novaQueueNames is the i-th of n queue names as in a Nova deployment with
+// n/4 compute hosts (compute.<host>, compute_fanout_<32 hex>, two
+// reply_<32 hex>), in no order: the plugin writes its table's order.
+func novaQueueNames(n int) func(i int) string {
+	rng := rand.New(rand.NewPCG(uint64(n), 12))
+	names := make([]string, n)
+	for i := range names {
+		switch i % 4 {
+		case 0:
+			names[i] = fmt.Sprintf("compute.compute-%05d.example.org", i/4)
+		case 1:
+			names[i] = fmt.Sprintf("compute_fanout_%016x%016x", rng.Uint64(), rng.Uint64())
+		default:
+			names[i] = fmt.Sprintf("reply_%016x%016x", rng.Uint64(), rng.Uint64())
+		}
+	}
+	rng.Shuffle(n, func(i, j int) { names[i], names[j] = names[j], names[i] })
+	return func(i int) string { return names[i] }
+}
+
+// prometheusDetailedTextNamed is prometheusDetailedText with the i-th queue named name(i).
+func prometheusDetailedTextNamed(n int, name func(i int) string) []byte {
 	var b bytes.Buffer
 	ready := func(i int) int { return i % 100 }
 	unacked := func(i int) int { return i % 7 }
@@ -51,7 +77,7 @@ func prometheusDetailedText(n int) []byte {
 	for _, fam := range fams {
 		fmt.Fprintf(&b, "# TYPE %s %s\n# HELP %s %s\n", fam.name, fam.typ, fam.name, fam.help)
 		for i := range n {
-			fmt.Fprintf(&b, "%s{vhost=\"nova\",queue=\"q-%05d\"} %d\n", fam.name, i, fam.v(i))
+			fmt.Fprintf(&b, "%s{vhost=\"nova\",queue=\"%s\"} %d\n", fam.name, name(i), fam.v(i))
 		}
 	}
 	return b.Bytes()
@@ -169,8 +195,17 @@ func BenchmarkDecodeFoldPrometheusQueues200000(b *testing.B) {
 	benchDecodeFoldPrometheus(b, 200_000)
 }
 
+// BenchmarkDecodeFoldPrometheusNovaQueues20000 is the same with Nova's
+// queue names (41 bytes on average instead of 7), in no order.
+func BenchmarkDecodeFoldPrometheusNovaQueues20000(b *testing.B) {
+	benchDecodeFoldPrometheusBody(b, 20000, prometheusDetailedTextNamed(20000, novaQueueNames(20000)))
+}
+
 func benchDecodeFoldPrometheus(b *testing.B, n int) {
-	body := prometheusDetailedText(n)
+	benchDecodeFoldPrometheusBody(b, n, prometheusDetailedText(n))
+}
+
+func benchDecodeFoldPrometheusBody(b *testing.B, n int, body []byte) {
 	decode := func() []sources.Queue {
 		m := make(map[queueKey]*sources.Queue, n)
 		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil {
