@@ -42,11 +42,20 @@ func (s *Store) foldProbes(f *fold, next *Snapshot) {
 				servicesCopied = true
 			}
 			sv := &next.Services[i]
-			if sv.RPC == nil || !p.At.Before(sv.RPC.At) {
-				latest := p
-				sv.RPC = &latest
-			}
+			// The service's own strings, not the batch's: one copy of the
+			// names per service, not one per ping kept.
+			p.Binary, p.Host = sv.Key.Binary, sv.Key.Host
 			sv.RPCHistory = trimBefore(appendBounded(sv.RPCHistory, p, s.cfg.RPCHistory), f.cutoff, probeAt)
+			if sv.RPC == nil || !p.At.Before(sv.RPC.At) {
+				if n := len(sv.RPCHistory); n > 0 && sv.RPCHistory[n-1] == p {
+					// The ping just appended: its element is never
+					// written again (ring.go), so point at it.
+					sv.RPC = &sv.RPCHistory[n-1]
+				} else {
+					latest := p
+					sv.RPC = &latest
+				}
+			}
 		}
 	}
 	if canaryChanged {

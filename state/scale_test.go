@@ -226,7 +226,7 @@ func TestMemoryPerItem(t *testing.T) {
 		bytes float64 // stated per item
 	}{
 		{"queue", scaleModel{queues: 1000}, 1000, 2800},
-		{"service", scaleModel{services: 1000}, 1000, 5700},
+		{"service", scaleModel{services: 1000}, 1000, 5000},
 		{"host", scaleModel{hosts: 1000}, 1000, 700},
 	}
 	for _, c := range cases {
