@@ -33,7 +33,8 @@ import (
 //
 // Memory is the queues kept plus a 64 KiB read buffer and one line: a line
 // longer than maxPromLine, or a family of more than MaxQueues samples, is
-// an error. Every error names its line.
+// an error. Every parse error names its line; a read error (the response
+// size limit, a broken connection) is returned as it is.
 func parseDetailedQueues(r io.Reader, keep func(name string) bool, into map[queueKey]*sources.Queue) error {
 	p := detailedParser{keep: keep, into: into, vhosts: map[string]*vhostQueues{}}
 	for k, q := range into { // from another node's response
@@ -267,7 +268,7 @@ func (p *detailedParser) parseSample(f int, s []byte) error {
 	fam := &p.fams[f]
 	fam.typed = true // a sample fixes an untyped family's type
 	if fam.samples++; fam.samples > maxQueues {
-		return fmt.Errorf("parse prometheus text: %w: %s has more than %d samples", ErrTooMany, detailedFamilies[f], maxQueues)
+		return fmt.Errorf("parse prometheus text: line %d: %w: %s has more than %d samples", p.line, ErrTooMany, detailedFamilies[f], maxQueues)
 	}
 	s = skipBlank(s)
 	var vhost, queue []byte
