@@ -68,3 +68,13 @@ func (h SourceHealth) Stale(now time.Time) bool {
 	}
 	return h.Interval > 0 && now.Sub(h.LastSuccess) > 2*h.Interval
 }
+
+// Silent reports whether the source has not reported at all, good or bad,
+// for twice its poll interval: what its last batch said (a failure's kind
+// included) is then no longer news of now.
+func (h SourceHealth) Silent(now time.Time) bool {
+	if h.LastAttempt.IsZero() {
+		return true
+	}
+	return h.Interval > 0 && now.Sub(h.LastAttempt) > 2*h.Interval
+}

@@ -136,10 +136,16 @@ func TestSourceStatusWords(t *testing.T) {
 			"rpcping BLOCKED " + blockedErr, "STALE"},
 		{"blocked from the start", state.SourceHealth{LastErr: blockedErr, Kind: sources.FailBlocked, Failures: 2},
 			"rpcping BLOCKED " + blockedErr, "NO DATA"},
+		// A source silent since it said blocked is not news of now: stale, the block its last word.
+		{"blocked, then silent", state.SourceHealth{LastSuccess: ago(90 * time.Second), LastErr: blockedErr, Kind: sources.FailBlocked, Failures: 7, LastAttempt: ago(45 * time.Second)},
+			"rpcping STALE 1m30s 7× " + blockedErr, "BLOCKED"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.h
-			h.Name, h.Interval, h.LastAttempt, h.Polls = sources.NameRPCPing, 10*time.Second, ago(time.Second), 60
+			h.Name, h.Interval, h.Polls = sources.NameRPCPing, 10*time.Second, 60
+			if h.LastAttempt.IsZero() {
+				h.LastAttempt = ago(time.Second)
+			}
 			snap := &state.Snapshot{At: fixedNow, Sources: []state.SourceHealth{h}}
 			head := headerText(newTestModel(snap, 160, 48, true))
 			if !strings.Contains(head, tt.want) {

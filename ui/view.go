@@ -265,13 +265,13 @@ func (m Model) status(level int) string {
 		name := sanitize.Line(src.Name, 16)
 		var status string
 		var ink theme.Ink
-		blocked := src.Kind == sources.FailBlocked
+		// The source works; the broker refuses what it sends (a resource
+		// alarm), which is news of the broker, not of the source: neither
+		// "ok" nor its data's age, nor a count of its batches, but BLOCKED
+		// and the broker's reason, as long as the source still reports.
+		blocked := src.Kind == sources.FailBlocked && !src.Silent(now)
 		switch {
 		case blocked:
-			// The source works; the broker refuses what it sends (a
-			// resource alarm), which is news of the broker, not of the
-			// source: neither "ok" nor its data's age, nor a count of its
-			// batches, but BLOCKED and the broker's reason.
 			status, ink = "BLOCKED", h.Error
 		case src.LastSuccess.IsZero():
 			status, ink = "NO DATA", h.Error
