@@ -201,6 +201,15 @@ func verdictInputs(e *env) []string {
 		src = append(src, "none reported yet")
 	}
 	out = append(out, line("sources", strings.Join(src, " · ")))
+	// What each source says of its own data (its health detail): the path
+	// it reads, what it received, the invalid data it dropped and counted.
+	label := "health"
+	for _, h := range e.snap.Sources {
+		if h.Detail != "" {
+			out = append(out, line(label, sanitize.Line(h.Name, 16)+": "+sanitize.Line(h.Detail, 300)))
+			label = ""
+		}
+	}
 	if in.Auth {
 		out = append(out, line("auth", "Nova failing for authentication: "+sanitize.Line(in.AuthErr, 200)))
 	}

@@ -202,3 +202,26 @@ func TestZoneShownAndRead(t *testing.T) {
 		t.Errorf("timeline jumped to 12:10 JST:\n%s", out)
 	}
 }
+
+// TestSourceHealthDetailShown: what a source counts of its own data (a
+// node without a name dropped as invalid, heartbeats dropped) is on a
+// screen: v lists each source's health detail, sanitised.
+func TestSourceHealthDetailShown(t *testing.T) {
+	snap := incident()
+	snap.Sources = slices.Clone(snap.Sources)
+	snap.Sources[0].Detail = "120 received · 6 invalid dropped (last: not JSON\x1b[31m)"
+	snap.Sources[2].Detail = "management API, invalid data: 2 node(s) without a name dropped"
+	raw := press(newTestModel(snap, 160, 48, true), "v").Render()
+	got := ansi.Strip(raw)
+	for _, want := range []string{
+		"health     heartbeat: 120 received · 6 invalid dropped (last: not JSON",
+		"           rabbitmq: management API, invalid data: 2 node(s) without a name dropped",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("v lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(raw, "\x1b[31m") {
+		t.Errorf("a source's detail reached the terminal unsanitised")
+	}
+}
