@@ -310,3 +310,18 @@ func blockedAlarm(p sources.Probe) Alarm {
 	}
 	return a
 }
+
+// SilenceUnproven says why a host's silence proves nothing at now, or "":
+// the dashboard's own heartbeat feed failing or stale (the feed, not the
+// hosts, has failed), or a resource alarm raised on the broker (it blocks
+// every publisher, the agents among them). A late or lost host then reads
+// as unknown, not as lost.
+func (s *Snapshot) SilenceUnproven(now time.Time) string {
+	if src, ok := s.Source(sources.NameHeartbeat); ok && (src.LastErr != "" || src.Stale(now)) {
+		return "heartbeat feed failing"
+	}
+	if a := s.Figures(now).Alarms; a.Known != KnownNot && len(a.Alarms) > 0 { // raised, or last known raised
+		return "broker blocks publishers: " + a.Alarms[0].Kind + " alarm"
+	}
+	return ""
+}

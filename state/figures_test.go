@@ -164,3 +164,37 @@ func TestBlockedAlarm(t *testing.T) {
 		}
 	}
 }
+
+// TestSilenceUnproven: a host's silence proves nothing while the heartbeat
+// feed fails or while a resource alarm blocks every publisher (known now,
+// or last known raised); with the feed healthy and no alarm it does.
+func TestSilenceUnproven(t *testing.T) {
+	node := sources.Node{Name: "rabbit@a", Running: true}
+	alarmed := node
+	alarmed.MemAlarm = true
+	feedDown := sources.Batch{Source: sources.NameHeartbeat, At: at(1), Health: sources.Health{Err: "connection refused", Interval: 2 * time.Second}}
+	tests := []struct {
+		name    string
+		batches []sources.Batch
+		now     time.Time
+		want    string
+	}{
+		{"feed healthy, no alarm", []sources.Batch{canaryBatch(at(1), sources.ProbeOK, ""), brokerPoll(1, node)}, at(1), ""},
+		{"feed failing", []sources.Batch{canaryBatch(at(0), sources.ProbeOK, ""), brokerPoll(1, node), feedDown}, at(1), "heartbeat feed failing"},
+		{"memory alarm on the node list", []sources.Batch{canaryBatch(at(1).Add(-time.Second), sources.ProbeOK, ""), brokerPoll(1, alarmed)}, at(1), "broker blocks publishers: memory alarm"},
+		{"alarm from the canary alone", []sources.Batch{canaryBatch(at(1), sources.ProbeBlocked, "connection.blocked: low on disk")}, at(1).Add(time.Second), "broker blocks publishers: disk alarm"},
+		{"alarm cleared: the canary answers", []sources.Batch{canaryBatch(at(1), sources.ProbeBlocked, "connection.blocked: low on disk"), canaryBatch(at(2), sources.ProbeOK, "")}, at(2).Add(time.Second), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStore(DefaultConfig())
+			var snap *Snapshot
+			for _, b := range tt.batches {
+				snap = s.Apply(b)
+			}
+			if got := snap.SilenceUnproven(tt.now); got != tt.want {
+				t.Errorf("SilenceUnproven = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

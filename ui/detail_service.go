@@ -374,6 +374,9 @@ func hostLines(o *doc, e *env, host string) {
 	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last, at " + format.Clock(h.LastSeen) +
 		" · every " + format.Age(h.Interval) + " · " + o.paint(inkIf(h.Gaps > 0, st.Table.Warn), strconv.Itoa(h.Gaps)+" missed") +
 		" · skew " + h.Skew.Round(time.Millisecond).String())
+	if why := e.snap.SilenceUnproven(e.now); why != "" && liveness(h, e.now) != state.LiveFresh {
+		o.add(o.paint(st.Table.Dim, "  its silence proves nothing now: "+why))
+	}
 	if h.Conflicts > 0 {
 		o.add(o.paint(inkIf(h.Conflicting(e.now), st.Table.Bad), "  conflicting heartbeats: "+strconv.Itoa(h.Conflicts)+" under this name from another boot") +
 			" (boot ids " + o.clean(h.ConflictBoots[0]) + " and " + o.clean(h.ConflictBoots[1]) + ", last at " + format.Clock(h.ConflictSeen) + ")")

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stacktop/stacktop/sources"
 )
 
 // TestHeartbeatFeedDown: while the dashboard's own heartbeat feed fails, a
@@ -16,14 +18,17 @@ func TestHeartbeatFeedDown(t *testing.T) {
 	tests := []struct {
 		name     string
 		feedDown bool
+		alarm    bool
 		conflict bool
 		want     string
 		reject   string
 	}{
-		{"feed healthy: the lost host is LOST", false, false, "LOST", "? 1m12s"},
-		{"feed down: the same host is unknown", true, false, "? 1m12s", "LOST"},
+		{"feed healthy: the lost host is LOST", false, false, false, "LOST", "? 1m12s"},
+		{"feed down: the same host is unknown", true, false, false, "? 1m12s", "LOST"},
+		// A resource alarm blocks every publisher, the agents among them.
+		{"broker memory alarm: the same host is unknown", false, true, false, "? 1m12s", "LOST"},
 		// Two senders claim the name: its age proves nothing either way.
-		{"conflicting heartbeats: CONFLICT", false, true, "CONFLICT", "LOST"},
+		{"conflicting heartbeats: CONFLICT", false, false, true, "CONFLICT", "LOST"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,6 +37,13 @@ func TestHeartbeatFeedDown(t *testing.T) {
 				snap.Sources[0].LastErr = "heartbeat: connect amqp://rabbit.prod-east:5672: connection refused"
 				snap.Sources[0].LastSuccess = ago(40 * time.Second)
 				snap.Sources[0].Failures = 4
+			}
+			// The incident's broker has a memory alarm raised; only the
+			// alarm case keeps it.
+			withoutAlarms(snap)
+			snap.Nodes[0].MemAlarm = tt.alarm
+			if h := snap.Canary.History; !tt.alarm && len(h) > 0 && h[len(h)-1].Result == sources.ProbeBlocked {
+				t.Fatalf("the fixture's last canary probe is blocked: the no-alarm cases need it answered")
 			}
 			if tt.conflict {
 				for i := range snap.Hosts {

@@ -374,8 +374,9 @@ func sinceText(s *state.Service, now time.Time) string {
 }
 
 // heartbeatCell is the age of a host's last heartbeat, marked late or lost.
-// While the dashboard's own heartbeat feed is down, a silent host is shown
-// as unknown ("?"), not lost: the feed, not forty hosts, has failed.
+// When state says a host's silence proves nothing (the heartbeat feed is
+// down, or the broker blocks every publisher), a silent host is shown as
+// unknown ("?"), not lost.
 func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.Styles) (string, theme.Ink) {
 	h := findHost(snap, host)
 	if h == nil {
@@ -383,7 +384,7 @@ func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.S
 	}
 	age := format.AgeSince(now, h.LastSeen)
 	live := liveness(h, now)
-	if src, ok := snap.Source(sources.NameHeartbeat); ok && live != state.LiveFresh && (src.LastErr != "" || src.Stale(now)) {
+	if live != state.LiveFresh && snap.SilenceUnproven(now) != "" {
 		return "? " + age, st.Table.Dim
 	}
 	if h.Conflicting(now) {
