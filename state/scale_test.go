@@ -2,13 +2,16 @@ package state
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stacktop/stacktop/sources"
 	"github.com/stacktop/stacktop/sources/clock/clocktest"
+	"github.com/stacktop/stacktop/sources/recording"
 )
 
 // scaleModel sizes a simulated cloud: the scale model of issue 12 is
@@ -77,8 +80,8 @@ func newSimCloud(m scaleModel) *simCloud {
 // decoded copies s, as a decoder would allocate it.
 func decoded(s string) string { return strings.Clone(s) }
 
-// step advances the clock one second and folds what the sources deliver in it.
-func (c *simCloud) step(s *Store) {
+// step advances the clock one second and emits what the sources deliver in it.
+func (c *simCloud) step(emit func(sources.Batch)) {
 	c.clk.Advance(time.Second)
 	c.tick++
 	now := c.clk.Now()
@@ -98,7 +101,7 @@ func (c *simCloud) step(s *Store) {
 		if slot == 0 {
 			b.Probes = []sources.Probe{{Kind: sources.ProbeCanary, At: now, RTT: 3 * time.Millisecond, Result: sources.ProbeOK}}
 		}
-		s.Apply(b)
+		emit(b)
 	}
 	if c.m.services > 0 {
 		var ps []sources.Probe
@@ -106,7 +109,7 @@ func (c *simCloud) step(s *Store) {
 			ps = append(ps, sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: decoded(c.hostName[k]),
 				At: now, RTT: 4 * time.Millisecond, Result: sources.ProbeOK})
 		}
-		s.Apply(sources.Batch{Source: "rpcping", At: now, Health: sources.Health{OK: true, Interval: time.Second}, Probes: ps})
+		emit(sources.Batch{Source: "rpcping", At: now, Health: sources.Health{OK: true, Interval: time.Second}, Probes: ps})
 	}
 	if p := sec / int(simNovaEvery/time.Second); c.m.services > 0 && sec%int(simNovaEvery/time.Second) == 0 {
 		svcs := make([]sources.Service, c.m.services)
@@ -118,7 +121,7 @@ func (c *simCloud) step(s *Store) {
 			svcs[k] = sources.Service{ID: fmt.Sprint(k), Binary: "nova-compute", Host: decoded(c.hostName[k]), Zone: "nova",
 				Status: sources.StatusEnabled, State: st, UpdatedAt: now.Add(-3 * time.Second)}
 		}
-		s.Apply(sources.Batch{Source: sources.NameNova, At: now, Health: sources.Health{OK: true, Interval: simNovaEvery}, Services: svcs})
+		emit(sources.Batch{Source: sources.NameNova, At: now, Health: sources.Health{OK: true, Interval: simNovaEvery}, Services: svcs})
 	}
 	if p := sec / int(simRabbitEvery/time.Second); c.m.queues > 0 && sec%int(simRabbitEvery/time.Second) == 0 {
 		qs := make([]sources.Queue, c.m.queues)
@@ -126,7 +129,7 @@ func (c *simCloud) step(s *Store) {
 			msgs := int64((p*7 + k) % 13)
 			qs[k] = sources.Queue{VHost: "/", Name: decoded(c.qName[k]), Messages: msgs, Ready: msgs, Unacked: int64(k % 2), Consumers: 1}
 		}
-		s.Apply(sources.Batch{Source: sources.NameRabbitMQ, At: now, Health: sources.Health{OK: true, Interval: simRabbitEvery}, Queues: qs})
+		emit(sources.Batch{Source: sources.NameRabbitMQ, At: now, Health: sources.Health{OK: true, Interval: simRabbitEvery}, Queues: qs})
 	}
 }
 
@@ -154,7 +157,7 @@ func simulateHour(m scaleModel) hourResult {
 	s := NewStore(DefaultConfig())
 	var r hourResult
 	for c.tick < int(time.Hour/time.Second) {
-		if c.step(s); c.tick%10 == 0 {
+		if c.step(func(b sources.Batch) { s.Apply(b) }); c.tick%10 == 0 {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			r.peakHeap = max(r.peakHeap, ms.HeapInuse)
@@ -239,5 +242,43 @@ func TestMemoryPerItem(t *testing.T) {
 			}
 			runtime.KeepAlive(r.store)
 		})
+	}
+}
+
+// scaleRecordingEnv names the file TestWriteScaleRecording writes.
+const scaleRecordingEnv = "STACKTOP_SCALE_RECORDING"
+
+// TestWriteScaleRecording writes the scale model's batches (simCloud) for
+// STACKTOP_SCALE_MINUTES (default 60) minutes as a recording, to measure
+// the real binary replaying it (stacktop replay FILE --speed max, see
+// BENCHMARKS.md). It runs only when STACKTOP_SCALE_RECORDING names the file:
+//
+//	STACKTOP_SCALE_RECORDING=/tmp/scale.jsonl.gz go test ./state/ -run TestWriteScaleRecording
+func TestWriteScaleRecording(t *testing.T) {
+	path := os.Getenv(scaleRecordingEnv)
+	if path == "" {
+		t.Skip("set " + scaleRecordingEnv + " to the recording to write")
+	}
+	minutes := 60
+	if m, err := strconv.Atoi(os.Getenv("STACKTOP_SCALE_MINUTES")); err == nil && m > 0 {
+		minutes = m
+	}
+	c := newSimCloud(theScaleModel)
+	w, err := recording.Create(path, recording.Header{Format: recording.Version, Started: c.clk.Now(), Version: "scale model"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c.tick < minutes*60 && err == nil {
+		c.step(func(b sources.Batch) {
+			if err == nil {
+				err = w.Write(b)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
