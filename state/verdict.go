@@ -28,7 +28,10 @@ package state
 //     failed, or one was blocked (the broker itself says it is in alarm),
 //     or at least canarySlowMin took canarySlowRTT or longer;
 //   - AMQP: the heartbeat/canary source's connection fails;
-//   - management API: the rabbitmq source fails, is stale or slow (mgmtSlow);
+//   - management API: the rabbitmq source fails (refused, reset, an HTTP
+//     error at once; a timeout on mgmtRunMin polls in a row), is stale, or
+//     is slow (mgmtSlow) on mgmtRunMin polls in a row: one slow or
+//     timed-out poll on a busy machine is no incident;
 //   - alarms: a node's memory or disk alarm, a partition, a node not running;
 //   - backlog: reply and conductor queues with consumers hold backlogMin
 //     messages and grow backlogGrowthMin a minute, or hold backlogStuck on
@@ -76,7 +79,9 @@ package state
 //     request not answered in time says no more (seen on a loaded dev
 //     cloud whose Keystone took 1.3–10 s a token).
 //  6. Conductor (CauseConductor): RPC pings of at least half the pinged
-//     nova-conductor time out while two thirds of the pinged nova-compute
+//     nova-conductor time out (condTimeoutsMin in a row, or the last one
+//     while Nova does not list it up: one late answer of a busy conductor
+//     on a healthy cloud is no incident) while two thirds of the pinged nova-compute
 //     answer, and the broker is healthy by every measure: no broker signal
 //     but a backlog on the conductor queue alone, no source failing or
 //     stale, and a canary (or, without one, a management poll) went
@@ -164,7 +169,9 @@ const (
 	backlogStuck     = 1000             // a backlog this deep counts on two polls a minute apart
 	backlogSpan      = time.Minute      // growth is measured over this span …
 	backlogMinSpan   = 30 * time.Second // … or at least this much, when polls are fewer
-	mgmtSlow         = 2 * time.Second  // a management API poll this slow counts
+	mgmtSlow         = 2 * time.Second  // a management API poll this slow counts …
+	mgmtRunMin       = 2                // … as does a timed-out poll, on this many polls in a row
+	condTimeoutsMin  = 2                // a conductor's pings timed out this many times in a row, or once while it is not up
 	authFailMin      = 1                // failed nova polls of kind auth, keystone-down or keystone-timeout before it counts
 	freshBeats       = 1.5              // a host's heartbeats are fresh within this many publish intervals
 	returnGrace      = 2 * time.Minute  // a host whose heartbeats came back after its services went down: no process verdict for this long
@@ -503,6 +510,7 @@ type verdictState struct {
 	backlogSeen seen
 
 	alarm, mgmtFail, mgmtSlow, amqpFail seen
+	slowRun                             int // management polls in a row at least mgmtSlow
 
 	cur             Verdict
 	curRule         int       // cur's row in rules; -1 for none

@@ -368,15 +368,22 @@ func (v *verdictState) observe(f *fold, next *Snapshot) {
 	at := f.at
 	switch b.Source {
 	case sources.NameRabbitMQ:
-		if !b.Health.OK {
-			h, _ := next.Source(sources.NameRabbitMQ)
+		h, _ := next.Source(sources.NameRabbitMQ)
+		switch {
+		case !b.Health.OK && (h.Kind != sources.FailTimeout || h.Failures >= mgmtRunMin):
 			v.mgmtFail = seen{at: at, now: true, text: fmt.Sprintf("management API failing (%s%s): %s", plural(h.Failures, "poll"), kindNote(h.Kind), short80(b.Health.Err))}
-		} else {
+		case !b.Health.OK: // one timed-out poll: not yet a signal, nor a recovery
+		default:
 			v.mgmtFail.now = false
 		}
-		if b.Health.OK && b.Health.Latency >= mgmtSlow {
-			v.mgmtSlow = seen{at: at, now: true, text: fmt.Sprintf("management API slow (%s per poll)", format.RTT(b.Health.Latency))}
-		} else if b.Health.OK {
+		switch {
+		case b.Health.OK && b.Health.Latency >= mgmtSlow:
+			v.slowRun++
+			if v.slowRun >= mgmtRunMin {
+				v.mgmtSlow = seen{at: at, now: true, text: fmt.Sprintf("management API slow (%s per poll, %d polls in a row)", format.RTT(b.Health.Latency), v.slowRun)}
+			}
+		case b.Health.OK:
+			v.slowRun = 0
 			v.mgmtSlow.now = false
 		}
 	case sources.NameHeartbeat:
@@ -556,7 +563,7 @@ func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 			switch sv.Key.Binary {
 			case "nova-conductor":
 				sum.condPinged++
-				if sv.RPC.Result == sources.ProbeTimeout {
+				if condTimedOut(sv) {
 					sum.condTimedOut++
 				}
 			case "nova-compute":
@@ -568,6 +575,28 @@ func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 		}
 	}
 	v.svc = sum
+}
+
+// condTimedOut reports whether a nova-conductor's pings timed out
+// condTimeoutsMin times in a row, or its last did while it is itself not up
+// (down or late): one late answer of a busy conductor is no incident.
+func condTimedOut(sv *Service) bool {
+	h := sv.RPCHistory
+	if len(h) == 0 || h[len(h)-1].Result != sources.ProbeTimeout {
+		return false
+	}
+	if sv.Cond != CondUp {
+		return true
+	}
+	if len(h) < condTimeoutsMin {
+		return false
+	}
+	for _, p := range h[len(h)-condTimeoutsMin:] {
+		if p.Result != sources.ProbeTimeout {
+			return false
+		}
+	}
+	return true
 }
 
 // brokerSignals lists the broker signals seen within [ws, now].

@@ -280,6 +280,36 @@ func TestVerdictTimelines(t *testing.T) {
 			never: []Cause{CauseBroker},
 		},
 		{
+			// Seen in the healthy runs of the scenario matrix on a loaded
+			// machine: one conductor ping timed out while every service was
+			// up, and the header said "conductor problem" for 2 s.
+			name: "one late conductor answer on a healthy cloud: no verdict; two in a row: conductor",
+			w: world{computes: 10, rpc: func(n int, b, h string) sources.ProbeResult {
+				if b == "nova-conductor" && (n == 5 || n >= 12) {
+					return sources.ProbeTimeout
+				}
+				return sources.ProbeOK
+			}},
+			last: 13,
+			zero: [2]int{0, 12},
+			want: map[int]expect{13: {cause: CauseConductor}},
+		},
+		{
+			// Seen likewise: one management poll timed out on the loaded
+			// machine: "possible broker problem (thin evidence: management
+			// API only)" for 4 s.
+			name: "one timed-out management poll: no verdict; two in a row: possible broker problem",
+			w: world{computes: 10, mgmtKind: sources.FailTimeout, mgmtErr: func(n int) string {
+				if n == 5 || n >= 12 {
+					return "rabbitmq: list queues: timed out"
+				}
+				return ""
+			}},
+			last: 13,
+			zero: [2]int{0, 12},
+			want: map[int]expect{13: {cause: CauseBroker, thin: true, contains: []string{"management API failing (2 polls"}}},
+		},
+		{
 			name: "Keystone refuses: auth outage, data stale",
 			w: world{computes: 10, novaErr: func(n int) string {
 				if n >= 5 {
