@@ -79,9 +79,9 @@ package state
 //     request not answered in time says no more (seen on a loaded dev
 //     cloud whose Keystone took 1.3–10 s a token).
 //  6. Conductor (CauseConductor): RPC pings of at least half the pinged
-//     nova-conductor time out (condTimeoutsMin in a row, or the last one
-//     while Nova does not list it up: one late answer of a busy conductor
-//     on a healthy cloud is no incident) while two thirds of the pinged nova-compute
+//     nova-conductor time out (with every service up, condTimeoutsMin
+//     in a row: one late answer of a busy conductor on a healthy cloud is
+//     no incident) while two thirds of the pinged nova-compute
 //     answer, and the broker is healthy by every measure: no broker signal
 //     but a backlog on the conductor queue alone, no source failing or
 //     stale, and a canary (or, without one, a management poll) went
@@ -171,7 +171,7 @@ const (
 	backlogMinSpan   = 30 * time.Second // … or at least this much, when polls are fewer
 	mgmtSlow         = 2 * time.Second  // a management API poll this slow counts …
 	mgmtRunMin       = 2                // … as does a timed-out poll, on this many polls in a row
-	condTimeoutsMin  = 2                // a conductor's pings timed out this many times in a row, or once while it is not up
+	condTimeoutsMin  = 3                // a conductor's pings timed out this many times in a row, with every service up
 	authFailMin      = 1                // failed nova polls of kind auth, keystone-down or keystone-timeout before it counts
 	freshBeats       = 1.5              // a host's heartbeats are fresh within this many publish intervals
 	returnGrace      = 2 * time.Minute  // a host whose heartbeats came back after its services went down: no process verdict for this long

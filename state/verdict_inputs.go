@@ -477,6 +477,7 @@ func (v *verdictState) pushBacklog(at time.Time, qs []Queue) {
 func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 	byHost := v.svc.byHost[:0]
 	sum := svcSummary{n: len(next.Services), byHost: byHost, binaries: v.svc.binaries[:0]}
+	condRun := 0 // conductors whose last condTimeoutsMin pings timed out
 	svcs := next.Services
 	if len(svcs) > 0 {
 		sum.arr = &svcs[0]
@@ -563,8 +564,11 @@ func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 			switch sv.Key.Binary {
 			case "nova-conductor":
 				sum.condPinged++
-				if condTimedOut(sv) {
+				if last, run := condTimedOut(sv); last {
 					sum.condTimedOut++
+					if run {
+						condRun++
+					}
 				}
 			case "nova-compute":
 				sum.compPinged++
@@ -574,29 +578,29 @@ func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 			}
 		}
 	}
+	if sum.affected == 0 { // every service up: only a conductor silent condTimeoutsMin pings in a row counts
+		sum.condTimedOut = condRun
+	}
 	v.svc = sum
 }
 
-// condTimedOut reports whether a nova-conductor's pings timed out
-// condTimeoutsMin times in a row, or its last did while it is itself not up
-// (down or late): one late answer of a busy conductor is no incident.
-func condTimedOut(sv *Service) bool {
+// condTimedOut reports whether a nova-conductor's last ping timed out, and
+// whether its last condTimeoutsMin did: with every service up, one late
+// answer of a busy conductor is no incident.
+func condTimedOut(sv *Service) (last, run bool) {
 	h := sv.RPCHistory
 	if len(h) == 0 || h[len(h)-1].Result != sources.ProbeTimeout {
-		return false
-	}
-	if sv.Cond != CondUp {
-		return true
+		return false, false
 	}
 	if len(h) < condTimeoutsMin {
-		return false
+		return true, false
 	}
 	for _, p := range h[len(h)-condTimeoutsMin:] {
 		if p.Result != sources.ProbeTimeout {
-			return false
+			return true, false
 		}
 	}
-	return true
+	return true, true
 }
 
 // brokerSignals lists the broker signals seen within [ws, now].
