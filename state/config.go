@@ -28,7 +28,7 @@ type Config struct {
 	// hosts is one event of Snapshot.Timeline; negative groups nothing.
 	TimelineGroup time.Duration
 	// ReportSamples is how many gaps between distinct UpdatedAt values the
-	// ReportInterval estimate (their minimum, see svcState.pushDelta) looks at; 1..16.
+	// ReportInterval estimate (their lower tercile, see svcState.pushDelta) looks at; 1..16.
 	ReportSamples int
 }
 

@@ -25,24 +25,31 @@ type svcState struct {
 
 // pushDelta records a gap between two reports and returns the new estimate.
 //
-// ReportInterval is the minimum of the last Config.ReportSamples gaps (≥ 1 s)
-// between distinct UpdatedAt values. A sick service or broker only delays
-// reports, and polls can only miss reports (making gaps multiples of the
-// interval), so the shortest recent gap is the best estimate of the
-// configured report_interval, and it stays put during an incident where a
-// median would drift upwards. Polls slower than the report interval can only
-// measure a multiple of it.
+// ReportInterval is the lower tercile of the last Config.ReportSamples gaps
+// (≥ 1 s) between distinct UpdatedAt values, known from three gaps on. A sick service or broker only
+// delays reports, and polls can only miss reports (making gaps multiples of
+// the interval), so the short gaps measure the configured report_interval
+// and a median would drift upwards during an incident. The very shortest gap
+// is no good either: each report's commit time varies (and a database that
+// keeps whole seconds rounds it), so a report that came late makes the next
+// gap short — 2 s reports showed 1.2 s gaps and a 1.2 s estimate marked
+// healthy services late. The lower tercile ignores the shortest third of
+// the gaps and holds until two thirds are long. Polls slower than
+// the report interval can only measure a multiple of it.
 func (st *svcState) pushDelta(d time.Duration, n int) time.Duration {
 	st.deltas[st.nextD] = d
 	st.nextD = uint8((int(st.nextD) + 1) % n)
 	if int(st.nd) < n {
 		st.nd++
 	}
-	best := st.deltas[0]
-	for _, x := range st.deltas[1:st.nd] {
-		best = min(best, x)
+	if st.nd < 3 {
+		return 0
 	}
-	return best
+	var sorted [maxReportSamples]time.Duration
+	held := sorted[:st.nd]
+	copy(held, st.deltas[:st.nd])
+	slices.Sort(held)
+	return held[len(held)/3]
 }
 
 // Cond derives a service's condition from Nova's fields.

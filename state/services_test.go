@@ -151,30 +151,57 @@ func TestNoRecoveryWithoutDown(t *testing.T) {
 }
 
 func TestReportInterval(t *testing.T) {
+	// jittered is 2 s reports whose commit times vary by up to ±0.9 s, as
+	// the demo's and a busy database's do.
+	jittered := []float64{0, 2.8, 4.0, 6.9, 8.0, 10.1, 11.9, 14.0, 16.2}
 	cases := []struct {
 		name    string
-		updates []int // UpdatedAt in seconds after t0, one per poll
+		updates []float64 // UpdatedAt in seconds after t0, one per poll
 		want    time.Duration
 	}{
-		{"unknown with one report", []int{0}, 0},
-		{"unchanged reports say nothing", []int{0, 0, 0}, 0},
-		{"steady 10 s", []int{0, 10, 20, 30}, 10 * time.Second},
-		{"missed polls do not lengthen it", []int{0, 10, 30, 40, 60}, 10 * time.Second},
-		{"a sick stretch does not lengthen it", []int{0, 10, 20, 90, 170, 250}, 10 * time.Second},
-		{"sub-second jitter ignored", []int{0, 0, 10, 10}, 10 * time.Second},
-		{"old gaps age out", []int{0, 10, 40, 70, 100, 130, 160, 190, 220, 250}, 30 * time.Second},
+		{"unknown with one report", []float64{0}, 0},
+		{"unchanged reports say nothing", []float64{0, 0, 0}, 0},
+		{"steady 10 s", []float64{0, 10, 20, 30}, 10 * time.Second},
+		{"missed polls do not lengthen it", []float64{0, 10, 30, 40, 60}, 10 * time.Second},
+		{"a sick stretch does not lengthen it", []float64{0, 10, 20, 90, 170, 250}, 10 * time.Second},
+		{"nor a long one", []float64{0, 10, 20, 30, 100, 170, 240, 310, 380}, 10 * time.Second},
+		{"two gaps are not enough", []float64{0, 10, 20}, 0},
+		{"sub-second jitter ignored", []float64{0, 0, 10, 10, 10.5, 20, 30}, 10 * time.Second},
+		{"old gaps age out", []float64{0, 10, 40, 70, 100, 130, 160, 190, 220, 250}, 30 * time.Second},
+		{"one early report does not shorten it", jittered, 1800 * time.Millisecond},
+		{"whole-second timestamps", []float64{0, 2, 4, 7, 8, 10, 12, 14, 16}, 2 * time.Second},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := NewStore(DefaultConfig())
 			var snap *Snapshot
 			for i, u := range c.updates {
-				snap = s.Apply(novaBatch(at(i), svc("nova-compute", "c1", sources.StateUp, t0.Add(time.Duration(u)*time.Second))))
+				snap = s.Apply(novaBatch(at(i), svc("nova-compute", "c1", sources.StateUp, t0.Add(time.Duration(u*float64(time.Second))))))
 			}
 			if sv := snap.Services[0]; sv.ReportInterval != c.want {
 				t.Errorf("ReportInterval = %v, want %v", sv.ReportInterval, c.want)
 			}
 		})
+	}
+}
+
+// TestNoLateMarkFromJitter: a service reporting on time, with its commit
+// times jittering, is never marked late while its next report is on the way.
+func TestNoLateMarkFromJitter(t *testing.T) {
+	updates := []float64{0, 2.8, 4.0, 6.9, 8.0, 10.1, 11.9, 14.0, 16.2, 17.1, 20.0, 21.1, 23.9}
+	s := NewStore(DefaultConfig())
+	var snap *Snapshot
+	for i, u := range updates {
+		ts := t0.Add(time.Duration(u * float64(time.Second)))
+		snap = s.Apply(novaBatch(at(i), svc("nova-compute", "c1", sources.StateUp, ts)))
+		if i+1 == len(updates) {
+			break
+		}
+		// the moment before the next report lands
+		next := t0.Add(time.Duration(updates[i+1]*float64(time.Second)) - time.Millisecond)
+		if sv := snap.Services[0]; sv.ReportLate(next) {
+			t.Errorf("after the report at %.1fs: late at %.1fs with interval %v", u, updates[i+1], sv.ReportInterval)
+		}
 	}
 }
 
