@@ -13,6 +13,9 @@ BenchmarkView/queues/5k/200x60-2           	     500	   2500000 ns/op	  5000 B/o
 BenchmarkView/queues/50k/200x60-2          	     100	   9000000 ns/op	  5000 B/op	  40 allocs/op
 BenchmarkReceiveAndFold-2   	       3	 400000000 ns/op	    120000 heartbeats/s	 100 B/op	 2 allocs/op
 BenchmarkReceiveAndFold-2   	       3	 400000000 ns/op	     40000 heartbeats/s	 100 B/op	 2 allocs/op
+BenchmarkDecodeFoldQueues20000-2   	10	 60000000 ns/op	 100.0 cpu-ms/op
+BenchmarkDecodeFoldPrometheusQueues20000-2   	10	 70000000 ns/op	 80.0 cpu-ms/op
+BenchmarkDecodeFoldPrometheusNovaQueues20000-2   	10	 70000000 ns/op	 120.0 cpu-ms/op
 BenchmarkBroken-2   	--- FAIL: BenchmarkBroken
 BenchmarkTermFirstFrame/management/160x48 	1	0.180 s-nova	0.750 s-broker
 PASS
@@ -41,6 +44,10 @@ func TestEvaluate(t *testing.T) {
 		{target{Top: "BenchmarkTermFirstFrame", Sub: "/prometheus/", Unit: "s-broker", Limit: 0.2, AtMost: true}, false, 0, "", "not measured"},
 		{target{Top: "BenchmarkSnapshot", Unit: "ns/op", Limit: 1, AtMost: true}, false, 0, "", "not measured"},
 		{target{Top: "BenchmarkBroken", Unit: "ns/op", Limit: 1, AtMost: true}, false, 0, "", "not measured"},
+		// against another benchmark's figure: the worse prometheus one is over the management path's 100
+		{target{Top: "BenchmarkDecodeFoldPrometheus(Nova)?Queues20000", Unit: "cpu-ms/op", Than: "BenchmarkDecodeFoldQueues20000", AtMost: true}, true, 120, "BenchmarkDecodeFoldPrometheusNovaQueues20000", "**not met**"},
+		{target{Top: "BenchmarkDecodeFoldPrometheusQueues20000", Unit: "cpu-ms/op", Than: "BenchmarkDecodeFoldQueues20000", AtMost: true}, true, 80, "BenchmarkDecodeFoldPrometheusQueues20000", "met"},
+		{target{Top: "BenchmarkDecodeFoldPrometheusQueues20000", Unit: "cpu-ms/op", Than: "BenchmarkMissing", AtMost: true}, false, 0, "", "not measured"},
 		// no limit: a figure, no verdict
 		{target{Top: "BenchmarkReceiveAndFold", Unit: "B/op"}, true, 100, "BenchmarkReceiveAndFold", "—"},
 	}
@@ -59,6 +66,17 @@ func TestTargets(t *testing.T) {
 			t.Errorf("%q: Unit, Top and (Pkg or How) are required", tg.What)
 		}
 		evaluate(tg, results{}) // panics on a bad regexp
+	}
+}
+
+// A | in a cell would split the markdown table's row.
+func TestTableEscapesBars(t *testing.T) {
+	var b strings.Builder
+	table(&b, []row{{t: target{What: "a|b", Top: "X|Y", Pkg: "./p/", Unit: "ns/op"}}})
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if n := strings.Count(line, "|") - strings.Count(line, `\|`); n != 5 {
+			t.Errorf("%d cell separators in %q, want 5", n, line)
+		}
 	}
 }
 
