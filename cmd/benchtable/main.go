@@ -367,6 +367,7 @@ func mainErr(count int, only string, noRun bool, rawPath string, in []string) er
 		defer f.Close()
 		raw = f
 	}
+	var failed []string
 	if !noRun {
 		var pkgs []string
 		tops := map[string][]string{}
@@ -380,8 +381,9 @@ func mainErr(count int, only string, noRun bool, rawPath string, in []string) er
 			tops[t.Pkg] = append(tops[t.Pkg], t.Top)
 		}
 		for _, pkg := range pkgs {
+			// A failing package leaves its rows not measured; the others still count.
 			if err := run(pkg, tops[pkg], count, raw, rs); err != nil {
-				return err
+				failed = append(failed, err.Error())
 			}
 		}
 	}
@@ -390,5 +392,8 @@ func mainErr(count int, only string, noRun bool, rawPath string, in []string) er
 		rows[i] = evaluate(t, rs)
 	}
 	table(os.Stdout, rows)
+	if len(failed) > 0 {
+		return fmt.Errorf("%s", strings.Join(failed, "; "))
+	}
 	return nil
 }
