@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,13 +14,62 @@ import (
 	"github.com/stacktop/stacktop/state"
 )
 
-// bigSnapshot scales the incident: nSvc services on nSvc hosts, nQ queues
-// with 30 samples of history each.
+// Scales of the benchmarks: the scale model (5,000 services on 5,000
+// hosts, 20,000 queues) and ten times it.
+var benchScales = []struct {
+	name     string
+	nSvc, nQ int
+}{
+	{"5k", 5000, 20000},
+	{"50k", 50000, 200000},
+}
+
+// benchSizes are the terminal sizes the views are measured at.
+var benchSizes = []struct {
+	name string
+	w, h int
+}{
+	{"160x48", 160, 48},
+	{"200x60", 200, 60},
+}
+
+// hex32 is a deterministic 32-digit hex string, as in reply_<uuid hex>.
+func hex32(i int) string {
+	x := uint64(i)*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	y := x ^ (x>>29)*0xbf58476d1ce4e5b9
+	return fmt.Sprintf("%016x%016x", x, y)
+}
+
+func benchHost(i int) string { return fmt.Sprintf("compute-%05d", i) }
+
+// bigSnapshot scales the incident: nSvc nova-compute services on nSvc
+// heartbeating hosts, and nQ queues named as Nova names them: one
+// compute.<host> per host, the rest reply_<32 hex> and <topic>_fanout_<32 hex>,
+// each with a full history (120 samples; the histories are shared between
+// queues, as they are immutable, to keep the benchmark's memory small). It
+// is built once per scale and shared: snapshots are never modified.
 func bigSnapshot(nSvc, nQ int) *state.Snapshot {
+	bigMu.Lock()
+	defer bigMu.Unlock()
+	k := [2]int{nSvc, nQ}
+	if s, ok := bigCache[k]; ok {
+		return s
+	}
+	s := buildBigSnapshot(nSvc, nQ)
+	bigCache[k] = s
+	return s
+}
+
+var (
+	bigMu    sync.Mutex
+	bigCache = map[[2]int]*state.Snapshot{}
+)
+
+func buildBigSnapshot(nSvc, nQ int) *state.Snapshot {
 	s := incident()
 	s.Services, s.Hosts, s.Queues = nil, nil, nil
 	for i := range nSvc {
-		host := fmt.Sprintf("compute-%05d", i)
+		host := benchHost(i)
 		svc := state.Service{Key: state.ServiceKey{Binary: "nova-compute", Host: host}, Cond: state.Condition(i % 5),
 			UpdatedAt: ago(time.Duration(i%30) * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(time.Hour), Since: ago(time.Duration(i%3600) * time.Second),
 			Flapping: i%17 == 0, FlapPercent: float64(i % 100),
@@ -25,97 +77,206 @@ func bigSnapshot(nSvc, nQ int) *state.Snapshot {
 		s.Services = append(s.Services, svc)
 		s.Hosts = append(s.Hosts, &state.Host{Name: host, LastSeen: ago(time.Duration(i%90) * time.Second), Interval: 10 * time.Second})
 	}
-	for i := range nQ {
-		h := make([]state.QueueSample, 30)
+	hist := make([]state.QueueHistory, 16)
+	for v := range hist {
+		h := make([]state.QueueSample, 120)
 		for k := range h {
-			h[k] = state.QueueSample{At: ago(time.Duration(30-k) * 15 * time.Second), Messages: int64((i * k) % 1000)}
+			h[k] = state.QueueSample{At: ago(time.Duration(120-k) * 15 * time.Second), Messages: int64((v * k * 37) % 1000), Consumers: 1}
 		}
-		s.Queues = append(s.Queues, state.Queue{Key: state.QueueKey{VHost: "/", Name: fmt.Sprintf("q.%06d", i)},
-			Messages: int64(i*7919) % 100000, Unacked: int64(i % 50), Consumers: i%4 - 1, GrowthPerMin: float64(i%200 - 100), History: state.NewQueueHistory(h...)})
+		hist[v] = state.NewQueueHistory(h...)
 	}
+	topics := []string{"compute", "conductor", "scheduler", "cert"}
+	for i := range nQ {
+		q := state.Queue{Messages: int64(i*7919) % 100000, Unacked: int64(i % 50), Consumers: i%4 - 1,
+			GrowthPerMin: float64(i%200 - 100), History: hist[i%len(hist)]}
+		switch {
+		case i < nSvc:
+			q.Key.Name, q.Role, q.Host = "compute."+benchHost(i), "compute", benchHost(i)
+		case i%2 == 0:
+			q.Key.Name, q.Role = "reply_"+hex32(i), "reply"
+		default:
+			q.Key.Name, q.Role = topics[i%len(topics)]+"_fanout_"+hex32(i), "fanout"
+		}
+		q.Key.VHost = "/"
+		if i%10 == 9 {
+			q.Key.VHost = "/nova-cell1"
+		}
+		s.Queues = append(s.Queues, q)
+	}
+	slices.SortFunc(s.Queues, func(a, b state.Queue) int {
+		return cmp.Or(cmp.Compare(a.Key.VHost, b.Key.VHost), cmp.Compare(a.Key.Name, b.Key.Name))
+	})
 	// A full timeline (state's MaxEvents), each event on one to 50 hosts.
 	s.Timeline = nil
 	for i := range 2000 {
 		e := state.Event{At: ago(time.Duration(i) * 2 * time.Second), Kind: state.EventService, Level: state.EventLevel(i % 3),
 			Subject: "nova-compute", Change: "down", Evidence: "Nova: state down", Source: "nova", ID: uint64(2000 - i)}
 		for k := range 1 + i%50 {
-			e.Hosts = append(e.Hosts, fmt.Sprintf("compute-%05d", (i+k)%max(nSvc, 1)))
+			e.Hosts = append(e.Hosts, benchHost((i+k)%max(nSvc, 1)))
 		}
 		s.Timeline = append(s.Timeline, e)
 	}
 	return s
 }
 
-func benchModel(b *testing.B, nSvc, nQ int, keys ...string) Model {
+// Changes a new snapshot brings, as a store makes them: only the slices a
+// batch touched are new, the rest shared with the snapshot before.
+const (
+	changeHeartbeat = iota // a heartbeat batch: a tenth of the hosts heard from
+	changeQueues           // a queue poll: every queue's counts moved
+	changeNova             // a Nova poll: a few services changed condition
+)
+
+// changed is base after one batch of the kind what, variant v (0 or 1:
+// two different outcomes, so alternating them always changes something).
+func changed(base *state.Snapshot, what, v int) *state.Snapshot {
+	next := *base
+	next.Seq = base.Seq + 1 + uint64(v)
+	switch what {
+	case changeHeartbeat:
+		next.Hosts = slices.Clone(base.Hosts)
+		for i := v; i < len(next.Hosts); i += 10 {
+			h := *next.Hosts[i]
+			h.LastSeen = fixedNow.Add(-time.Duration(v) * time.Second)
+			h.Seq++
+			next.Hosts[i] = &h
+		}
+	case changeQueues:
+		next.Queues = slices.Clone(base.Queues)
+		for i := range next.Queues {
+			q := &next.Queues[i]
+			q.Messages = (q.Messages + int64(i%7)*int64(v+1)) % 100000
+			q.GrowthPerMin = float64((i+v)%200 - 100)
+		}
+	case changeNova:
+		next.Services = slices.Clone(base.Services)
+		for i := v; i < len(next.Services); i += 97 {
+			s := &next.Services[i]
+			s.Cond = state.Condition((int(s.Cond) + 1 + v) % 5)
+			s.Since = fixedNow
+		}
+	}
+	return &next
+}
+
+func benchModel(b *testing.B, nSvc, nQ, w, h int, keys ...string) Model {
+	b.Helper()
 	m := New(Options{Initial: bigSnapshot(nSvc, nQ), Now: func() time.Time { return fixedNow }})
-	m = update(m, tea.WindowSizeMsg{Width: 200, Height: 60})
+	m = update(m, tea.WindowSizeMsg{Width: w, Height: h})
 	return press(m, keys...)
 }
 
+// viewCases are the panes and drill-downs, each reached by its keys.
+var viewCases = []struct {
+	name string
+	keys []string
+}{
+	{"services", nil},
+	{"queues", []string{"2"}},
+	{"timeline", []string{"3"}},
+	{"broker", []string{"4"}},
+	{"detail-service", []string{"G", "enter"}},
+	{"detail-queue", []string{"2", "enter"}},
+	{"detail-node", []string{"4", "enter"}},
+	{"detail-verdict", []string{"v"}},
+	{"detail-canary", []string{"c"}},
+}
+
+// BenchmarkView is one View of each pane and drill-down, at both scales and sizes.
 func BenchmarkView(b *testing.B) {
-	cases := []struct {
-		name     string
-		nSvc, nQ int
-		keys     []string
-	}{
-		{"services/500", 500, 2000, nil},
-		{"services/5000", 5000, 20000, nil},
-		{"queues/2000", 500, 2000, []string{"2"}},
-		{"queues/20000", 5000, 20000, []string{"2"}},
-		{"timeline/2000", 5000, 20000, []string{"3"}},
-		{"detail-service/5000", 5000, 20000, []string{"G", "enter"}},
-		{"detail-queue/20000", 5000, 20000, []string{"2", "enter"}},
-		{"broker", 5000, 20000, []string{"4"}},
-		{"detail-node", 5000, 20000, []string{"4", "enter"}},
-		{"detail-verdict/5000", 5000, 20000, []string{"v"}},
-		{"detail-canary", 5000, 20000, []string{"c"}},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			m := benchModel(b, c.nSvc, c.nQ, c.keys...)
-			b.ReportAllocs()
-			for b.Loop() {
-				_ = m.View()
+	for _, c := range viewCases {
+		for _, sc := range benchScales {
+			for _, sz := range benchSizes {
+				b.Run(c.name+"/"+sc.name+"/"+sz.name, func(b *testing.B) {
+					m := benchModel(b, sc.nSvc, sc.nQ, sz.w, sz.h, c.keys...)
+					b.ReportAllocs()
+					for b.Loop() {
+						_ = m.View()
+					}
+				})
 			}
-		})
+		}
 	}
 }
 
 // BenchmarkKeypress is one key's Update plus the View that follows it.
 func BenchmarkKeypress(b *testing.B) {
 	cases := []struct {
-		name     string
-		nSvc, nQ int
-		pre      []string
-		keys     []string // pressed in turn, one per iteration
+		name string
+		pre  []string
+		keys []string // pressed in turn, one per iteration
 	}{
-		{"services-jk/500", 500, 2000, nil, []string{"j", "k"}},
-		{"services-jk/5000", 5000, 20000, nil, []string{"j", "k"}},
-		{"queues-jk/2000", 500, 2000, []string{"2"}, []string{"j", "k"}},
-		{"queues-jk/20000", 5000, 20000, []string{"2"}, []string{"j", "k"}},
-		{"services-sort/5000", 5000, 20000, nil, []string{"s"}},
-		{"queues-sort/20000", 5000, 20000, []string{"2"}, []string{"s"}},
-		{"queues-filter/20000", 5000, 20000, []string{"2", "/"}, []string{"1", "backspace"}},
-		{"services-problems/5000", 5000, 20000, nil, []string{"f"}},
-		{"detail-service-jk/5000", 5000, 20000, []string{"G", "enter"}, []string{"j", "k"}},
-		{"detail-queue-jk/20000", 5000, 20000, []string{"2", "enter"}, []string{"j", "k"}},
-		{"timeline-jump/2000", 5000, 20000, []string{"3", "t", "0", "3", ":", "1", "0"}, []string{"enter", "t"}},
+		{"services-jk", nil, []string{"j", "k"}},
+		{"queues-jk", []string{"2"}, []string{"j", "k"}},
+		{"pane-switch", nil, []string{"2", "1"}},
+		{"services-sort", nil, []string{"s"}},
+		{"queues-sort", []string{"2"}, []string{"s"}},
+		{"queues-filter", []string{"2", "/"}, []string{"1", "backspace"}},
+		{"queues-filter-narrow", []string{"2", "/", "r", "e", "p"}, []string{"l", "backspace"}},
+		{"services-filter", []string{"/"}, []string{"1", "backspace"}},
+		{"services-problems", nil, []string{"f"}},
+		{"detail-service-jk", []string{"G", "enter"}, []string{"j", "k"}},
+		{"detail-queue-jk", []string{"2", "enter"}, []string{"j", "k"}},
+		{"timeline-jump", []string{"3", "t", "0", "3", ":", "1", "0"}, []string{"enter", "t"}},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			m := benchModel(b, c.nSvc, c.nQ, c.pre...)
-			msgs := make([]tea.Msg, len(c.keys))
-			for i, k := range c.keys {
-				msgs[i] = keyMsg(k)
+		for _, sc := range benchScales {
+			b.Run(c.name+"/"+sc.name, func(b *testing.B) {
+				m := benchModel(b, sc.nSvc, sc.nQ, 200, 60, c.pre...)
+				msgs := make([]tea.Msg, len(c.keys))
+				for i, k := range c.keys {
+					msgs[i] = keyMsg(k)
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					next, _ := m.Update(msgs[i%len(msgs)])
+					m = next.(Model)
+					_ = m.View()
+					i++
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkSnapshot is the UI's cost of taking a new snapshot: its Update
+// plus the View that follows, with the services or the queues pane shown.
+// Two snapshots that differ from the scale's base in one kind of batch
+// alternate, so every iteration brings a change of that kind.
+func BenchmarkSnapshot(b *testing.B) {
+	changes := []struct {
+		name string
+		what int
+	}{
+		{"heartbeat", changeHeartbeat},
+		{"queue-poll", changeQueues},
+		{"nova", changeNova},
+	}
+	panes := []struct {
+		name string
+		keys []string
+	}{
+		{"services", nil},
+		{"queues", []string{"2"}},
+	}
+	for _, ch := range changes {
+		for _, pn := range panes {
+			for _, sc := range benchScales {
+				b.Run(ch.name+"/"+pn.name+"/"+sc.name, func(b *testing.B) {
+					base := bigSnapshot(sc.nSvc, sc.nQ)
+					msgs := [2]tea.Msg{SnapshotMsg{Snapshot: changed(base, ch.what, 0)}, SnapshotMsg{Snapshot: changed(base, ch.what, 1)}}
+					m := benchModel(b, sc.nSvc, sc.nQ, 200, 60, pn.keys...)
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						next, _ := m.Update(msgs[i%2])
+						m = next.(Model)
+						_ = m.View()
+						i++
+					}
+				})
 			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				next, _ := m.Update(msgs[i%len(msgs)])
-				m = next.(Model)
-				_ = m.View()
-				i++
-			}
-		})
+		}
 	}
 }
