@@ -168,7 +168,7 @@ func (p *brokerPane) View() string {
 	st := &p.e.st
 	var b strings.Builder
 	b.Grow((p.width + 64) * (p.list.height + 1 + overviewLines))
-	fig := p.e.snap.Figures(p.e.now)
+	fig := p.e.figures()
 	if u, ok := p.e.unconfigured(sources.NameRabbitMQ); ok && fig.Nodes.Known == state.KnownNot {
 		b.WriteString("  ")
 		st.Table.Warn.Paint(&b, "broker: not configured ("+u.How+")")

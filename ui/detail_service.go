@@ -25,6 +25,11 @@ type serviceDetail struct {
 	key     state.ServiceKey
 	sib     state.ServiceKey // the sibling under the cursor
 	onQueue bool             // the cursor is on the compute queue
+
+	// The host's compute queue in the queues of queuesK: found once per
+	// queue poll, not on every View.
+	queuesK sliceKey
+	queue   *state.Queue
 }
 
 func newServiceDetail(e *env, k state.ServiceKey) *serviceDetail {
@@ -61,6 +66,17 @@ func openSelected(k *KeyMap) key.Binding {
 	return b
 }
 
+// computeQueue is the compute.<host> queue of the service's host, nil when
+// the broker lists none; it looks again only when the queues changed.
+func (d *serviceDetail) computeQueue() *state.Queue {
+	s := d.e.snap
+	if k := keyOf(s.Queues); k != d.queuesK || (k == sliceKey{}) {
+		d.queuesK = k
+		d.queue = computeQueue(s, d.key.Host)
+	}
+	return d.queue
+}
+
 // computeQueue is the compute.<host> queue of host, nil when the broker lists none.
 func computeQueue(s *state.Snapshot, host string) *state.Queue {
 	for i := range s.Queues {
@@ -74,7 +90,7 @@ func computeQueue(s *state.Snapshot, host string) *state.Queue {
 // selectable is how many rows the cursor walks: the host's services and its queue.
 func (d *serviceDetail) selectable() int {
 	n := len(servicesOnHost(d.e.snap, d.key.Host))
-	if computeQueue(d.e.snap, d.key.Host) != nil {
+	if d.computeQueue() != nil {
 		n++
 	}
 	return n
@@ -83,7 +99,7 @@ func (d *serviceDetail) selectable() int {
 func (d *serviceDetail) Update(msg tea.Msg) (pane, tea.Cmd) {
 	lines, rows := d.layout()
 	sibs := servicesOnHost(d.e.snap, d.key.Host)
-	q := computeQueue(d.e.snap, d.key.Host)
+	q := d.computeQueue()
 	if km, ok := msg.(tea.KeyPressMsg); ok && len(rows) > 1 {
 		k := d.e.keys
 		i := siblingIndex(sibs, d.sib, d.key)
@@ -205,7 +221,7 @@ func (d *serviceDetail) layout() ([]string, []int) {
 	o.add("")
 
 	sibs := servicesOnHost(e.snap, d.key.Host)
-	q := computeQueue(e.snap, d.key.Host)
+	q := d.computeQueue()
 	n := len(sibs)
 	if q != nil {
 		n++
@@ -370,11 +386,11 @@ func hostLines(o *doc, e *env, host string) {
 		o.add(o.paint(st.Detail.Section, "heartbeat") + " no agent heard from " + o.clean(host))
 		return
 	}
-	t, ink := heartbeatCell(e.snap, host, e.now, st)
+	t, ink := heartbeatCell(e, host)
 	o.add(o.paint(st.Detail.Section, "heartbeat") + " " + o.paint(ink, t) + " since the last, at " + format.Clock(h.LastSeen) +
 		" · every " + format.Age(h.Interval) + " · " + o.paint(inkIf(h.Gaps > 0, st.Table.Warn), strconv.Itoa(h.Gaps)+" missed") +
 		" · skew " + h.Skew.Round(time.Millisecond).String())
-	if why := e.snap.SilenceUnproven(e.now); why != "" && liveness(h, e.now) != state.LiveFresh {
+	if why := e.silenceUnproven(); why != "" && liveness(h, e.now) != state.LiveFresh {
 		o.add(o.paint(st.Table.Dim, "  its silence proves nothing now: "+why))
 	}
 	if h.Conflicts > 0 {

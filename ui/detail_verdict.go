@@ -16,6 +16,7 @@ import (
 // its source; with no verdict it says so and shows what the rules looked at.
 type verdictDetail struct {
 	scroller
+	cache linesCache
 }
 
 func newVerdictDetail(e *env) *verdictDetail { return &verdictDetail{scroller: scroller{e: e}} }
@@ -27,7 +28,13 @@ func (d *verdictDetail) Update(msg tea.Msg) (pane, tea.Cmd) {
 
 func (d *verdictDetail) View() string { return d.show(d.lines()) }
 
+// lines is the document, built once per snapshot, clock reading, width and
+// styles: a View or a key in between reuses it.
 func (d *verdictDetail) lines() []string {
+	return d.cache.get(d.e, d.width, d.build)
+}
+
+func (d *verdictDetail) build() []string {
 	e := d.e
 	st := &e.st
 	o := &doc{width: d.width}

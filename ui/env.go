@@ -18,6 +18,57 @@ type env struct {
 	keys *KeyMap
 	// missing are the sources not configured (Options.Unconfigured).
 	missing []Unconfigured
+
+	// styles counts the changes of st (see linesCache).
+	styles int
+
+	// What state judges of snap at now, computed once for both (see figures).
+	judged   *state.Snapshot
+	judgedAt time.Time
+	fig      state.Figures
+	unproven string
+}
+
+// linesCache keeps a drill-down's lines while what they are drawn from
+// (the snapshot, the clock, the width, the styles) is the same.
+type linesCache struct {
+	snap   *state.Snapshot
+	now    time.Time
+	width  int
+	styles int
+	lines  []string
+}
+
+// get returns the lines build made for e's snapshot, clock and styles at
+// width, building them anew when one of those changed.
+func (c *linesCache) get(e *env, width int, build func() []string) []string {
+	if c.lines == nil || c.snap != e.snap || c.now != e.now || c.width != width || c.styles != e.styles {
+		c.snap, c.now, c.width, c.styles = e.snap, e.now, width, e.styles
+		c.lines = build()
+	}
+	return c.lines
+}
+
+// figures is snap.Figures(now), computed once per snapshot and clock
+// reading however many rows and panes show it.
+func (e *env) figures() state.Figures {
+	e.judge()
+	return e.fig
+}
+
+// silenceUnproven is snap.SilenceUnproven(now), computed once as figures is.
+func (e *env) silenceUnproven() string {
+	e.judge()
+	return e.unproven
+}
+
+func (e *env) judge() {
+	if e.judged == e.snap && e.judgedAt.Equal(e.now) && e.judgedAt.Location() == e.now.Location() {
+		return
+	}
+	e.judged, e.judgedAt = e.snap, e.now
+	e.fig = e.snap.Figures(e.now)
+	e.unproven = e.snap.SilenceUnproven(e.now)
 }
 
 // emptySnapshot stands in until the first snapshot arrives.

@@ -181,6 +181,7 @@ func New(opts Options) Model {
 
 func (m *Model) setStyles(st theme.Styles) {
 	m.e.st = st
+	m.e.styles++
 	m.help.Styles = help.Styles{
 		ShortKey: st.Help.Key, ShortDesc: st.Help.Desc, ShortSeparator: st.Help.Sep, Ellipsis: st.Help.Sep,
 		FullKey: st.Help.Key, FullDesc: st.Help.Desc, FullSeparator: st.Help.Sep,
@@ -274,10 +275,11 @@ func (m *Model) show(s *state.Snapshot) {
 	m.layout() // the verdict line may come or go
 }
 
-// refresh lets panes recompute their row order if its inputs changed.
+// refresh lets panes recompute their row order if its inputs changed: the
+// pane shown, and hidden ones whose tab says how many rows they hide.
 func (m *Model) refresh() {
-	for _, p := range m.tabs {
-		p.Update(refreshMsg{})
+	for i, p := range m.tabs {
+		p.refresh(i == m.active)
 	}
 }
 

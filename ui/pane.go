@@ -25,13 +25,10 @@ type listPane interface {
 	SetFilter(lowered string)
 	Matches() (shown, total int)
 	Title() string
-	Status() string // sort and filter state for the tab line
-	enter()         // the pane is shown again: the top of its sort unless the user moved lately
+	Status() string     // sort and filter state for the tab line
+	enter()             // the pane is shown again: the top of its sort unless the user moved lately
+	refresh(shown bool) // the snapshot or clock changed: recompute the row order if it depends on them
 }
-
-// refreshMsg tells panes the snapshot or clock changed; they recompute their
-// row order if anything it depends on changed.
-type refreshMsg struct{}
 
 // openDetailMsg asks the root to push a drill-down.
 type openDetailMsg struct {
@@ -194,7 +191,24 @@ func (t *tablePane) SetSize(w, h int) {
 
 func (t *tablePane) SetFilter(f string) { t.filter = f; t.rows.sync() }
 
-func (t *tablePane) Matches() (int, int) { return len(t.order), t.rows.total() }
+// refresh recomputes the row order if anything it depends on changed, when
+// the pane is shown or hides rows (its tab counts those it shows); a hidden
+// pane showing every row waits until it is shown again (enter).
+func (t *tablePane) refresh(shown bool) {
+	if shown || t.filter != "" || t.problems {
+		t.rows.sync()
+	}
+}
+
+// Matches is how many rows the pane shows of how many there are; without
+// a filter it shows them all, whether or not its order is made yet.
+func (t *tablePane) Matches() (int, int) {
+	if t.filter == "" && !t.problems {
+		n := t.rows.total()
+		return n, n
+	}
+	return len(t.order), t.rows.total()
+}
 
 func (t *tablePane) ShortHelp() []key.Binding  { return tableShortHelp(t.e.keys) }
 func (t *tablePane) FullHelp() [][]key.Binding { return tableFullHelp(t.e.keys) }
@@ -209,8 +223,6 @@ func (t *tablePane) cursorRow() int {
 
 func (t *tablePane) Update(msg tea.Msg) (pane, tea.Cmd) {
 	switch msg := msg.(type) {
-	case refreshMsg:
-		t.rows.sync()
 	case tea.KeyPressMsg:
 		k := t.e.keys
 		x, _ := t.rows.(extraKeys)

@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"cmp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -28,9 +26,16 @@ var qSortNames = [qSortModes]string{"messages", "growth", "unacked", "consumers"
 // backlogThreshold is how many messages make a queue a problem.
 const backlogThreshold = 10
 
+// qSortKey is what the queues' sorted order depends on.
+type qSortKey struct {
+	queues sliceKey
+	sort   int
+}
+
+// qOrderKey is what the rows shown depend on: the sorted order and the
+// problems and text filters.
 type qOrderKey struct {
-	snap     *state.Snapshot
-	sort     int
+	sorted   qSortKey
 	problems bool
 	filter   string
 }
@@ -39,6 +44,12 @@ type qOrderKey struct {
 type queuesPane struct {
 	tablePane
 
+	snap   *state.Snapshot // the snapshot the rows were placed for
+	sorted []int32         // every queue, in the sort's order
+	rs     []ranked        // scratch for sorting, twice the queues
+	sortK  qSortKey
+	sorts  int // how many times the queues were sorted (tests count them)
+	narrow narrowing
 	key    qOrderKey
 	sel    state.QueueKey
 	vhostW int // widest vhost among the rows in order
@@ -81,7 +92,7 @@ func (p *queuesPane) Status() string {
 	if p.problems {
 		s += " · problems only"
 	}
-	if f := p.e.snap.Figures(p.e.now).Queues; f.Known == state.KnownStale {
+	if f := p.e.figures().Queues; f.Known == state.KnownStale {
 		s += " · STALE " + format.Age(f.Age(p.e.now)) + ": counts as of " + format.Clock(f.At)
 	}
 	return s
@@ -112,47 +123,102 @@ func queueProblem(q *state.Queue) bool {
 	return q.Messages >= backlogThreshold || q.Consumers == 0 || q.GrowthPerMin > 0
 }
 
+// sync recomputes what changed: the sorted order when the queues (a new
+// poll) or the sort changed, the rows shown when that order or a filter
+// changed; a snapshot that changed no queue only puts the cursor back.
+// A filter grown from the last one narrows the rows it matched (narrowing).
 func (p *queuesPane) sync() {
-	k := qOrderKey{snap: p.e.snap, sort: p.sort, problems: p.problems, filter: p.filter}
+	snap := p.e.snap
+	sk := qSortKey{queues: keyOf(snap.Queues), sort: p.sort}
+	if sk != p.sortK || p.sorted == nil {
+		p.sortK = sk
+		p.sorted = p.sortQueues(p.sorted[:0])
+		p.sorts++
+	}
+	k := qOrderKey{sorted: sk, problems: p.problems, filter: p.filter}
 	if k == p.key && p.order != nil {
+		if snap != p.snap {
+			p.snap = snap
+			p.place()
+		}
 		return
 	}
-	p.key = k
-	qs := p.e.snap.Queues
-	order := p.order[:0]
-	for i := range qs {
-		q := &qs[i]
-		if p.problems && !queueProblem(q) {
-			continue
-		}
-		if p.filter != "" && !containsFold(q.Key.Name, p.filter) && !containsFold(q.Key.VHost, p.filter) {
-			continue
-		}
-		order = append(order, int32(i))
+	if k.sorted != p.key.sorted || k.problems != p.key.problems || p.order == nil {
+		p.narrow.reset()
 	}
-	if p.sort != qSortName { // queues arrive sorted by vhost, name
-		slices.SortStableFunc(order, func(x, y int32) int {
-			a, b := &qs[x], &qs[y]
-			switch p.sort {
-			case qSortGrowth:
-				return cmp.Compare(b.GrowthPerMin, a.GrowthPerMin)
-			case qSortUnacked:
-				return cmp.Compare(b.Unacked, a.Unacked)
-			case qSortConsumers:
-				return cmp.Compare(consumersRank(a), consumersRank(b))
+	p.key, p.snap = k, snap
+	qs := snap.Queues
+	var match func(i int32) bool
+	if p.problems || p.filter != "" {
+		// Queues come by vhost: its match is the last one's while it is the same.
+		lastVHost, vhostMatch := "", p.filter == ""
+		match = func(i int32) bool {
+			q := &qs[i]
+			if p.problems && !queueProblem(q) {
+				return false
 			}
-			return cmp.Compare(b.Messages, a.Messages)
-		})
+			if p.filter == "" || containsFold(q.Key.Name, p.filter) {
+				return true
+			}
+			if q.Key.VHost != lastVHost {
+				lastVHost, vhostMatch = q.Key.VHost, containsFold(q.Key.VHost, p.filter)
+			}
+			return vhostMatch
+		}
 	}
+	order := p.narrow.rows(p.filter, p.sorted, match)
 	p.order = order
 	p.vhostW, p.nameW, p.histN = 0, 0, 0
-	for _, i := range order {
-		q := &qs[i]
-		p.vhostW = max(p.vhostW, textWidth(q.Key.VHost))
-		p.nameW = max(p.nameW, textWidth(q.Key.Name))
+	for n := range order {
+		q := &qs[order[n]]
+		if len(order) == len(qs) {
+			q = &qs[n] // every queue: read them in sequence
+		}
+		if widerText(q.Key.VHost, p.vhostW) {
+			p.vhostW = textWidth(q.Key.VHost)
+		}
+		if widerText(q.Key.Name, p.nameW) {
+			p.nameW = textWidth(q.Key.Name)
+		}
 		p.histN = max(p.histN, q.History.Len())
 	}
 	p.place()
+}
+
+// sortQueues appends every queue's index to order in the sort's order: by
+// name as they arrive (sorted by vhost, name), else by the sort's column,
+// ties by name.
+func (p *queuesPane) sortQueues(order []int32) []int32 {
+	qs := p.e.snap.Queues
+	if p.sort == qSortName {
+		for i := range qs {
+			order = append(order, int32(i))
+		}
+		return order
+	}
+	if cap(p.rs) < 2*len(qs) {
+		p.rs = make([]ranked, 2*len(qs))
+	}
+	rs := p.rs[:len(qs)]
+	for i := range qs {
+		q := &qs[i]
+		var k uint64
+		switch p.sort {
+		case qSortGrowth:
+			k = desc(floatKey(q.GrowthPerMin))
+		case qSortUnacked:
+			k = desc(intKey(q.Unacked))
+		case qSortConsumers:
+			k = intKey(int64(consumersRank(q)))
+		default:
+			k = desc(intKey(q.Messages))
+		}
+		rs[i] = ranked{key: k, i: int32(i)}
+	}
+	for _, r := range sortRanked(rs, p.rs[len(qs):]) {
+		order = append(order, r.i)
+	}
+	return order
 }
 
 // consumersRank sorts queues without consumers first and unknown counts last.
@@ -215,7 +281,7 @@ func (p *queuesPane) View() string {
 		r.cell(consumersText(q.Consumers), true, inkIf(q.Consumers == 0, st.Table.Bad))
 		spark.Reset()
 		sparkline(&spark, q.History.Len(), p.widths[qColTrend], q.History.Messages)
-		r.cell(spark.String(), true, st.Table.Dim) // right-aligned: the newest sample of every row in one column
+		r.ownCell(spark.String(), true, st.Table.Dim) // right-aligned: the newest sample of every row in one column
 		r.end(st)
 	}
 	return b.String()

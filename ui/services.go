@@ -27,13 +27,23 @@ const (
 
 var svcSortNames = [svcSortModes]string{"host", "severity", "last change", "flap %"}
 
-type svcOrderKey struct {
-	snap     *state.Snapshot
+// svcSortKey is what the services' sorted order depends on: the services,
+// the sort and grouping, and, when severity counts (its sort, or problems
+// only), the hosts' heartbeats and the clock second.
+type svcSortKey struct {
+	svcs     sliceKey
 	sort     int
 	byBinary bool
+	sev      bool
+	hosts    sliceKey
+	nowSec   int64
+}
+
+// svcOrderKey is what the rows shown depend on.
+type svcOrderKey struct {
+	sorted   svcSortKey
 	problems bool
 	filter   string
-	nowSec   int64 // only when problems-only depends on the clock
 }
 
 // servicesPane lists Nova services.
@@ -41,8 +51,16 @@ type servicesPane struct {
 	tablePane
 	byBinary bool
 
+	snap    *state.Snapshot // the snapshot the rows were placed for
+	sortK   svcSortKey
+	sorts   int // how many times the services were sorted (tests count them)
+	narrow  narrowing
+	sorted  []int32 // every service, in the sort's order
+	byBin   []int32 // every service by binary, then host
+	byBinK  sliceKey
+	rs      []ranked // scratch for sorting, twice the services
 	key     svcOrderKey
-	sev     []int32 // scratch: severity per service, by snapshot index
+	sev     []int32 // severity per service, by snapshot index, when sortK.sev
 	sel     state.ServiceKey
 	colsBuf []column
 	hostW   int // widest host among the rows in order
@@ -68,7 +86,7 @@ func (p *servicesPane) Status() string {
 	if p.problems {
 		s += " · problems only"
 	}
-	if f := p.e.snap.Figures(p.e.now).Services; f.Known == state.KnownStale {
+	if f := p.e.figures().Services; f.Known == state.KnownStale {
 		s += " · STALE " + format.Age(f.Age(p.e.now)) + ": states as of " + format.Clock(f.At)
 	}
 	return s
@@ -104,69 +122,154 @@ func (p *servicesPane) remember() {
 	}
 }
 
-// sync recomputes the row order when the snapshot, sort, grouping, filter or
-// (with problems only) the clock second changed.
+// sync recomputes what changed: the severities and the sorted order when
+// the services (a Nova poll), the sort, or for severity the hosts or the
+// clock second changed, the rows shown when that order or a filter changed;
+// a snapshot that changed none of these only puts the cursor back. A filter
+// grown from the last one narrows the rows it matched (narrowing).
 func (p *servicesPane) sync() {
-	k := svcOrderKey{snap: p.e.snap, sort: p.sort, byBinary: p.byBinary, problems: p.problems, filter: p.filter}
-	if p.problems || p.sort == svcSortSeverity {
-		k.nowSec = p.e.now.Unix()
+	snap := p.e.snap
+	sk := svcSortKey{svcs: keyOf(snap.Services), sort: p.sort, byBinary: p.byBinary,
+		sev: p.problems || p.sort == svcSortSeverity}
+	if sk.sev {
+		sk.hosts, sk.nowSec = keyOf(snap.Hosts), p.e.now.Unix()
 	}
+	if sk != p.sortK || p.sorted == nil {
+		p.sortK = sk
+		if sk.sev {
+			p.sev = severities(snap, p.e.now, p.sev)
+		}
+		p.sorted = p.sortServices(p.sorted[:0])
+		p.sorts++
+	}
+	k := svcOrderKey{sorted: sk, problems: p.problems, filter: p.filter}
 	if k == p.key && p.order != nil {
+		if snap != p.snap {
+			p.snap = snap
+			p.place()
+		}
 		return
 	}
-	p.key = k
-	svcs := p.e.snap.Services
-	now := p.e.now
-	if cap(p.sev) < len(svcs) {
-		p.sev = make([]int32, len(svcs))
+	if k.sorted != p.key.sorted || k.problems != p.key.problems || p.order == nil {
+		p.narrow.reset()
 	}
-	sev := p.sev[:len(svcs)]
-	order := p.order[:0]
-	for i := range svcs {
-		s := &svcs[i]
-		sev[i] = severity(p.e.snap, s, now)
-		if p.problems && sev[i] == 0 {
-			continue
+	p.key, p.snap = k, snap
+	svcs := snap.Services
+	var match func(i int32) bool
+	if p.problems || p.filter != "" {
+		match = func(i int32) bool {
+			return (!p.problems || p.sev[i] != 0) && (p.filter == "" || serviceMatches(&svcs[i], p.filter))
 		}
-		if p.filter != "" && !serviceMatches(s, p.filter) {
-			continue
-		}
-		order = append(order, int32(i))
 	}
-	group := func(a, b *state.Service) int {
-		if p.byBinary {
-			return cmp.Or(cmp.Compare(a.Key.Binary, b.Key.Binary), cmp.Compare(a.Key.Host, b.Key.Host))
-		}
-		return cmp.Or(cmp.Compare(a.Key.Host, b.Key.Host), cmp.Compare(a.Key.Binary, b.Key.Binary))
-	}
-	switch {
-	case p.sort == svcSortGroup && !p.byBinary:
-		// Services are already sorted by host, then binary.
-	default:
-		slices.SortFunc(order, func(x, y int32) int {
-			a, b := &svcs[x], &svcs[y]
-			var c int
-			switch p.sort {
-			case svcSortSeverity:
-				c = cmp.Compare(sev[y], sev[x])
-			case svcSortChanged:
-				c = b.Since.Compare(a.Since)
-			case svcSortFlap:
-				c = cmp.Compare(b.FlapPercent, a.FlapPercent)
-			}
-			return cmp.Or(c, group(a, b))
-		})
-	}
+	order := p.narrow.rows(p.filter, p.sorted, match)
 	p.order = order
 	p.hostW, p.binW, p.rpcW = 0, 0, 0
-	for _, i := range order {
-		p.hostW = max(p.hostW, textWidth(svcs[i].Key.Host))
-		p.binW = max(p.binW, textWidth(svcs[i].Key.Binary))
+	for n, i := range order {
+		if len(order) == len(svcs) {
+			i = int32(n) // every service: read them in sequence
+		}
+		if k := &svcs[i].Key; widerText(k.Host, p.hostW) {
+			p.hostW = textWidth(k.Host)
+		}
+		if k := &svcs[i].Key; widerText(k.Binary, p.binW) {
+			p.binW = textWidth(k.Binary)
+		}
 		if svcs[i].RPC != nil {
 			p.rpcW = rpcLeast
 		}
 	}
 	p.place()
+}
+
+// sortServices appends every service's index to order in the sort's
+// order: grouped by host (as they arrive) or by binary, else by the sort's
+// column, ties in the grouping's order.
+func (p *servicesPane) sortServices(order []int32) []int32 {
+	svcs := p.e.snap.Services
+	base := p.groupOrder()
+	at := func(n int) int32 {
+		if base == nil {
+			return int32(n)
+		}
+		return base[n]
+	}
+	if p.sort == svcSortGroup {
+		for n := range svcs {
+			order = append(order, at(n))
+		}
+		return order
+	}
+	if cap(p.rs) < 2*len(svcs) {
+		p.rs = make([]ranked, 2*len(svcs))
+	}
+	rs := p.rs[:len(svcs)]
+	var ref time.Time
+	if len(svcs) > 0 {
+		ref = svcs[0].Since
+	}
+	for n := range svcs {
+		i := at(n)
+		s := &svcs[i]
+		var k uint64
+		switch p.sort {
+		case svcSortSeverity:
+			k = desc(uint64(p.sev[i]))
+		case svcSortChanged:
+			k = desc(intKey(int64(s.Since.Sub(ref)))) // Sub orders as Compare does
+		case svcSortFlap:
+			k = desc(floatKey(s.FlapPercent))
+		}
+		rs[n] = ranked{key: k, i: i}
+	}
+	for _, r := range sortRanked(rs, p.rs[len(svcs):]) {
+		order = append(order, r.i)
+	}
+	return order
+}
+
+// groupOrder is every service's index grouped by binary then host when
+// the pane groups by binary; nil when it groups by host, the snapshot's
+// order.
+func (p *servicesPane) groupOrder() []int32 {
+	if !p.byBinary {
+		return nil
+	}
+	svcs := p.e.snap.Services
+	if k := keyOf(svcs); k != p.byBinK || p.byBin == nil {
+		p.byBinK = k
+		p.byBin = p.byBin[:0]
+		for i := range svcs {
+			p.byBin = append(p.byBin, int32(i))
+		}
+		slices.SortFunc(p.byBin, func(x, y int32) int {
+			a, b := &svcs[x].Key, &svcs[y].Key
+			return cmp.Or(cmp.Compare(a.Binary, b.Binary), cmp.Compare(a.Host, b.Host))
+		})
+	}
+	return p.byBin
+}
+
+// severities is every service's severity at now, by snapshot index, in
+// one walk over the services and the hosts (both sorted by host).
+func severities(snap *state.Snapshot, now time.Time, sev []int32) []int32 {
+	svcs, hosts := snap.Services, snap.Hosts
+	if cap(sev) < len(svcs) {
+		sev = make([]int32, len(svcs))
+	}
+	sev = sev[:len(svcs)]
+	h := 0
+	for i := range svcs {
+		s := &svcs[i]
+		for h < len(hosts) && hosts[h].Name < s.Key.Host {
+			h++
+		}
+		var host *state.Host
+		if h < len(hosts) && hosts[h].Name == s.Key.Host {
+			host = hosts[h]
+		}
+		sev[i] = severityWith(s, host, now)
+	}
+	return sev
 }
 
 // find is where the remembered service is in the order, or -1.
@@ -183,8 +286,9 @@ func (p *servicesPane) find() int {
 	return -1
 }
 
-// severity ranks how worrying a service looks; 0 means nothing to see.
-func severity(snap *state.Snapshot, s *state.Service, now time.Time) int32 {
+// severityWith ranks how worrying a service looks, its host (nil when it
+// has none) found; 0 means nothing to see.
+func severityWith(s *state.Service, h *state.Host, now time.Time) int32 {
 	var v int32
 	switch s.Cond {
 	case state.CondDown:
@@ -199,7 +303,7 @@ func severity(snap *state.Snapshot, s *state.Service, now time.Time) int32 {
 	if s.Flapping {
 		v += 150
 	}
-	if h := findHost(snap, s.Key.Host); h != nil {
+	if h != nil {
 		switch liveness(h, now) {
 		case state.LiveLost:
 			v += 60
@@ -339,7 +443,7 @@ func (p *servicesPane) row(b *strings.Builder, s *state.Service, selected, showG
 	} else {
 		r.cell(format.AgeSince(now, s.UpdatedAt), true, theme.Ink{})
 	}
-	hbText, hbInk := heartbeatCell(p.e.snap, s.Key.Host, now, st)
+	hbText, hbInk := heartbeatCell(p.e, s.Key.Host)
 	r.cell(hbText, false, hbInk)
 	rpcText, rpcInk := rpcCell(s.RPC, st)
 	if s.RPC != nil && !s.RPC.At.IsZero() {
@@ -377,14 +481,15 @@ func sinceText(s *state.Service, now time.Time) string {
 // When state says a host's silence proves nothing (the heartbeat feed is
 // down, or the broker blocks every publisher), a silent host is shown as
 // unknown ("?"), not lost.
-func heartbeatCell(snap *state.Snapshot, host string, now time.Time, st *theme.Styles) (string, theme.Ink) {
-	h := findHost(snap, host)
+func heartbeatCell(e *env, host string) (string, theme.Ink) {
+	now, st := e.now, &e.st
+	h := findHost(e.snap, host)
 	if h == nil {
 		return "", theme.Ink{}
 	}
 	age := format.AgeSince(now, h.LastSeen)
 	live := liveness(h, now)
-	if live != state.LiveFresh && snap.SilenceUnproven(now) != "" {
+	if live != state.LiveFresh && e.silenceUnproven() != "" {
 		return "? " + age, st.Table.Dim
 	}
 	if h.Conflicting(now) {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -200,6 +201,39 @@ func (r *rowWriter) cell(s string, right bool, ink theme.Ink) {
 	}
 	if !right {
 		writeSpaces(r.b, pad)
+	}
+}
+
+// ownCell writes the next column's text when the UI made it from its own
+// characters, each one cell wide (a sparkline): nothing from outside, so
+// it is only cut and padded, not sanitised or measured grapheme by grapheme.
+func (r *rowWriter) ownCell(s string, right bool, ink theme.Ink) {
+	if r.i >= len(r.widths) {
+		return
+	}
+	w := r.widths[r.i]
+	n := utf8.RuneCountInString(s)
+	if n > w {
+		r.cell(s, right, ink) // cut as any cell is
+		return
+	}
+	r.i++
+	if w == 0 {
+		return
+	}
+	if r.i > 1 {
+		r.b.WriteByte(' ')
+	}
+	if right {
+		writeSpaces(r.b, w-n)
+	}
+	if r.sel || ink.Plain() {
+		r.b.WriteString(s)
+	} else {
+		ink.Paint(r.b, s)
+	}
+	if !right {
+		writeSpaces(r.b, w-n)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 type tlOrderKey struct {
-	snap     *state.Snapshot
+	timeline sliceKey
 	problems bool
 	filter   string
 }
@@ -26,7 +26,9 @@ type tlOrderKey struct {
 type timelinePane struct {
 	tablePane
 
+	snap   *state.Snapshot // the snapshot the rows were placed for
 	key    tlOrderKey
+	lists  int // how many times the rows were listed anew (tests count them)
 	whereW int // widest where among the rows on screen, every host named
 	whereF int // widest where naming only the first host
 	whatW  int // widest what
@@ -306,13 +308,23 @@ func eventMatches(e *state.Event, f string) bool {
 	return false
 }
 
+// sync recomputes the rows shown when the timeline (an Apply that derived
+// events) or a filter changed; a snapshot that changed neither only puts
+// the cursor back (and makes a replay's pending jump).
 func (p *timelinePane) sync() {
-	k := tlOrderKey{snap: p.e.snap, problems: p.problems, filter: p.filter}
-	if k == p.key && p.order != nil {
+	k := tlOrderKey{timeline: keyOf(p.e.snap.Timeline), problems: p.problems, filter: p.filter}
+	newSnap := p.e.snap != p.snap
+	if k == p.key && p.order != nil && !newSnap {
 		return
 	}
-	newSnap := k.snap != p.key.snap
+	p.snap = p.e.snap
+	if k == p.key && p.order != nil {
+		p.place()
+		p.jumpPending()
+		return
+	}
 	p.key = k
+	p.lists++
 	tl := p.e.snap.Timeline
 	order := p.order[:0]
 	for i := range tl {
@@ -327,7 +339,14 @@ func (p *timelinePane) sync() {
 	}
 	p.order = order
 	p.place()
-	if !p.pending.IsZero() && newSnap {
+	if newSnap {
+		p.jumpPending()
+	}
+}
+
+// jumpPending makes the jump a replay's seek left for the next snapshot.
+func (p *timelinePane) jumpPending() {
+	if !p.pending.IsZero() {
 		t := p.pending
 		p.pending = time.Time{}
 		p.jumpTo(t)

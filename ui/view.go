@@ -388,7 +388,7 @@ func (m Model) brokerHealth(f *flow) {
 	s := m.e.snap
 	now := m.e.now
 	h := &m.e.st.Header
-	fig := s.Figures(now)
+	fig := m.e.figures()
 	var calm []string
 	var stale []staleFigure
 	sep := " │ "

@@ -1,0 +1,169 @@
+package ui
+
+import (
+	"math"
+	"slices"
+	"strings"
+)
+
+// What a pane derives from a snapshot (its sorted order, the rows its
+// filter matches, column widths) is kept while the slices it derives from
+// stay the same. A Store shares a slice a batch did not touch with the
+// snapshot before (state.Store.Apply) and never writes a slice it
+// published; sliceKey identifies a slice by its first element's address
+// and its length. A pane holding a sliceKey holds the slice's array, so
+// that address is not reused while the key is kept.
+type sliceKey struct {
+	first any // a pointer to the first element; nil when empty
+	n     int
+}
+
+// keyOf is the sliceKey of s.
+func keyOf[T any](s []T) sliceKey {
+	if len(s) == 0 {
+		return sliceKey{}
+	}
+	return sliceKey{first: &s[0], n: len(s)}
+}
+
+// ranked is one row to sort: its sort key and its snapshot index.
+type ranked struct {
+	key uint64
+	i   int32
+}
+
+// sortRanked sorts rs by key, ascending and stably (rows with equal keys
+// keep their order), in linear time: a least-significant-digit radix sort
+// over the key's bytes, skipping bytes every key shares. tmp is scratch of
+// at least len(rs); it returns the sorted slice, rs or tmp.
+func sortRanked(rs, tmp []ranked) []ranked {
+	tmp = tmp[:len(rs)]
+	if len(rs) < 2 {
+		return rs
+	}
+	var counts [8][256]int
+	for _, r := range rs {
+		k := r.key
+		for b := range 8 {
+			counts[b][byte(k>>(8*b))]++
+		}
+	}
+	src, dst := rs, tmp
+	for b := range 8 {
+		c := &counts[b]
+		if c[byte(src[0].key>>(8*b))] == len(src) {
+			continue // every key has this byte: the pass would change nothing
+		}
+		pos := 0
+		for v := range c {
+			n := c[v]
+			c[v] = pos
+			pos += n
+		}
+		for _, r := range src {
+			v := byte(r.key >> (8 * b))
+			dst[c[v]] = r
+			c[v]++
+		}
+		src, dst = dst, src
+	}
+	return src
+}
+
+// intKey maps an int64 to a uint64 of the same order.
+func intKey(v int64) uint64 { return uint64(v) ^ 1<<63 }
+
+// floatKey maps a float64 to a uint64 of cmp.Compare's order: NaN first,
+// -0 equal to 0.
+func floatKey(f float64) uint64 {
+	if f != f {
+		return 0
+	}
+	if f == 0 {
+		f = 0 // -0 sorts with 0
+	}
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+// desc turns an ascending key into a descending one (ties keep their order).
+func desc(k uint64) uint64 { return ^k }
+
+// narrowing keeps the rows each filter text matched while the text grows,
+// so that a typed character filters only the rows the text before it
+// matched and a deleted one finds them again. Its rows are shared with the
+// pane's order: neither is ever written after it is made.
+type narrowing struct {
+	steps []narrowStep
+	keep  []bool // scratch: which snapshot indices match
+}
+
+type narrowStep struct {
+	filter string
+	rows   []int32
+}
+
+// maxNarrowSteps bounds the texts kept (each step holds at most the rows
+// of the one before).
+const maxNarrowSteps = 16
+
+// reset forgets every step: the rows filtered from changed.
+func (n *narrowing) reset() { n.steps = n.steps[:0] }
+
+// rows returns the rows of sorted (a pane's order of every row: each
+// snapshot index once) that match, for filter: those a kept shorter text
+// matched, filtered again, or those the same text matched. A nil match
+// matches every row.
+func (n *narrowing) rows(filter string, sorted []int32, match func(i int32) bool) []int32 {
+	from := sorted
+	for len(n.steps) > 0 && !strings.Contains(filter, n.steps[len(n.steps)-1].filter) {
+		n.steps = n.steps[:len(n.steps)-1]
+	}
+	if len(n.steps) > 0 {
+		top := n.steps[len(n.steps)-1]
+		if top.filter == filter {
+			return top.rows
+		}
+		from = top.rows // every row the longer text matches, the shorter matched
+	}
+	var rows []int32
+	switch {
+	case match == nil:
+		rows = slices.Clone(from)
+	case len(n.steps) == 0:
+		// Every row: test them in the snapshot's order, which reads
+		// memory in sequence, then keep the sorted order.
+		if cap(n.keep) < len(from) {
+			n.keep = make([]bool, len(from))
+		}
+		keep := n.keep[:len(from)]
+		for i := range keep {
+			keep[i] = match(int32(i))
+		}
+		rows = make([]int32, 0, len(from))
+		for _, i := range from {
+			if keep[i] {
+				rows = append(rows, i)
+			}
+		}
+	default:
+		rows = make([]int32, 0, len(from))
+		for _, i := range from {
+			if match(i) {
+				rows = append(rows, i)
+			}
+		}
+	}
+	if len(n.steps) == maxNarrowSteps {
+		n.steps = append(n.steps[:0], n.steps[1:]...)
+	}
+	n.steps = append(n.steps, narrowStep{filter: filter, rows: rows})
+	return rows
+}
+
+// widerText reports whether s may be wider than w cells: a string is never
+// wider than its length in bytes, so only longer ones need measuring.
+func widerText(s string, w int) bool { return len(s) > w && textWidth(s) > w }

@@ -1,0 +1,216 @@
+package ui
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stacktop/stacktop/state"
+)
+
+// TestSortRanked: the radix sort orders as a stable sort by key does,
+// whatever bytes the keys differ in.
+func TestSortRanked(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		name string
+		key  func() uint64
+	}{
+		{"small", func() uint64 { return uint64(r.IntN(5)) }},
+		{"low bytes", func() uint64 { return uint64(r.IntN(100000)) }},
+		{"high byte only", func() uint64 { return uint64(r.IntN(4)) << 56 }},
+		{"full", r.Uint64},
+		{"all equal", func() uint64 { return 42 }},
+	}
+	for _, c := range cases {
+		for _, n := range []int{0, 1, 2, 17, 1000} {
+			rs := make([]ranked, n)
+			for i := range rs {
+				rs[i] = ranked{key: c.key(), i: int32(i)}
+			}
+			want := slices.Clone(rs)
+			slices.SortStableFunc(want, func(a, b ranked) int { return cmp.Compare(a.key, b.key) })
+			got := sortRanked(slices.Clone(rs), make([]ranked, n))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, %d rows: radix order differs from a stable sort", c.name, n)
+			}
+		}
+	}
+}
+
+// TestKeysOrderAsCompare: intKey and floatKey order as cmp.Compare does
+// (NaN first, -0 equal to 0), desc the other way round.
+func TestKeysOrderAsCompare(t *testing.T) {
+	fs := []float64{math.NaN(), math.Inf(-1), -1e300, -2.5, -1, math.Copysign(0, -1), 0, 1e-300, 1, 2.5, 1e300, math.Inf(1)}
+	for _, a := range fs {
+		for _, b := range fs {
+			if got, want := cmp.Compare(floatKey(a), floatKey(b)), cmp.Compare(a, b); got != want {
+				t.Errorf("floatKey(%v) vs floatKey(%v): %d, cmp.Compare says %d", a, b, got, want)
+			}
+			if got, want := cmp.Compare(desc(floatKey(a)), desc(floatKey(b))), cmp.Compare(b, a); got != want {
+				t.Errorf("desc floatKey(%v) vs (%v): %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	is := []int64{math.MinInt64, -5, -1, 0, 1, 7, math.MaxInt64}
+	for _, a := range is {
+		for _, b := range is {
+			if got, want := cmp.Compare(intKey(a), intKey(b)), cmp.Compare(a, b); got != want {
+				t.Errorf("intKey(%d) vs intKey(%d): %d, want %d", a, b, got, want)
+			}
+		}
+	}
+}
+
+// paneOrders are the rows each table pane shows, by snapshot index.
+func paneOrders(m Model) [numTabs][]int32 {
+	return [numTabs][]int32{
+		m.tabs[tabServices].(*servicesPane).order, m.tabs[tabQueues].(*queuesPane).order,
+		m.tabs[tabTimeline].(*timelinePane).order, m.tabs[tabBroker].(*brokerPane).order,
+	}
+}
+
+// sortCounts are how many times the services and queues were sorted and
+// the timeline listed.
+func sortCounts(m Model) [3]int {
+	return [3]int{m.tabs[tabServices].(*servicesPane).sorts, m.tabs[tabQueues].(*queuesPane).sorts, m.tabs[tabTimeline].(*timelinePane).lists}
+}
+
+// TestOrderRedoneWhenSliceChanges: a pane redoes its order exactly when a
+// slice it depends on changed (a new slice: the store shares those a batch
+// did not touch); its rows are then those a fresh model shows for the snapshot
+// (a cache that ignored a change would show the old ones).
+func TestOrderRedoneWhenSliceChanges(t *testing.T) {
+	base := bigSnapshot(40, 120)
+	reversedQueues := func(s *state.Snapshot) {
+		s.Queues = slices.Clone(s.Queues)
+		for i := range s.Queues {
+			s.Queues[i].Messages = int64(i) // the last by name the biggest now
+			s.Queues[i].GrowthPerMin = float64(-i)
+		}
+	}
+	cases := []struct {
+		name   string
+		keys   []string // the panes' sorts and filters
+		change func(s *state.Snapshot)
+		redone [3]int // services sorted, queues sorted, timeline listed again
+	}{
+		{"same slices, new snapshot", nil, func(s *state.Snapshot) { s.Seq++ }, [3]int{}},
+		{"heartbeats, host sort", nil, func(s *state.Snapshot) {
+			s.Hosts = slices.Clone(s.Hosts)
+		}, [3]int{}},
+		{"heartbeats, severity sort", []string{"s"}, func(s *state.Snapshot) {
+			s.Hosts = slices.Clone(s.Hosts)
+			h := *s.Hosts[3]
+			h.LastSeen = fixedNow.Add(-time.Hour) // lost: its service rises
+			s.Hosts[3] = &h
+		}, [3]int{1, 0, 0}},
+		{"queue poll", []string{"2"}, reversedQueues, [3]int{0, 1, 0}},
+		{"queue poll, a queue gone", []string{"2", "s"}, func(s *state.Snapshot) { s.Queues = slices.Clone(s.Queues[1:]) }, [3]int{0, 1, 0}},
+		{"queue poll, growth sort, filtered", []string{"2", "s", "/", "r", "e", "enter"}, func(s *state.Snapshot) { reversedQueues(s) }, [3]int{0, 1, 0}},
+		{"nova poll, flap sort", []string{"s", "s", "s"}, func(s *state.Snapshot) {
+			s.Services = slices.Clone(s.Services)
+			for i := range s.Services {
+				s.Services[i].FlapPercent = float64(i)
+			}
+		}, [3]int{1, 0, 0}},
+		{"nova poll, by binary", []string{"b"}, func(s *state.Snapshot) {
+			s.Services = slices.Clone(s.Services)
+			s.Services[0].Key.Binary = "nova-api"
+		}, [3]int{1, 0, 0}},
+		{"timeline", []string{"3"}, func(s *state.Snapshot) {
+			s.Timeline = slices.Clone(s.Timeline[5:])
+		}, [3]int{0, 0, 1}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := press(newTestModel(base, 160, 48, true), c.keys...)
+			before := sortCounts(m)
+			next := *base
+			c.change(&next)
+			m = update(m, SnapshotMsg{Snapshot: &next})
+			after := sortCounts(m)
+			for i := range after {
+				if d := after[i] - before[i]; d != c.redone[i] {
+					t.Errorf("order %d redone %d times, want %d", i, d, c.redone[i])
+				}
+			}
+			fresh := press(newTestModel(&next, 160, 48, true), c.keys...)
+			if got, want := paneOrders(m), paneOrders(fresh); !slices.EqualFunc(got[:], want[:], slices.Equal) {
+				t.Errorf("rows after the change differ from a fresh model's:\n got %v\nwant %v", got, want)
+			}
+			if got, want := m.Render(), fresh.Render(); got != want {
+				t.Errorf("screen after the change differs from a fresh model's:\n%s\n---\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestFilterNarrowing: after every key that edits a filter (typing
+// narrows the rows the last text matched, deleting widens them again) the
+// pane shows the rows the same filter set at once shows.
+func TestFilterNarrowing(t *testing.T) {
+	s := bigSnapshot(40, 400)
+	for _, c := range []struct {
+		tab  string
+		keys []string
+	}{
+		{"1", []string{"c", "o", "m", "p", "backspace", "backspace", "backspace", "backspace", "0", "1", "backspace", "2"}},
+		{"2", []string{"/", "n", "o", "backspace", "backspace", "backspace", "r", "e", "backspace", "a", "3"}},
+		{"3", []string{"0", "0", "0", "3", "backspace", "backspace", "7"}},
+	} {
+		m := press(newTestModel(s, 160, 48, true), c.tab, "/")
+		tab := m.active
+		for _, k := range c.keys {
+			m = press(m, k)
+			f := m.filters[tab]
+			fresh := press(newTestModel(s, 160, 48, true), c.tab)
+			fresh.tabs[tab].SetFilter(strings.ToLower(f))
+			got, want := paneOrders(m)[tab], paneOrders(fresh)[tab]
+			if !slices.Equal(got, want) {
+				t.Errorf("tab %s, filter %q: %d rows %v, want %d %v", c.tab, f, len(got), got, len(want), want)
+			}
+		}
+	}
+}
+
+// TestContainsFold: containsFold says what strings.Contains says of the
+// lower-cased text (ASCII case only), on random texts over a small alphabet.
+func TestContainsFold(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "aAbB_.é1"
+	word := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteByte(alphabet[r.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	lower := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
+	for range 20000 {
+		s, sub := word(r.IntN(12)), lower(word(r.IntN(4)))
+		if got, want := containsFold(s, sub), strings.Contains(lower(s), sub); got != want {
+			t.Fatalf("containsFold(%q, %q) = %v, want %v", s, sub, got, want)
+		}
+	}
+	for _, c := range []struct {
+		s, sub string
+		want   bool
+	}{{"reply_ABC", "abc", true}, {"compute.Host-1", "host-1", true}, {"x", "xy", false}, {"aaaaaaaaab", "ab", true}, {"AAAAAAAAAC", "ab", false}} {
+		if got := containsFold(c.s, c.sub); got != c.want {
+			t.Errorf("containsFold(%q, %q) = %v, want %v", c.s, c.sub, got, c.want)
+		}
+	}
+}
