@@ -259,6 +259,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	}{
 		{"services", nil},
 		{"queues", []string{"2"}},
+		{"queues-held", []string{"2", "j", "j"}}, // the cursor held on the queue the user moved to
 	}
 	for _, ch := range changes {
 		for _, pn := range panes {

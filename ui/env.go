@@ -83,23 +83,33 @@ func findHost(s *state.Snapshot, name string) *state.Host {
 }
 
 func findService(s *state.Snapshot, k state.ServiceKey) *state.Service {
-	i, ok := slices.BinarySearchFunc(s.Services, k, func(v state.Service, k state.ServiceKey) int {
-		return cmp.Or(cmp.Compare(v.Key.Host, k.Host), cmp.Compare(v.Key.Binary, k.Binary))
-	})
+	i, ok := serviceIndex(s, k)
 	if !ok {
 		return nil
 	}
 	return &s.Services[i]
 }
 
-func findQueue(s *state.Snapshot, k state.QueueKey) *state.Queue {
-	i, ok := slices.BinarySearchFunc(s.Queues, k, func(v state.Queue, k state.QueueKey) int {
-		return cmp.Or(cmp.Compare(v.Key.VHost, k.VHost), cmp.Compare(v.Key.Name, k.Name))
+// serviceIndex is where the service k is in s.Services (sorted by host, binary).
+func serviceIndex(s *state.Snapshot, k state.ServiceKey) (int, bool) {
+	return slices.BinarySearchFunc(s.Services, k, func(v state.Service, k state.ServiceKey) int {
+		return cmp.Or(cmp.Compare(v.Key.Host, k.Host), cmp.Compare(v.Key.Binary, k.Binary))
 	})
+}
+
+func findQueue(s *state.Snapshot, k state.QueueKey) *state.Queue {
+	i, ok := queueIndex(s, k)
 	if !ok {
 		return nil
 	}
 	return &s.Queues[i]
+}
+
+// queueIndex is where the queue k is in s.Queues (sorted by vhost, name).
+func queueIndex(s *state.Snapshot, k state.QueueKey) (int, bool) {
+	return slices.BinarySearchFunc(s.Queues, k, func(v state.Queue, k state.QueueKey) int {
+		return cmp.Or(cmp.Compare(v.Key.VHost, k.VHost), cmp.Compare(v.Key.Name, k.Name))
+	})
 }
 
 // servicesOnHost returns the index range of host's services (Services is sorted by host).

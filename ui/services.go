@@ -278,7 +278,11 @@ func (p *servicesPane) find() int {
 	if c := p.list.cursor; c >= 0 && c < len(p.order) && svcs[p.order[c]].Key == p.sel {
 		return c
 	}
-	for i, idx := range p.order {
+	if i, ok := serviceIndex(p.e.snap, p.sel); ok {
+		// Found by its key in the snapshot: look for its index, not its key.
+		return slices.Index(p.order, int32(i))
+	}
+	for i, idx := range p.order { // a snapshot not sorted by key (not from a Store)
 		if svcs[idx].Key == p.sel {
 			return i
 		}
