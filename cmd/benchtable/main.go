@@ -36,9 +36,10 @@ type target struct {
 	Sub    string // a regexp the full benchmark name (no -GOMAXPROCS suffix) must match; "" = all of Top
 	Unit   string // the unit compared: ns/op, cpu-ms/op, heartbeats/s, …
 	Limit  float64
-	AtMost bool   // true: met when the worst figure ≤ Limit; false: met when ≥ Limit
-	Than   string // if set, Limit is this benchmark's (same package, same Unit) median instead
-	How    string // how to measure it when no benchmark output covers it
+	AtMost bool      // true: met when the worst figure ≤ Limit; false: met when ≥ Limit
+	Than   string    // if set, Limit is this benchmark's (same package, same Unit) median instead
+	Ratio  [2]string // if set, each benchmark's figure is divided by that of the name with Ratio[0] replaced by Ratio[1]
+	How    string    // how to measure it when no benchmark output covers it
 }
 
 // Sub-benchmark names of the ui benchmarks at the scale model (5,000
@@ -65,6 +66,8 @@ var targets = []target{
 		Unit: "ns/op", Limit: 16e6, AtMost: true, How: "no case at 10× yet"},
 	{What: "10× model: every View ≤ 4 ms", Pkg: "./ui/", Top: "BenchmarkView", Sub: tenfold,
 		Unit: "ns/op", Limit: 4e6, AtMost: true, How: "no case at 10× yet"},
+	{What: "10× model: every View's allocations independent of N (at most 1.1× the same View's at the scale model)", Pkg: "./ui/", Top: "BenchmarkView", Sub: tenfold,
+		Unit: "allocs/op", Ratio: [2]string{"/50k", "/5k"}, Limit: 1.1, AtMost: true, How: "no case at 10× yet"},
 	{What: "10× model: prometheus 200,000-queue decode+fold ≤ 1 s", Pkg: "./sources/rabbitmq/", Top: "BenchmarkDecodeFoldPrometheusQueues200000",
 		Unit: "ns/op", Limit: 1e9, AtMost: true},
 
@@ -199,6 +202,13 @@ func evaluate(t target, rs results) row {
 		if n == 0 {
 			continue
 		}
+		if t.Ratio[0] != "" {
+			base, bn := median(rs[strings.Replace(name, t.Ratio[0], t.Ratio[1], 1)], t.Unit)
+			if bn == 0 || base == 0 {
+				continue
+			}
+			v /= base
+		}
 		r.covers++
 		worse := v > r.value
 		if !t.AtMost {
@@ -279,6 +289,9 @@ func table(w io.Writer, rows []row) {
 		}
 		if r.found {
 			got = figure(r.value, r.t.Unit)
+			if r.t.Ratio[0] != "" {
+				got = fmt.Sprintf("%.2f× (%s)", r.value, r.t.Unit)
+			}
 			if r.n > 1 {
 				got += fmt.Sprintf(" (%d runs)", r.n)
 			}

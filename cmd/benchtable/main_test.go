@@ -11,6 +11,8 @@ BenchmarkView/services/5k/160x48-2         	    1000	   1400000 ns/op	  5000 B/o
 BenchmarkView/services/5k/160x48-2         	    1000	   1300000 ns/op	  5000 B/op	  40 allocs/op
 BenchmarkView/queues/5k/200x60-2           	     500	   2500000 ns/op	  5000 B/op	  40 allocs/op
 BenchmarkView/queues/50k/200x60-2          	     100	   9000000 ns/op	  5000 B/op	  40 allocs/op
+BenchmarkView/detail/5k/200x60-2           	     500	   2000000 ns/op	  5000 B/op	  40 allocs/op
+BenchmarkView/detail/50k/200x60-2          	     100	   8000000 ns/op	  5000 B/op	  100 allocs/op
 BenchmarkReceiveAndFold-2   	       3	 400000000 ns/op	    120000 heartbeats/s	 100 B/op	 2 allocs/op
 BenchmarkReceiveAndFold-2   	       3	 400000000 ns/op	     40000 heartbeats/s	 100 B/op	 2 allocs/op
 BenchmarkDecodeFoldQueues20000-2   	10	 60000000 ns/op	 100.0 cpu-ms/op
@@ -48,6 +50,9 @@ func TestEvaluate(t *testing.T) {
 		{target{Top: "BenchmarkDecodeFoldPrometheus(Nova)?Queues20000", Unit: "cpu-ms/op", Than: "BenchmarkDecodeFoldQueues20000", AtMost: true}, true, 120, "BenchmarkDecodeFoldPrometheusNovaQueues20000", "**not met**"},
 		{target{Top: "BenchmarkDecodeFoldPrometheusQueues20000", Unit: "cpu-ms/op", Than: "BenchmarkDecodeFoldQueues20000", AtMost: true}, true, 80, "BenchmarkDecodeFoldPrometheusQueues20000", "met"},
 		{target{Top: "BenchmarkDecodeFoldPrometheusQueues20000", Unit: "cpu-ms/op", Than: "BenchmarkMissing", AtMost: true}, false, 0, "", "not measured"},
+		// 10×'s allocations against the model's, per view: detail's grow 2.5×, queues' stay the same
+		{target{Top: "BenchmarkView", Sub: tenfold, Unit: "allocs/op", Ratio: [2]string{"/50k", "/5k"}, Limit: 1.1, AtMost: true}, true, 2.5, "BenchmarkView/detail/50k/200x60", "**not met**"},
+		{target{Top: "BenchmarkView", Sub: `/queues/`, Unit: "allocs/op", Ratio: [2]string{"/50k", "/5k"}, Limit: 1.1, AtMost: true}, true, 1, "BenchmarkView/queues/50k/200x60", "met"},
 		// no limit: a figure, no verdict
 		{target{Top: "BenchmarkReceiveAndFold", Unit: "B/op"}, true, 100, "BenchmarkReceiveAndFold", "—"},
 	}
