@@ -53,9 +53,8 @@ type queuesPane struct {
 	narrow narrowing
 	key    qOrderKey
 	sel    state.QueueKey
-	vhostW int // widest vhost among the rows in order
-	nameW  int // widest name
-	histN  int // longest history
+	widest qWidths // of the rows in order
+	all    qWidths // of every queue
 }
 
 // queueCols are sized to the vhosts and names listed; the trend takes what
@@ -169,31 +168,43 @@ func (p *queuesPane) sync() {
 	}
 	order := p.narrow.rows(p.filter, p.sorted, match)
 	p.order = order
-	p.vhostW, p.nameW, p.histN = 0, 0, 0
-	for n := range order {
-		q := &qs[order[n]]
-		if len(order) == len(qs) {
-			q = &qs[n] // every queue: read them in sequence
+	if len(order) == len(qs) {
+		p.widest = p.all // every queue: measured while sorting
+	} else {
+		p.widest = qWidths{}
+		for _, i := range order {
+			p.widest.add(&qs[i])
 		}
-		if widerText(q.Key.VHost, p.vhostW) {
-			p.vhostW = textWidth(q.Key.VHost)
-		}
-		if widerText(q.Key.Name, p.nameW) {
-			p.nameW = textWidth(q.Key.Name)
-		}
-		p.histN = max(p.histN, q.History.Len())
 	}
 	p.place()
+}
+
+// qWidths are the widest vhost and name and the longest history of some queues.
+type qWidths struct {
+	vhost, name, hist int
+}
+
+func (w *qWidths) add(q *state.Queue) {
+	if widerText(q.Key.VHost, w.vhost) {
+		w.vhost = textWidth(q.Key.VHost)
+	}
+	if widerText(q.Key.Name, w.name) {
+		w.name = textWidth(q.Key.Name)
+	}
+	w.hist = max(w.hist, q.History.Len())
 }
 
 // sortQueues appends every queue's index to order in the sort's order: by
 // name as they arrive (sorted by vhost, name), else by the sort's column,
 // ties by name.
+// It measures every queue too (p.all), while it reads them.
 func (p *queuesPane) sortQueues(order []int32) []int32 {
 	qs := p.e.snap.Queues
+	p.all = qWidths{}
 	if p.sort == qSortName {
 		for i := range qs {
 			order = append(order, int32(i))
+			p.all.add(&qs[i])
 		}
 		return order
 	}
@@ -215,6 +226,7 @@ func (p *queuesPane) sortQueues(order []int32) []int32 {
 			k = desc(intKey(q.Messages))
 		}
 		rs[i] = ranked{key: k, i: int32(i)}
+		p.all.add(q)
 	}
 	for _, r := range sortRanked(rs, p.rs[len(qs):]) {
 		order = append(order, r.i)
@@ -251,9 +263,9 @@ func (p *queuesPane) find() int {
 func (p *queuesPane) View() string {
 	st := &p.e.st
 	p.cols = append(p.cols[:0], queueCols...)
-	p.cols[qColVHost].content = p.vhostW
-	p.cols[qColName].content = p.nameW
-	p.cols[qColTrend].max = max(p.cols[qColTrend].width, p.histN)
+	p.cols[qColVHost].content = p.widest.vhost
+	p.cols[qColName].content = p.widest.name
+	p.cols[qColTrend].max = max(p.cols[qColTrend].width, p.widest.hist)
 	p.widths = layoutColumns(p.cols, p.width, p.widths)
 	var b strings.Builder
 	b.Grow((p.width + 64) * (p.list.height + 1))
