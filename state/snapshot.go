@@ -280,15 +280,18 @@ type Verdict struct {
 	Hosts    []string  // the hosts the verdict names (host down, process, service down); nil for cloud-wide causes
 	Rule     string    // the row of the rules table that speaks ("broker-wide", "host down", …)
 	Quiet    time.Time // when every symptom went away; zero while any lasts (the verdict clears verdictHold after)
+	// Confirmed is when the speaking rule last fired; before the snapshot's
+	// time while the verdict holds on symptoms its rule no longer matches.
+	Confirmed time.Time
 	// Inputs are what the rules looked at to reach this verdict (also
 	// when none fired); shared, never modified.
 	Inputs *VerdictInputs
 	scope  string // the Headline's scope, kept for the recovered form
-	base   string // in the recovered form, the Summary as it was
+	base   string // in the recovered and held forms, the Summary as the rule said it
 }
 
-// Was is the verdict's Summary as it read before its symptoms went away
-// (the Summary itself while they last).
+// Was is the verdict's Summary as its rule last said it: without the
+// recovered or held wording (the Summary itself while the rule fires).
 func (v *Verdict) Was() string {
 	if v.base != "" {
 		return v.base

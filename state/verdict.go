@@ -119,7 +119,8 @@ package state
 // replaces it while the current rule still fires on the window's evidence,
 // nor within verdictHold of its last firing: one incident keeps one cause.
 // When no rule fires but a symptom lasts (Nova still failing, say, its
-// failure now of another kind), the verdict holds as it was.
+// failure now of another kind), the verdict holds as it was, its Summary
+// saying when its rule last fired ("held, last confirmed 12:01:50").
 // The verdict clears when nothing is wrong any more (every service up, no
 // signal showing now, no RPC ping failing, Nova answering with fresh data,
 // not blind: VerdictInputs.Quiet) continuously for verdictClear (20 s, so
@@ -649,6 +650,13 @@ func (v *verdictState) settle(next *Snapshot, now time.Time, in *VerdictInputs) 
 	}
 	out := v.cur
 	out.Inputs = in
+	out.Confirmed = v.lastFired
+	if !in.Quiet && v.lastFired.Before(now) {
+		// A symptom lasts but the rule no longer fires on it: the text is
+		// the rule's as it last fired, and says so.
+		out.Summary = v.cur.Summary + " · held, last confirmed " + format.Clock(v.lastFired)
+		out.base = v.cur.Summary
+	}
 	if in.Quiet {
 		out.Quiet = v.quietSince
 		out.Summary = "recovered at " + format.Clock(v.quietSince) + ", clearing: was " + v.cur.Summary

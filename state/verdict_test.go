@@ -127,6 +127,7 @@ type expect struct {
 	cause    Cause
 	thin     bool
 	contains []string
+	lacks    []string // words this verdict must not say
 }
 
 // run folds polls 0..last and returns the verdict after each poll.
@@ -358,8 +359,11 @@ func TestVerdictTimelines(t *testing.T) {
 			last: 36,
 			want: map[int]expect{
 				5:  {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down, Nova data stale: nova polls failing, Keystone not answering in time (1 poll, keystone-timeout): nova: authenticate: timed out"}},
-				11: {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down", "(7 polls, keystone-timeout)"}},
-				24: {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down"}},
+				11: {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down", "(7 polls, keystone-timeout)"}, lacks: []string{"held"}},
+				// The list times out now (Keystone answers): the verdict holds,
+				// and says its 7-poll count is as of 12:02:00 (poll 12's
+				// heartbeats, before its Nova batch).
+				24: {cause: CauseAuth, thin: true, contains: []string{"Keystone slow or down", "(7 polls, keystone-timeout)", " · held, last confirmed 12:02:00"}},
 				26: {cause: CauseAuth, thin: true, contains: []string{"recovered at 12:04:10, clearing: was Keystone slow or down"}},
 			},
 			hold:   [2]int{5, 26},
@@ -466,6 +470,11 @@ func TestVerdictTimelines(t *testing.T) {
 				for _, s := range e.contains {
 					if !strings.Contains(v.Summary, s) {
 						t.Errorf("poll %d: summary %q lacks %q", n, v.Summary, s)
+					}
+				}
+				for _, s := range e.lacks {
+					if strings.Contains(v.Summary, s) {
+						t.Errorf("poll %d: summary %q says %q", n, v.Summary, s)
 					}
 				}
 			}

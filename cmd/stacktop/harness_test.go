@@ -430,7 +430,8 @@ func TestVerdictOnComputeKillRecording(t *testing.T) {
 		switch v.Cause {
 		case state.CauseProcess:
 			// After recovery it is told in the past tense until it clears.
-			if (v.Summary != want && (v.Quiet.IsZero() || !strings.HasSuffix(v.Summary, "was "+want))) || v.Thin {
+			// Recovered or held, Was is the rule's own text.
+			if v.Was() != want || v.Thin {
 				t.Errorf("at %s: %q (thin %v), want %q on full evidence", b.At.Format(time.TimeOnly), v.Summary, v.Thin, want)
 			}
 			if named.IsZero() {
@@ -448,7 +449,7 @@ func TestVerdictOnComputeKillRecording(t *testing.T) {
 				cleared = b.At
 			}
 		case state.CauseServiceDown:
-			if !v.Thin || !strings.HasSuffix(v.Summary, ": nova-scheduler on vm") || !named.IsZero() {
+			if !v.Thin || !strings.HasSuffix(v.Was(), ": nova-scheduler on vm") || !named.IsZero() {
 				t.Errorf("at %s: %q (thin %v): only the scheduler's late report before the kill may be 'cause unclear', and only thinly", b.At.Format(time.TimeOnly), v.Summary, v.Thin)
 			}
 		default:
