@@ -40,7 +40,7 @@ const usage = `NAME
 
 SYNOPSIS
     stacktop [--os-cloud NAME] [--config FILE] [--retention DURATION] [--utc] [--no-color]
-    stacktop --demo [--no-color]
+    stacktop --demo [--utc] [--config FILE] [--no-color]
     stacktop record FILE [--demo | --os-cloud NAME | --config FILE] [--duration DUR] [--force]
     stacktop replay FILE [--speed 1|2|10|max] [--step] [--from T] [--utc] [--config FILE]
     stacktop timeline FILE [--since T] [--until T] [--format markdown|text|json] [--utc] [--config FILE]
@@ -67,6 +67,7 @@ DESCRIPTION
 OPTIONS
     --demo              run against the built-in simulated cloud: ~40 computes
                         replaying a broker incident in a loop; no setup, no network
+                        (of the config file it reads only utc)
     --os-cloud NAME     the clouds.yaml entry to use (default: $OS_CLOUD, then
                         the nova.cloud key of the config file, then OS_* variables)
     --config FILE       config file (default: $STACKTOP_CONFIG, then
@@ -74,7 +75,7 @@ OPTIONS
     --retention DUR     how much history to keep, e.g. 30m or 2h (default 1h)
     --no-color          no colour at all (also: NO_COLOR set to anything)
     --utc               show times in UTC (also: utc: true in the config file,
-                        which replay and timeline read too); by default they
+                        which --demo, replay and timeline read too); by default they
                         are in the local zone (TZ). The header names the
                         zone; typed times are read in it
     --record FILE       also record every observation to FILE, as stacktop
@@ -316,6 +317,13 @@ type sourceSet struct {
 // for the screen (runTUI) and for recording without it (runRecord) alike.
 func buildSources(ctx context.Context, o options, getenv func(string) string) (sourceSet, error) {
 	if o.demo {
+		// The demo's sources are its own; of the config file it reads
+		// only utc, as replay and timeline do.
+		path, explicit := configPath(o.configPath, getenv)
+		c, err := readConfigFile(path, explicit, getenv)
+		if err != nil {
+			return sourceSet{}, err
+		}
 		cloud, err := demo.Start(ctx, demo.DefaultConfig())
 		if err != nil {
 			return sourceSet{}, fmt.Errorf("demo: %w", err)
@@ -325,7 +333,8 @@ func buildSources(ctx context.Context, o options, getenv func(string) string) (s
 			cloud.Close()
 			return sourceSet{}, err
 		}
-		return sourceSet{srcs: srcs, focus: focus, cloud: "demo", broker: "demo-rabbit", close: func() { cloud.Close() }}, nil
+		return sourceSet{srcs: srcs, focus: focus, cloud: "demo", broker: "demo-rabbit", close: func() { cloud.Close() },
+			utc: c.UTC, warnings: c.warnings, secrets: c.secrets}, nil
 	}
 	path, explicit := configPath(o.configPath, getenv)
 	c, err := loadConfig(path, explicit, getenv)

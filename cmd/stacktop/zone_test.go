@@ -171,3 +171,42 @@ func TestSubcommandsReadConfigUTC(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoReadsConfigUTC: the demo shows times as the dashboard would,
+// utc: true in the config file included; a bad config file stops it.
+func TestDemoReadsConfigUTC(t *testing.T) {
+	dir := t.TempDir()
+	utcFile := filepath.Join(dir, "utc.yaml")
+	badFile := filepath.Join(dir, "bad.yaml")
+	for path, body := range map[string]string{utcFile: "utc: true\n", badFile: "utc: yes please\n"} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		config  string
+		wantUTC bool
+		wantErr bool
+	}{
+		{"utc: true", utcFile, true, false},
+		{"no config file", filepath.Join(dir, "absent.yaml"), false, true}, // named, so it must exist
+		{"bad config", badFile, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := buildSources(t.Context(), options{demo: true, configPath: tc.config}, noEnv)
+			if err == nil {
+				defer set.close()
+			}
+			if (err != nil) != tc.wantErr || set.utc != tc.wantUTC {
+				t.Errorf("buildSources(--demo --config %s): utc %v, err %v; want utc %v, error %v", filepath.Base(tc.config), set.utc, err, tc.wantUTC, tc.wantErr)
+			}
+		})
+	}
+	t.Setenv("XDG_CONFIG_HOME", dir) // the default path: no file there
+	set, err := buildSources(t.Context(), options{demo: true}, noEnv)
+	if err != nil {
+		t.Fatalf("--demo with no config file at the default path: %v", err)
+	}
+	set.close()
+}
