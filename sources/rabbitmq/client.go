@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -117,7 +118,11 @@ func (f *fetcher) transportError(ctx, rctx context.Context, u string, err error)
 		certErr *tls.CertificateVerificationError
 		unknown x509.UnknownAuthorityError
 		host    x509.HostnameError
+		ue      *url.Error
 	)
+	if errors.As(err, &ue) {
+		err = ue.Err // it would repeat the URL, query and all: u says it once
+	}
 	switch {
 	case ctx.Err() != nil:
 		return fmt.Errorf("GET %s: poll deadline: %w", u, ctx.Err())

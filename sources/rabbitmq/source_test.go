@@ -444,6 +444,22 @@ func TestPollErrors(t *testing.T) {
 		{name: "redirect to another port", path: "/api/queues", fault: func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 		}, want: "redirect (307) to " + other.URL + " refused: another port", is: httppolicy.ErrRedirect, kind: sources.FailRedirect},
+		{name: "connection reset", path: "/api/nodes", fault: func(w http.ResponseWriter, r *http.Request) {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // close with a reset
+			}
+			_ = conn.Close()
+		}, want: "rabbitmq: list nodes: GET http://127.0.0.1:"},
+		{name: "untrusted certificate", url: func(*fakeBroker) string {
+			ts := httptest.NewTLSServer(http.NotFoundHandler())
+			t.Cleanup(ts.Close)
+			return strings.Replace(ts.URL, "://", "://guest:"+password+"@", 1)
+		}, want: "TLS certificate not trusted (set a CA file, or insecure)", kind: sources.FailTLS},
 		{name: "slow body", path: "/api/queues", fault: slowBody, timeout: 300 * time.Millisecond, want: "timed out after 300ms", is: ErrTimeout, kind: sources.FailTimeout},
 		{name: "slow headers", path: "/api/overview", fault: func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -485,6 +501,10 @@ func TestPollErrors(t *testing.T) {
 			t.Log(msg)
 			if !strings.Contains(msg, tt.want) {
 				t.Errorf("err %q, want it to contain %q", msg, tt.want)
+			}
+			// The URL once: not again inside net/http's own `Get "URL": …`.
+			if strings.Contains(msg, `Get "`) || strings.Count(msg, "://") > 2 {
+				t.Errorf("err %q repeats the URL", msg)
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("err %q is not %v", msg, tt.is)
