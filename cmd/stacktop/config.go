@@ -15,6 +15,7 @@ import (
 	"github.com/stacktop/stacktop/redact"
 	"github.com/stacktop/stacktop/secretfile"
 	"github.com/stacktop/stacktop/sources/heartbeat"
+	"github.com/stacktop/stacktop/sources/nova"
 )
 
 // config is the file at ~/.config/stacktop/config.yaml (or --config),
@@ -229,6 +230,9 @@ func (c *config) named(err error) error {
 	return err
 }
 
+// maxNovaInterval is the longest Nova poll interval the config accepts.
+const maxNovaInterval = 10 * time.Second
+
 func (c *config) validate() error {
 	if c.Retention != 0 && (time.Duration(c.Retention) < time.Minute || time.Duration(c.Retention) > 7*24*time.Hour) {
 		return fmt.Errorf("retention: %s is outside 1m..168h", time.Duration(c.Retention))
@@ -244,6 +248,11 @@ func (c *config) validate() error {
 		if d.v != 0 && (time.Duration(d.v) < 100*time.Millisecond || time.Duration(d.v) > time.Hour) {
 			return fmt.Errorf("%s: %s is outside 100ms..1h", d.key, time.Duration(d.v))
 		}
+	}
+	// The verdict names a Keystone or Nova outage from a failed Nova poll:
+	// polls further apart than maxNovaInterval could not name it within 15 s.
+	if v := time.Duration(c.Nova.Interval); v != 0 && (v < nova.MinInterval || v > maxNovaInterval) {
+		return fmt.Errorf("nova.interval: %s is outside %s..%s (an outage must show within 15 s: poll Nova at least every %s)", v, nova.MinInterval, maxNovaInterval, maxNovaInterval)
 	}
 	r := c.RabbitMQ
 	if r.URL != "" {

@@ -18,7 +18,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{name: "full example", yaml: `
 retention: 2h
-nova: {cloud: prod, interval: 15s}
+nova: {cloud: prod, interval: 5s}
 rabbitmq:
   url: https://mq1.example:15672
   user: stacktop
@@ -27,7 +27,7 @@ rabbitmq:
   queues: '^(compute|conductor|reply_)'
   mode: auto
 `, check: func(t *testing.T, c *config) {
-			if time.Duration(c.Retention) != 2*time.Hour || c.Nova.Cloud != "prod" || time.Duration(c.Nova.Interval) != 15*time.Second ||
+			if time.Duration(c.Retention) != 2*time.Hour || c.Nova.Cloud != "prod" || time.Duration(c.Nova.Interval) != 5*time.Second ||
 				c.RabbitMQ.Password != "s3cret" || c.RabbitMQ.VHost != "nova" {
 				t.Errorf("parsed %+v", c)
 			}
@@ -42,6 +42,13 @@ rabbitmq:
 		{name: "unknown key named", yaml: "rabbitmq: {passwrd: x}", wantErr: "passwrd"},
 		{name: "bad duration named", yaml: "nova: {interval: soon}", wantErr: `"soon" is not a duration`},
 		{name: "interval out of range", yaml: "nova: {interval: 1ms}", wantErr: "nova.interval"},
+		{name: "nova interval under a second", yaml: "nova: {interval: 500ms}", wantErr: "nova.interval: 500ms is outside 1s..10s"},
+		{name: "nova interval too long to name an outage in time", yaml: "nova: {interval: 30s}", wantErr: "nova.interval: 30s is outside 1s..10s"},
+		{name: "nova interval at the maximum", yaml: "nova: {interval: 10s}", check: func(t *testing.T, c *config) {
+			if time.Duration(c.Nova.Interval) != 10*time.Second {
+				t.Errorf("nova.interval %v", time.Duration(c.Nova.Interval))
+			}
+		}},
 		{name: "retention out of range", yaml: "retention: 10s", wantErr: "retention"},
 		{name: "url without scheme", yaml: "rabbitmq: {url: 'mq1:15672'}", wantErr: "rabbitmq.url"},
 		{name: "credentials in url refused and redacted", yaml: "rabbitmq: {url: 'http://u:hunter2@mq1:15672'}", wantErr: "rabbitmq.url"},
