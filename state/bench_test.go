@@ -138,3 +138,44 @@ func BenchmarkApplyHeartbeats(b *testing.B) {
 	b.ReportMetric(perHB, "ns/heartbeat")
 	b.ReportMetric(1e9/perHB, "heartbeats/s")
 }
+
+// BenchmarkApplyRPCPings folds a batch of RPC pings of a fifteenth of
+// 5,000 services (what rpcping delivers each second at its default
+// interval) into a cloud that also has 20,000 queues.
+func BenchmarkApplyRPCPings(b *testing.B) {
+	const services, per = 5000, 5000 / 15
+	s := NewStore(DefaultConfig())
+	qs := make([]sources.Queue, 20000)
+	for i := range qs {
+		qs[i] = queue(fmt.Sprintf("reply_%032x", i), 0)
+	}
+	s.Apply(rabbitBatch(0, qs...))
+	svcs := make([]sources.Service, services)
+	names := make([]string, services)
+	for i := range svcs {
+		names[i] = fmt.Sprintf("compute-%05d", i)
+		svcs[i] = svc("nova-compute", names[i], sources.StateUp, t0)
+	}
+	s.Apply(novaBatch(t0, svcs...))
+	batch := make([]sources.Probe, per)
+	k := 0
+	fill := func() {
+		now := t0.Add(time.Duration(k+1) * time.Second)
+		for i := range batch {
+			batch[i] = sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: names[(k%15+15*i)%services], At: now, RTT: time.Millisecond, Result: sources.ProbeOK}
+		}
+		k++
+	}
+	for range 30 { // histories filling
+		fill()
+		s.Apply(sources.Batch{Source: "rpcping", At: batch[0].At, Health: sources.Health{OK: true}, Probes: batch})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		fill()
+		b.StartTimer()
+		s.Apply(sources.Batch{Source: "rpcping", At: batch[0].At, Health: sources.Health{OK: true}, Probes: batch})
+	}
+}

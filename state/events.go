@@ -352,14 +352,14 @@ func (t *timelineState) servicesDiff(out []Event, prev, s *Snapshot) []Event {
 		}
 		switch {
 		case c < 0:
-			out = append(out, svc(&ps[i], "no longer listed", "missing from Nova's service list", "", LevelProblem))
+			out = append(out, svc(ps[i], "no longer listed", "missing from Nova's service list", "", LevelProblem))
 			i++
 		case c > 0:
-			n := &ns[j]
+			n := ns[j]
 			out = append(out, svc(n, "listed", fmt.Sprintf("new in Nova's service list, %s", condWord(n.Cond)), "new in Nova's service list", LevelInfo))
 			j++
 		default:
-			p, n := &ps[i], &ns[j]
+			p, n := ps[i], ns[j]
 			i, j = i+1, j+1
 			if p.Cond != n.Cond {
 				level := LevelProblem

@@ -7,17 +7,17 @@ import (
 
 // Service returns the service with key k, in O(log n).
 func (s *Snapshot) Service(k ServiceKey) (Service, bool) {
-	i, ok := slices.BinarySearchFunc(s.Services, k, func(sv Service, k ServiceKey) int { return cmpServiceKey(sv.Key, k) })
+	i, ok := slices.BinarySearchFunc(s.Services, k, cmpServiceAt)
 	if !ok {
 		return Service{}, false
 	}
-	return s.Services[i], true
+	return *s.Services[i], true
 }
 
 // ServicesOnHost returns the services on host, sorted by binary, in O(log n).
-// The result shares the snapshot's array: do not modify it (appending is safe).
-func (s *Snapshot) ServicesOnHost(host string) []Service {
-	lo, _ := slices.BinarySearchFunc(s.Services, host, func(sv Service, h string) int { return strings.Compare(sv.Key.Host, h) })
+// The result shares the snapshot's array and services: do not modify them (appending is safe).
+func (s *Snapshot) ServicesOnHost(host string) []*Service {
+	lo, _ := slices.BinarySearchFunc(s.Services, host, func(sv *Service, h string) int { return strings.Compare(sv.Key.Host, h) })
 	hi := lo
 	for hi < len(s.Services) && s.Services[hi].Key.Host == host {
 		hi++

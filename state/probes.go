@@ -22,26 +22,32 @@ func probeSeries(h []sources.Probe) ProbeSeries {
 
 // foldProbes appends canaries to next.Canary and attaches RPC pings to their
 // services. A ping of a service Nova has not listed is dropped.
+//
+// A batch of pings copies the service list's pointers (8 bytes a service)
+// and the services it pings, each once; the others are shared with the
+// previous snapshot, whose services never change.
 func (s *Store) foldProbes(f *fold, next *Snapshot) {
 	canary := next.Canary.History
-	canaryChanged, servicesCopied := false, false
+	canaryChanged := false
+	prev := next.Services
 	for _, p := range f.b.Probes {
 		switch p.Kind {
 		case sources.ProbeCanary:
 			canary = appendBounded(canary, p, s.cfg.ProbeHistory)
 			canaryChanged = true
 		case sources.ProbeRPC:
-			i, ok := slices.BinarySearchFunc(next.Services, ServiceKey{Binary: p.Binary, Host: p.Host}, func(sv Service, k ServiceKey) int {
-				return cmpServiceKey(sv.Key, k)
-			})
+			i, ok := slices.BinarySearchFunc(next.Services, ServiceKey{Binary: p.Binary, Host: p.Host}, cmpServiceAt)
 			if !ok {
 				continue
 			}
-			if !servicesCopied {
-				next.Services = slices.Clone(next.Services)
-				servicesCopied = true
+			if sameSlice(next.Services, prev) {
+				next.Services = slices.Clone(prev)
 			}
-			sv := &next.Services[i]
+			if next.Services[i] == prev[i] { // not yet copied in this batch
+				c := *prev[i]
+				next.Services[i] = &c
+			}
+			sv := next.Services[i]
 			// The service's own strings, not the batch's: one copy of the
 			// names per service, not one per ping kept.
 			p.Binary, p.Host = sv.Key.Binary, sv.Key.Host

@@ -70,6 +70,9 @@ func condOf(in *sources.Service) Condition {
 // reporting reports whether c means the service reports in.
 func reporting(c Condition) bool { return c == CondUp || c == CondDisabled }
 
+// cmpServiceAt orders a service against a key, for binary searches of Snapshot.Services.
+func cmpServiceAt(sv *Service, k ServiceKey) int { return cmpServiceKey(sv.Key, k) }
+
 func cmpServiceKey(a, b ServiceKey) int {
 	if c := strings.Compare(a.Host, b.Host); c != 0 {
 		return c
@@ -98,13 +101,15 @@ func sortedOrder(n int, cmpIdx func(i, j int) int) []int32 {
 
 // foldServices merges a complete Nova service list into next.Services.
 // Services missing from the list are dropped; a duplicate key keeps the last row.
+// Every listed service is a new Service (a poll changes each one's
+// UpdatedAt); the previous snapshot's are not written.
 func (s *Store) foldServices(f *fold, next *Snapshot) {
 	in := f.b.Services
 	order := sortedOrder(len(in), func(i, j int) int {
 		return cmpServiceKey(ServiceKey{in[i].Binary, in[i].Host}, ServiceKey{in[j].Binary, in[j].Host})
 	})
 	prev, px := next.Services, s.svcx
-	out := make([]Service, 0, len(in))
+	out := make([]*Service, 0, len(in))
 	ox := make([]svcState, 0, len(in))
 	j := 0
 	for n, i := range order {
@@ -118,16 +123,16 @@ func (s *Store) foldServices(f *fold, next *Snapshot) {
 		for j < len(prev) && cmpServiceKey(prev[j].Key, key) < 0 {
 			j++
 		}
-		var sv Service
+		sv := new(Service)
 		var st svcState
 		if j < len(prev) && prev[j].Key == key {
-			sv, st = prev[j], px[j]
+			*sv, st = *prev[j], px[j]
 			j++
 		} else {
-			sv = Service{Key: key, FirstSeen: f.at, Since: f.at, CondSince: f.at, Cond: condOf(row)}
+			*sv = Service{Key: key, FirstSeen: f.at, Since: f.at, CondSince: f.at, Cond: condOf(row)}
 		}
-		s.observeService(f, &sv, &st, row)
-		knownSince(&sv, next.Hosts)
+		s.observeService(f, sv, &st, row)
+		knownSince(sv, next.Hosts)
 		out = append(out, sv)
 		ox = append(ox, st)
 	}

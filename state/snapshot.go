@@ -64,7 +64,7 @@ type Snapshot struct {
 	Retention time.Duration     // how far back histories reach
 	Sources   []SourceHealth    // sorted by Name
 	Overview  *sources.Overview // broker cluster summary, nil until seen
-	Services  []Service         // sorted by Host, then Binary
+	Services  []*Service        // sorted by Host, then Binary; shared between snapshots, never modified
 	Queues    []Queue           // sorted by VHost, then Name
 	Nodes     []Node            // sorted by Name
 	Hosts     []*Host           // heartbeat state per node, sorted by Name; shared between snapshots, never modified

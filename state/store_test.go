@@ -125,6 +125,49 @@ func TestProbes(t *testing.T) {
 	}
 }
 
+// TestRPCBatchSharesServices: a batch of RPC pings copies only the
+// services it pings (each once, however many of its pings it holds); the
+// others are shared with the previous snapshot, whose services stay as
+// they were, also through the next Nova poll.
+func TestRPCBatchSharesServices(t *testing.T) {
+	s := NewStore(DefaultConfig())
+	var svcs []sources.Service
+	for i := range 100 {
+		svcs = append(svcs, svc("nova-compute", fmt.Sprintf("c%03d", i), sources.StateUp, at(0)))
+	}
+	before := s.Apply(novaBatch(at(0), svcs...))
+	ping := func(host string, k int, r sources.ProbeResult) sources.Probe {
+		return sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host, At: at(1).Add(time.Duration(k) * time.Millisecond), Result: r}
+	}
+	after := s.Apply(sources.Batch{Source: "rpcping", At: at(1), Health: sources.Health{OK: true}, Probes: []sources.Probe{
+		ping("c007", 0, sources.ProbeOK), ping("c042", 1, sources.ProbeOK), ping("c042", 2, sources.ProbeTimeout),
+	}})
+	if len(after.Services) != 100 {
+		t.Fatalf("%d services", len(after.Services))
+	}
+	for i, sv := range after.Services {
+		changed := sv.Key.Host == "c007" || sv.Key.Host == "c042"
+		if shared := sv == before.Services[i]; shared == changed {
+			t.Errorf("%s: shared with the previous snapshot %v, pinged by the batch %v", sv.Key.Host, shared, changed)
+		}
+	}
+	if sv, _ := before.Service(ServiceKey{"nova-compute", "c042"}); sv.RPC != nil || len(sv.RPCHistory) != 0 {
+		t.Errorf("the previous snapshot's c042 changed: %+v, %d pings", sv.RPC, len(sv.RPCHistory))
+	}
+	if sv, _ := after.Service(ServiceKey{"nova-compute", "c042"}); sv.RPC == nil || sv.RPC.Result != sources.ProbeTimeout || len(sv.RPCHistory) != 2 {
+		t.Errorf("c042: %+v, %d pings", sv.RPC, len(sv.RPCHistory))
+	}
+	for i := range svcs {
+		svcs[i].UpdatedAt = at(2)
+	}
+	s.Apply(novaBatch(at(2), svcs...))
+	for _, sv := range after.Services {
+		if !sv.UpdatedAt.Equal(at(0)) {
+			t.Fatalf("%s: a Nova poll wrote the previous snapshot's service (updated %v)", sv.Key.Host, sv.UpdatedAt)
+		}
+	}
+}
+
 func TestRestartsNewestFirstAndBounded(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxRestarts = 5
@@ -187,7 +230,7 @@ func TestLookups(t *testing.T) {
 		}
 	}
 	if on := snap.ServicesOnHost("c1"); len(on) == 1 {
-		_ = append(on, Service{}) // must not clobber the next service
+		_ = append(on, &Service{}) // must not clobber the next service
 		if sv, _ := snap.Service(ServiceKey{"nova-compute", "c2"}); sv.Key.Host != "c2" {
 			t.Errorf("appending to ServicesOnHost overwrote the snapshot")
 		}

@@ -533,7 +533,7 @@ type hostDown struct {
 
 // svcSummary is what the rules need from the service list, recomputed when it changes.
 type svcSummary struct {
-	arr     *Service  // identity of the summarised Services (its first element)
+	arr     **Service // identity of the summarised Services (its first element)
 	n       int       // its length
 	hosts   int       // hosts running Nova services
 	started time.Time // earliest down transition of an affected service in the window
@@ -590,7 +590,7 @@ func (s *Store) computeVerdict(f *fold, next *Snapshot) Verdict {
 	v.lastEval = now
 
 	ws := v.windowStart(now)
-	var first *Service
+	var first **Service
 	if len(next.Services) > 0 {
 		first = &next.Services[0]
 	}

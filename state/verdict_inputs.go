@@ -271,7 +271,7 @@ func (v *verdictState) hostInputs(next *Snapshot, in *VerdictInputs, now time.Ti
 // peersDown is HostInput.PeersDown for one host's services: "2/2
 // nova-compute" when every one of its down services is down on every host
 // running it (two or more), else "".
-func (sum *svcSummary) peersDown(svcs []Service) string {
+func (sum *svcSummary) peersDown(svcs []*Service) string {
 	var parts []string
 	for i := range svcs {
 		if svcs[i].Cond != CondDown {
@@ -321,7 +321,7 @@ func brokerProven(next *Snapshot, in *VerdictInputs, ws time.Time) bool {
 	}
 	var first time.Time // the earliest timed-out conductor ping
 	for i := range next.Services {
-		sv := &next.Services[i]
+		sv := next.Services[i]
 		if sv.Key.Binary == "nova-conductor" && sv.RPC != nil && !sv.RPC.At.Before(ws) && sv.RPC.Result == sources.ProbeTimeout {
 			if first.IsZero() || sv.RPC.At.Before(first) {
 				first = sv.RPC.At
@@ -490,7 +490,7 @@ func (v *verdictState) summarise(next *Snapshot, ws time.Time) {
 	}
 	failedHost, affectedHost, hostName := "", "", ""
 	for i := range svcs {
-		sv := &svcs[i]
+		sv := svcs[i]
 		if sv.Key.Host != hostName {
 			hostName = sv.Key.Host
 			sum.hosts++
@@ -701,7 +701,7 @@ func authFailing(next *Snapshot, now time.Time) (string, sources.FailureKind) {
 }
 
 // downServices names the down services of one host: "nova-compute" or "nova-compute, nova-network".
-func downServices(svcs []Service) string {
+func downServices(svcs []*Service) string {
 	var names []string
 	for i := range svcs {
 		if svcs[i].Cond == CondDown {
@@ -712,11 +712,11 @@ func downServices(svcs []Service) string {
 }
 
 // rpcOf describes the last RPC pings of a host's down services.
-func rpcOf(svcs []Service) (string, PingState) {
+func rpcOf(svcs []*Service) (string, PingState) {
 	pinged, answered := 0, 0
 	var last *sources.Probe
 	for i := range svcs {
-		sv := &svcs[i]
+		sv := svcs[i]
 		if sv.Cond != CondDown || sv.RPC == nil {
 			continue
 		}
@@ -737,7 +737,7 @@ func rpcOf(svcs []Service) (string, PingState) {
 }
 
 // missingProcesses names the down services that the host's agent does not list as running.
-func missingProcesses(svcs []Service, h Host) string {
+func missingProcesses(svcs []*Service, h Host) string {
 	if len(h.Processes) == 0 {
 		return ""
 	}

@@ -74,7 +74,7 @@ func buildBigSnapshot(nSvc, nQ int) *state.Snapshot {
 			UpdatedAt: ago(time.Duration(i%30) * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(time.Hour), Since: ago(time.Duration(i%3600) * time.Second),
 			Flapping: i%17 == 0, FlapPercent: float64(i % 100),
 			RPC: &sources.Probe{Kind: sources.ProbeRPC, RTT: time.Duration(i%900) * time.Millisecond, Result: sources.ProbeOK}}
-		s.Services = append(s.Services, svc)
+		s.Services = append(s.Services, &svc)
 		s.Hosts = append(s.Hosts, &state.Host{Name: host, LastSeen: ago(time.Duration(i%90) * time.Second), Interval: 10 * time.Second})
 	}
 	hist := make([]state.QueueHistory, 16)
@@ -151,9 +151,10 @@ func changed(base *state.Snapshot, what, v int) *state.Snapshot {
 	case changeNova:
 		next.Services = slices.Clone(base.Services)
 		for i := v; i < len(next.Services); i += 97 {
-			s := &next.Services[i]
+			s := *next.Services[i] // base's services are shared: change a copy
 			s.Cond = state.Condition((int(s.Cond) + 1 + v) % 5)
 			s.Since = fixedNow
+			next.Services[i] = &s
 		}
 	}
 	return &next

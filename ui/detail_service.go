@@ -132,7 +132,7 @@ func (d *serviceDetail) Update(msg tea.Msg) (pane, tea.Cmd) {
 }
 
 // pick puts the cursor on row i: a sibling, or the queue after them.
-func (d *serviceDetail) pick(sibs []state.Service, i int) {
+func (d *serviceDetail) pick(sibs []*state.Service, i int) {
 	d.onQueue = i >= len(sibs)
 	if !d.onQueue {
 		d.sib = sibs[i].Key
@@ -150,7 +150,7 @@ func (d *serviceDetail) reveal(line int) {
 }
 
 // siblingIndex is where the cursor is in sibs: on sib, else on the service shown, else the first.
-func siblingIndex(sibs []state.Service, sib, self state.ServiceKey) int {
+func siblingIndex(sibs []*state.Service, sib, self state.ServiceKey) int {
 	at := 0
 	for i := range sibs {
 		switch sibs[i].Key {
@@ -237,7 +237,7 @@ func (d *serviceDetail) layout() ([]string, []int) {
 		cur = len(sibs)
 	}
 	for i := range sibs {
-		other := &sibs[i]
+		other := sibs[i]
 		cond := padRight(condWord(other.Cond), 10)
 		var l string
 		if i == cur {

@@ -87,12 +87,12 @@ func findService(s *state.Snapshot, k state.ServiceKey) *state.Service {
 	if !ok {
 		return nil
 	}
-	return &s.Services[i]
+	return s.Services[i]
 }
 
 // serviceIndex is where the service k is in s.Services (sorted by host, binary).
 func serviceIndex(s *state.Snapshot, k state.ServiceKey) (int, bool) {
-	return slices.BinarySearchFunc(s.Services, k, func(v state.Service, k state.ServiceKey) int {
+	return slices.BinarySearchFunc(s.Services, k, func(v *state.Service, k state.ServiceKey) int {
 		return cmp.Or(cmp.Compare(v.Key.Host, k.Host), cmp.Compare(v.Key.Binary, k.Binary))
 	})
 }
@@ -113,8 +113,8 @@ func queueIndex(s *state.Snapshot, k state.QueueKey) (int, bool) {
 }
 
 // servicesOnHost returns the index range of host's services (Services is sorted by host).
-func servicesOnHost(s *state.Snapshot, host string) []state.Service {
-	lo, _ := slices.BinarySearchFunc(s.Services, host, func(v state.Service, h string) int { return cmp.Compare(v.Key.Host, h) })
+func servicesOnHost(s *state.Snapshot, host string) []*state.Service {
+	lo, _ := slices.BinarySearchFunc(s.Services, host, func(v *state.Service, h string) int { return cmp.Compare(v.Key.Host, h) })
 	hi := lo
 	for hi < len(s.Services) && s.Services[hi].Key.Host == host {
 		hi++

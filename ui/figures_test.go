@@ -109,7 +109,6 @@ func TestUnconfiguredAndRecording(t *testing.T) {
 func TestUnconfiguredPingsAndHeartbeats(t *testing.T) {
 	snap := incident()
 	snap.Sources = slices.DeleteFunc(slices.Clone(snap.Sources), func(h state.SourceHealth) bool { return h.Name == sources.NameHeartbeat })
-	snap.Services = slices.Clone(snap.Services)
 	for i := range snap.Services {
 		snap.Services[i].RPC, snap.Services[i].RPCHistory = nil, nil
 	}

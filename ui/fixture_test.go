@@ -89,7 +89,7 @@ func incident() *state.Snapshot {
 		if svc.RPC != nil {
 			svc.RPCHistory = append(svc.RPCHistory, *svc.RPC)
 		}
-		s.Services = append(s.Services, svc)
+		s.Services = append(s.Services, &svc)
 		hb := state.Host{Name: host, LastSeen: ago(time.Duration(i%7+1) * time.Second), Interval: 10 * time.Second, Seq: 2000 + uint64(i), BootID: "b00t", Uptime: 90 * 24 * time.Hour, AgentVersion: "0.3.1",
 			Processes: []sources.Process{{Name: "nova-compute", PID: 4000 + i, StartedAt: ago(3 * time.Hour)}}}
 		switch i {
@@ -104,7 +104,7 @@ func incident() *state.Snapshot {
 	}
 	for _, ctl := range []string{"ctl-1", "ctl-2", "ctl-3"} {
 		for _, bin := range []string{"nova-conductor", "nova-scheduler"} {
-			s.Services = append(s.Services, state.Service{
+			s.Services = append(s.Services, &state.Service{
 				Key: state.ServiceKey{Binary: bin, Host: ctl}, ID: bin + "-" + ctl, Zone: "internal",
 				Status: sources.StatusEnabled, State: sources.StateUp, Cond: state.CondUp,
 				UpdatedAt: ago(3 * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute), CondSince: ago(58 * time.Minute),

@@ -115,12 +115,16 @@ func TestOrderRedoneWhenSliceChanges(t *testing.T) {
 		{"nova poll, flap sort", []string{"s", "s", "s"}, func(s *state.Snapshot) {
 			s.Services = slices.Clone(s.Services)
 			for i := range s.Services {
-				s.Services[i].FlapPercent = float64(i)
+				c := *s.Services[i] // base's services are shared: change copies
+				c.FlapPercent = float64(i)
+				s.Services[i] = &c
 			}
 		}, [3]int{1, 0, 0}},
 		{"nova poll, by binary", []string{"b"}, func(s *state.Snapshot) {
 			s.Services = slices.Clone(s.Services)
-			s.Services[0].Key.Binary = "nova-api"
+			c := *s.Services[0]
+			c.Key.Binary = "nova-api"
+			s.Services[0] = &c
 		}, [3]int{1, 0, 0}},
 		{"timeline", []string{"3"}, func(s *state.Snapshot) {
 			s.Timeline = slices.Clone(s.Timeline[5:])

@@ -111,7 +111,7 @@ func (p *servicesPane) open() tea.Cmd {
 
 func (p *servicesPane) current() *state.Service {
 	if i := p.cursorRow(); i >= 0 {
-		return &p.e.snap.Services[i]
+		return p.e.snap.Services[i]
 	}
 	return nil
 }
@@ -158,7 +158,7 @@ func (p *servicesPane) sync() {
 	var match func(i int32) bool
 	if p.problems || p.filter != "" {
 		match = func(i int32) bool {
-			return (!p.problems || p.sev[i] != 0) && (p.filter == "" || serviceMatches(&svcs[i], p.filter))
+			return (!p.problems || p.sev[i] != 0) && (p.filter == "" || serviceMatches(svcs[i], p.filter))
 		}
 	}
 	order := p.narrow.rows(p.filter, p.sorted, match)
@@ -209,7 +209,7 @@ func (p *servicesPane) sortServices(order []int32) []int32 {
 	}
 	for n := range svcs {
 		i := at(n)
-		s := &svcs[i]
+		s := svcs[i]
 		var k uint64
 		switch p.sort {
 		case svcSortSeverity:
@@ -259,7 +259,7 @@ func severities(snap *state.Snapshot, now time.Time, sev []int32) []int32 {
 	sev = sev[:len(svcs)]
 	h := 0
 	for i := range svcs {
-		s := &svcs[i]
+		s := svcs[i]
 		for h < len(hosts) && hosts[h].Name < s.Key.Host {
 			h++
 		}
@@ -405,7 +405,7 @@ func (p *servicesPane) View() string {
 		if idx >= len(svcs) {
 			break
 		}
-		s := &svcs[idx]
+		s := svcs[idx]
 		b.WriteByte('\n')
 		g := p.groupOf(s)
 		showGroup := p.sort != svcSortGroup || g != prevGroup || i == p.list.cursor

@@ -72,7 +72,6 @@ func TestColumnsFitContent(t *testing.T) {
 	}
 	noPings := func() *state.Snapshot {
 		s := incident()
-		s.Services = slices.Clone(s.Services)
 		for i := range s.Services {
 			s.Services[i].RPC, s.Services[i].RPCHistory = nil, nil
 		}

@@ -513,7 +513,7 @@ func TestIntegrationComputeKilled(t *testing.T) {
 func storeService(snap *state.Snapshot, host string) (state.Service, bool) {
 	for _, sv := range snap.Services {
 		if sv.Key.Binary == "nova-compute" && sv.Key.Host == host {
-			return sv, true
+			return *sv, true
 		}
 	}
 	return state.Service{}, false
