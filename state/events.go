@@ -674,7 +674,7 @@ func rpcDiff(out []Event, b *sources.Batch, prev, s *Snapshot) []Event {
 		if !ok || n.RPC == nil || !n.RPC.At.Equal(p.At) {
 			continue // not listed by Nova, or an older ping than the one kept
 		}
-		var was *sources.Probe
+		var was *RPCPing
 		if o, ok := prev.Service(key); ok {
 			was = o.RPC
 		}

@@ -9,6 +9,26 @@ import (
 
 func probeAt(p *sources.Probe) time.Time { return p.At }
 
+func rpcPingAt(p *RPCPing) time.Time { return p.At }
+
+// rpcPing is p as a service keeps it. A known result is the package's
+// constant, not the batch's copy (a recording's decoder allocates one a
+// ping).
+func rpcPing(p *sources.Probe) RPCPing {
+	r := p.Result
+	switch r {
+	case sources.ProbeOK:
+		r = sources.ProbeOK
+	case sources.ProbeTimeout:
+		r = sources.ProbeTimeout
+	case sources.ProbeBlocked:
+		r = sources.ProbeBlocked
+	case sources.ProbeError:
+		r = sources.ProbeError
+	}
+	return RPCPing{At: p.At, RTT: p.RTT, Result: r, Detail: p.Detail}
+}
+
 // probeSeries wraps a history, counting its failures.
 func probeSeries(h []sources.Probe) ProbeSeries {
 	ps := ProbeSeries{History: h}
@@ -48,17 +68,15 @@ func (s *Store) foldProbes(f *fold, next *Snapshot) {
 				next.Services[i] = &c
 			}
 			sv := next.Services[i]
-			// The service's own strings, not the batch's: one copy of the
-			// names per service, not one per ping kept.
-			p.Binary, p.Host = sv.Key.Binary, sv.Key.Host
-			sv.RPCHistory = trimBefore(appendBounded(sv.RPCHistory, p, s.cfg.RPCHistory), f.cutoff, probeAt)
+			ping := rpcPing(&p)
+			sv.RPCHistory = trimBefore(appendBounded(sv.RPCHistory, ping, s.cfg.RPCHistory), f.cutoff, rpcPingAt)
 			if sv.RPC == nil || !p.At.Before(sv.RPC.At) {
-				if n := len(sv.RPCHistory); n > 0 && sv.RPCHistory[n-1] == p {
+				if n := len(sv.RPCHistory); n > 0 && sv.RPCHistory[n-1] == ping {
 					// The ping just appended: its element is never
 					// written again (ring.go), so point at it.
 					sv.RPC = &sv.RPCHistory[n-1]
 				} else {
-					latest := p
+					latest := ping
 					sv.RPC = &latest
 				}
 			}

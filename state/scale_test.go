@@ -228,8 +228,8 @@ func TestMemoryPerItem(t *testing.T) {
 		n     int
 		bytes float64 // stated per item
 	}{
-		{"queue", scaleModel{queues: 1000}, 1000, 2800},
-		{"service", scaleModel{services: 1000}, 1000, 5000},
+		{"queue", scaleModel{queues: 1000}, 1000, 2700},
+		{"service", scaleModel{services: 1000}, 1000, 3600},
 		{"host", scaleModel{hosts: 1000}, 1000, 700},
 	}
 	for _, c := range cases {

@@ -714,7 +714,8 @@ func downServices(svcs []*Service) string {
 // rpcOf describes the last RPC pings of a host's down services.
 func rpcOf(svcs []*Service) (string, PingState) {
 	pinged, answered := 0, 0
-	var last *sources.Probe
+	var last *RPCPing
+	var lastOf *Service
 	for i := range svcs {
 		sv := svcs[i]
 		if sv.Cond != CondDown || sv.RPC == nil {
@@ -724,14 +725,14 @@ func rpcOf(svcs []*Service) (string, PingState) {
 		if sv.RPC.Result == sources.ProbeOK {
 			answered++
 		} else if last == nil || sv.RPC.At.After(last.At) {
-			last = sv.RPC
+			last, lastOf = sv.RPC, sv
 		}
 	}
 	switch {
 	case pinged == 0:
 		return "no RPC data", PingNone
 	case last != nil:
-		return fmt.Sprintf("RPC ping of %s %s at %s", last.Binary, last.Result, format.Clock(last.At)), PingFailed
+		return fmt.Sprintf("RPC ping of %s %s at %s", lastOf.Key.Binary, last.Result, format.Clock(last.At)), PingFailed
 	}
 	return fmt.Sprintf("RPC pings answered (%d)", answered), PingAnswered
 }

@@ -73,7 +73,7 @@ func buildBigSnapshot(nSvc, nQ int) *state.Snapshot {
 		svc := state.Service{Key: state.ServiceKey{Binary: "nova-compute", Host: host}, Cond: state.Condition(i % 5),
 			UpdatedAt: ago(time.Duration(i%30) * time.Second), ReportInterval: 10 * time.Second, FirstSeen: ago(time.Hour), Since: ago(time.Duration(i%3600) * time.Second),
 			Flapping: i%17 == 0, FlapPercent: float64(i % 100),
-			RPC: &sources.Probe{Kind: sources.ProbeRPC, RTT: time.Duration(i%900) * time.Millisecond, Result: sources.ProbeOK}}
+			RPC: &state.RPCPing{RTT: time.Duration(i%900) * time.Millisecond, Result: sources.ProbeOK}}
 		s.Services = append(s.Services, &svc)
 		s.Hosts = append(s.Hosts, &state.Host{Name: host, LastSeen: ago(time.Duration(i%90) * time.Second), Interval: 10 * time.Second})
 	}

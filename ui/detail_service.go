@@ -299,7 +299,7 @@ func rpcLines(o *doc, e *env, s *state.Service) {
 	now := e.now
 	h := s.RPCHistory
 	if len(h) == 0 && s.RPC != nil {
-		h = []sources.Probe{*s.RPC}
+		h = []state.RPCPing{*s.RPC}
 	}
 	if len(h) == 0 {
 		if u, ok := e.unconfigured(sources.NameRPCPing); ok {

@@ -44,10 +44,10 @@ func incident() *state.Snapshot {
 			Status: sources.StatusEnabled, State: sources.StateUp, Cond: state.CondUp,
 			UpdatedAt: ago(time.Duration(i%9+1) * time.Second), ReportInterval: 10 * time.Second,
 			FirstSeen: ago(58 * time.Minute), Since: ago(58 * time.Minute), CondSince: ago(58 * time.Minute),
-			RPC: &sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host, At: ago(20 * time.Second), RTT: time.Duration(8+i) * time.Millisecond, Result: sources.ProbeOK},
+			RPC: &state.RPCPing{At: ago(20 * time.Second), RTT: time.Duration(8+i) * time.Millisecond, Result: sources.ProbeOK},
 		}
 		for k := 11; k >= 1; k-- { // earlier pings, every 30 s
-			svc.RPCHistory = append(svc.RPCHistory, sources.Probe{Kind: sources.ProbeRPC, Binary: "nova-compute", Host: host,
+			svc.RPCHistory = append(svc.RPCHistory, state.RPCPing{
 				At: ago(time.Duration(20+30*k) * time.Second), RTT: time.Duration(8+i+k%4) * time.Millisecond, Result: sources.ProbeOK})
 		}
 		if flapping[i] {

@@ -509,7 +509,7 @@ func heartbeatCell(e *env, host string) (string, theme.Ink) {
 }
 
 // rpcCell is the last RPC ping's result and round trip.
-func rpcCell(pr *sources.Probe, st *theme.Styles) (string, theme.Ink) {
+func rpcCell(pr *state.RPCPing, st *theme.Styles) (string, theme.Ink) {
 	if pr == nil {
 		return "", theme.Ink{}
 	}
