@@ -43,7 +43,7 @@ func TestHelpListsEverything(t *testing.T) {
 		}
 	}
 	// Every environment variable the code reads is in the help.
-	for _, file := range []string{"config.go", "main.go", "rpcping.go", "agent.go"} {
+	for _, file := range []string{"config.go", "main.go", "rpcping.go", "agent.go", "memory.go"} {
 		src, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
