@@ -85,6 +85,35 @@ type Snapshot struct {
 	// Read says, per kind of data, which source last delivered it and the
 	// time that data describes: what staleness is judged by (see Figures).
 	Read struct{ Services, Overview, Nodes, Queues Reading }
+	// Gen says which slices this snapshot built anew (see Generations).
+	Gen Generations
+}
+
+// Generations count, per slice, the Applies that built it anew. A slice
+// whose count is the same in two snapshots of one Store is the same slice,
+// shared and unchanged, so what a reader derived from it (a sorted order,
+// a filter's matches) still holds. Snapshots not made by a Store have zero
+// counts; a reader should also compare the slices themselves.
+type Generations struct {
+	Services, Queues, Hosts, Timeline uint64
+}
+
+// next returns the counts of snapshot b, made from a (whose counts are g):
+// each slice that is not a's slice counts once more.
+func (g Generations) next(a, b *Snapshot) Generations {
+	if !sameSlice(a.Services, b.Services) {
+		g.Services++
+	}
+	if !sameSlice(a.Queues, b.Queues) {
+		g.Queues++
+	}
+	if !sameSlice(a.Hosts, b.Hosts) {
+		g.Hosts++
+	}
+	if !sameSlice(a.Timeline, b.Timeline) {
+		g.Timeline++
+	}
+	return g
 }
 
 // SourceHealth is how one source's polls are going.

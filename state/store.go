@@ -111,6 +111,7 @@ func (s *Store) Apply(b sources.Batch) *Snapshot {
 	next.Verdict = s.computeVerdict(f, &next)
 	next.Changes = s.tl.deriveEvents(&f.b, prev, &next, f.restarts, f.addedHosts, f.conflicts, f.cutoff)
 	next.Timeline = s.tl.foldTimeline(next.Timeline, next.Changes, f.cutoff, s.cfg.MaxEvents, s.cfg.TimelineGroup)
+	next.Gen = prev.Gen.next(prev, &next)
 
 	snap := &next
 	s.cur.Store(snap)

@@ -70,7 +70,7 @@ func openSelected(k *KeyMap) key.Binding {
 // the broker lists none; it looks again only when the queues changed.
 func (d *serviceDetail) computeQueue() *state.Queue {
 	s := d.e.snap
-	if k := keyOf(s.Queues); k != d.queuesK || (k == sliceKey{}) {
+	if k := keyOf(s.Gen.Queues, s.Queues); k != d.queuesK || (k == sliceKey{}) {
 		d.queuesK = k
 		d.queue = computeQueue(s, d.key.Host)
 	}

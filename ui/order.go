@@ -9,21 +9,23 @@ import (
 // What a pane derives from a snapshot (its sorted order, the rows its
 // filter matches, column widths) is kept while the slices it derives from
 // stay the same. A Store shares a slice a batch did not touch with the
-// snapshot before (state.Store.Apply) and never writes a slice it
-// published; sliceKey identifies a slice by its first element's address
-// and its length. A pane holding a sliceKey holds the slice's array, so
-// that address is not reused while the key is kept.
+// snapshot before and counts the slices it builds anew
+// (state.Snapshot.Gen); sliceKey identifies a slice by that count and by
+// the slice itself, so snapshots not made by a Store (tests, a replay's
+// first frame) are told apart too. A pane holding a sliceKey holds the
+// slice's array, so its address is not reused while the key is kept.
 type sliceKey struct {
+	gen   uint64
 	first any // a pointer to the first element; nil when empty
 	n     int
 }
 
-// keyOf is the sliceKey of s.
-func keyOf[T any](s []T) sliceKey {
+// keyOf is the sliceKey of s, counted gen by the store.
+func keyOf[T any](gen uint64, s []T) sliceKey {
 	if len(s) == 0 {
-		return sliceKey{}
+		return sliceKey{gen: gen}
 	}
-	return sliceKey{first: &s[0], n: len(s)}
+	return sliceKey{gen: gen, first: &s[0], n: len(s)}
 }
 
 // ranked is one row to sort: its sort key and its snapshot index.

@@ -81,11 +81,12 @@ func sortCounts(m Model) [3]int {
 }
 
 // TestOrderRedoneWhenSliceChanges: a pane redoes its order exactly when a
-// slice it depends on changed (a new slice: the store shares those a batch
-// did not touch); its rows are then those a fresh model shows for the snapshot
+// slice it depends on changed, told by the store's count or by the slice
+// itself; its rows are then those a fresh model shows for the snapshot
 // (a cache that ignored a change would show the old ones).
 func TestOrderRedoneWhenSliceChanges(t *testing.T) {
 	base := bigSnapshot(40, 120)
+	base.Gen = state.Generations{Services: 5, Queues: 5, Hosts: 5, Timeline: 5}
 	reversedQueues := func(s *state.Snapshot) {
 		s.Queues = slices.Clone(s.Queues)
 		for i := range s.Queues {
@@ -102,16 +103,20 @@ func TestOrderRedoneWhenSliceChanges(t *testing.T) {
 		{"same slices, new snapshot", nil, func(s *state.Snapshot) { s.Seq++ }, [3]int{}},
 		{"heartbeats, host sort", nil, func(s *state.Snapshot) {
 			s.Hosts = slices.Clone(s.Hosts)
+			s.Gen.Hosts++
 		}, [3]int{}},
 		{"heartbeats, severity sort", []string{"s"}, func(s *state.Snapshot) {
 			s.Hosts = slices.Clone(s.Hosts)
 			h := *s.Hosts[3]
 			h.LastSeen = fixedNow.Add(-time.Hour) // lost: its service rises
 			s.Hosts[3] = &h
+			s.Gen.Hosts++
 		}, [3]int{1, 0, 0}},
-		{"queue poll", []string{"2"}, reversedQueues, [3]int{0, 1, 0}},
-		{"queue poll, a queue gone", []string{"2", "s"}, func(s *state.Snapshot) { s.Queues = slices.Clone(s.Queues[1:]) }, [3]int{0, 1, 0}},
-		{"queue poll, growth sort, filtered", []string{"2", "s", "/", "r", "e", "enter"}, func(s *state.Snapshot) { reversedQueues(s) }, [3]int{0, 1, 0}},
+		{"queue poll counted", []string{"2"}, func(s *state.Snapshot) { reversedQueues(s); s.Gen.Queues++ }, [3]int{0, 1, 0}},
+		{"queue poll, count not kept", []string{"2"}, reversedQueues, [3]int{0, 1, 0}},
+		{"queues counted, same slice", []string{"2"}, func(s *state.Snapshot) { s.Gen.Queues++ }, [3]int{0, 1, 0}},
+		{"queue poll, a queue gone", []string{"2", "s"}, func(s *state.Snapshot) { s.Queues = slices.Clone(s.Queues[1:]); s.Gen.Queues++ }, [3]int{0, 1, 0}},
+		{"queue poll, growth sort, filtered", []string{"2", "s", "/", "r", "e", "enter"}, func(s *state.Snapshot) { reversedQueues(s); s.Gen.Queues++ }, [3]int{0, 1, 0}},
 		{"nova poll, flap sort", []string{"s", "s", "s"}, func(s *state.Snapshot) {
 			s.Services = slices.Clone(s.Services)
 			for i := range s.Services {
@@ -119,15 +124,18 @@ func TestOrderRedoneWhenSliceChanges(t *testing.T) {
 				c.FlapPercent = float64(i)
 				s.Services[i] = &c
 			}
+			s.Gen.Services++
 		}, [3]int{1, 0, 0}},
 		{"nova poll, by binary", []string{"b"}, func(s *state.Snapshot) {
 			s.Services = slices.Clone(s.Services)
 			c := *s.Services[0]
 			c.Key.Binary = "nova-api"
 			s.Services[0] = &c
+			s.Gen.Services++
 		}, [3]int{1, 0, 0}},
 		{"timeline", []string{"3"}, func(s *state.Snapshot) {
 			s.Timeline = slices.Clone(s.Timeline[5:])
+			s.Gen.Timeline++
 		}, [3]int{0, 0, 1}},
 	}
 	for _, c := range cases {

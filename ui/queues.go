@@ -129,7 +129,7 @@ func queueProblem(q *state.Queue) bool {
 // A filter grown from the last one narrows the rows it matched (narrowing).
 func (p *queuesPane) sync() {
 	snap := p.e.snap
-	sk := qSortKey{queues: keyOf(snap.Queues), sort: p.sort}
+	sk := qSortKey{queues: keyOf(snap.Gen.Queues, snap.Queues), sort: p.sort}
 	if sk != p.sortK || p.sorted == nil {
 		p.sortK = sk
 		p.sorted = p.sortQueues(p.sorted[:0])

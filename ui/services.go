@@ -129,10 +129,10 @@ func (p *servicesPane) remember() {
 // grown from the last one narrows the rows it matched (narrowing).
 func (p *servicesPane) sync() {
 	snap := p.e.snap
-	sk := svcSortKey{svcs: keyOf(snap.Services), sort: p.sort, byBinary: p.byBinary,
+	sk := svcSortKey{svcs: keyOf(snap.Gen.Services, snap.Services), sort: p.sort, byBinary: p.byBinary,
 		sev: p.problems || p.sort == svcSortSeverity}
 	if sk.sev {
-		sk.hosts, sk.nowSec = keyOf(snap.Hosts), p.e.now.Unix()
+		sk.hosts, sk.nowSec = keyOf(snap.Gen.Hosts, snap.Hosts), p.e.now.Unix()
 	}
 	if sk != p.sortK || p.sorted == nil {
 		p.sortK = sk
@@ -235,7 +235,7 @@ func (p *servicesPane) groupOrder() []int32 {
 		return nil
 	}
 	svcs := p.e.snap.Services
-	if k := keyOf(svcs); k != p.byBinK || p.byBin == nil {
+	if k := keyOf(p.e.snap.Gen.Services, svcs); k != p.byBinK || p.byBin == nil {
 		p.byBinK = k
 		p.byBin = p.byBin[:0]
 		for i := range svcs {

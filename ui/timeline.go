@@ -312,7 +312,7 @@ func eventMatches(e *state.Event, f string) bool {
 // events) or a filter changed; a snapshot that changed neither only puts
 // the cursor back (and makes a replay's pending jump).
 func (p *timelinePane) sync() {
-	k := tlOrderKey{timeline: keyOf(p.e.snap.Timeline), problems: p.problems, filter: p.filter}
+	k := tlOrderKey{timeline: keyOf(p.e.snap.Gen.Timeline, p.e.snap.Timeline), problems: p.problems, filter: p.filter}
 	newSnap := p.e.snap != p.snap
 	if k == p.key && p.order != nil && !newSnap {
 		return
