@@ -99,13 +99,14 @@ package state
 //     "services down, cause unclear". A process verdict needs the service
 //     to be the exception among its peers.
 //  11. Process (CauseProcess): a host with services down whose heartbeats
-//     are fresh, confirmed by its RPC ping failing or the process missing
-//     from its process list.
+//     are fresh, confirmed by its RPC ping timing out or the process
+//     missing from its process list. A ping the broker blocked, or that
+//     could not be sent, never reached the process (PingUndelivered).
 //  12. Process, thin: as 11 with no RPC data and the process listed; the
 //     summary ends "(no RPC data)".
 //  13. Service down (CauseServiceDown, thin): services down on a host that
 //     cannot be judged (no agent, the heartbeat source failing, its pings
-//     answered: its reports do not reach Nova).
+//     answered: its reports do not reach Nova; or its pings undelivered).
 //
 // Rules 9–13 apply while the hosts with services down are not many. Under
 // a broker or blind verdict the evidence is the broker signals, the
@@ -113,6 +114,11 @@ package state
 // point at restarting services, the mistake of the 2015 incident).
 //
 // # Hold and clearing
+//
+// A stall of stacktop itself (no batch from any source for longer than
+// two intervals of the quickest healthy source: suspended, starved, a
+// paused VM) makes every source look stale at once; the rules then wait
+// for those sources to report again before judging (noteStall).
 //
 // A rule higher in the table replaces the current verdict at once. The
 // same rule updates its text and keeps its Since. A lower rule never
@@ -432,7 +438,7 @@ func ruleProcessThin(in *VerdictInputs) (said, bool) {
 
 func ruleServiceDown(in *VerdictInputs) (said, bool) {
 	return hostRule(in, "service down, cause unclear (thin evidence): ", "services down, cause unclear (thin evidence): ", func(h *HostInput) bool {
-		return h.Beat == BeatNone || h.Beat == BeatUnheard || h.Beat == BeatMassLost || (h.Beat == BeatFresh && h.Ping == PingAnswered)
+		return h.Beat == BeatNone || h.Beat == BeatUnheard || h.Beat == BeatMassLost || (h.Beat == BeatFresh && (h.Ping == PingAnswered || h.Ping == PingUndelivered))
 	})
 }
 
@@ -519,6 +525,10 @@ type verdictState struct {
 	quietSince      time.Time // when every symptom went away (zero while any lasts)
 	clearedAt       time.Time // when the last verdict cleared
 	lastEval        time.Time // when the rules last ran
+	lastApply       time.Time // the previous batch's time
+	resumedAt       time.Time // when stacktop resumed after a stall of its own; zero when not waiting
+	awaitUntil      time.Time // the longest the rules wait after a stall
+	awaited         []string  // the sources, healthy before the stall, whose next report the rules wait for
 	episodeAffected bool      // services were affected during the current verdict
 	last            Verdict   // the verdict last returned
 }
@@ -579,7 +589,11 @@ func (s *Store) computeVerdict(f *fold, next *Snapshot) Verdict {
 	now := next.At
 	b := &f.b
 	hbWasOK := !v.amqpFail.now
+	v.noteStall(next, now)
 	v.observe(f, next)
+	if v.awaiting(next, now) {
+		return v.last
+	}
 	// Heartbeats alone (no probes, the source as healthy as before) change
 	// only host ages: evaluate them at most once per second of snapshot time.
 	if b.Source == sources.NameHeartbeat && b.Health.OK && hbWasOK && len(b.Probes) == 0 &&
@@ -599,6 +613,52 @@ func (s *Store) computeVerdict(f *fold, next *Snapshot) Verdict {
 	}
 	in := v.inputs(next, now, ws)
 	return v.settle(next, now, in)
+}
+
+// noteStall notices a stall of stacktop itself: no batch from any source
+// for longer than two intervals (plus a second) of the quickest source that
+// was polling on schedule. Suspended with ^Z, starved by a loaded machine,
+// a paused VM: every source falls silent at once, and what then looks stale
+// is stale by stacktop's own gap, not the cloud's. The rules then wait for
+// each source that was healthy to report again (at most two of the longest
+// such interval, plus a second) before they judge anything.
+func (v *verdictState) noteStall(next *Snapshot, now time.Time) {
+	prev := v.lastApply
+	v.lastApply = now
+	var quickest, longest time.Duration
+	var healthy []string
+	for i := range next.Sources {
+		h := &next.Sources[i]
+		if h.Failures > 0 || h.Interval <= 0 {
+			continue
+		}
+		healthy = append(healthy, h.Name)
+		if quickest == 0 || h.Interval < quickest {
+			quickest = h.Interval
+		}
+		longest = max(longest, h.Interval)
+	}
+	if quickest == 0 || prev.IsZero() || now.Sub(prev) <= 2*quickest+time.Second {
+		return
+	}
+	v.resumedAt, v.awaited, v.awaitUntil = now, healthy, now.Add(2*longest+time.Second)
+}
+
+// awaiting reports whether the rules still wait for the sources after a
+// stall of stacktop's own (see noteStall).
+func (v *verdictState) awaiting(next *Snapshot, now time.Time) bool {
+	if v.resumedAt.IsZero() {
+		return false
+	}
+	if now.Before(v.awaitUntil) {
+		for _, name := range v.awaited {
+			if h, ok := next.Source(name); ok && h.LastAttempt.Before(v.resumedAt) {
+				return true
+			}
+		}
+	}
+	v.resumedAt, v.awaited = time.Time{}, nil
+	return false
 }
 
 func (v *verdictState) windowStart(now time.Time) time.Time {

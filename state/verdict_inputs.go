@@ -80,8 +80,12 @@ type PingState uint8
 // RPC ping standings.
 const (
 	PingNone     PingState = iota // no ping within the window
-	PingFailed                    // the last ping of one of them failed
+	PingFailed                    // one of them did not answer in time: the process does not serve RPC
 	PingAnswered                  // all pinged answered
+	// PingUndelivered: a ping of one of them never reached it (the broker
+	// blocked the publish, or it could not be sent) and none timed out:
+	// that says something of the broker, nothing of the process.
+	PingUndelivered
 )
 
 // HostInput is one host with services down, as the rules saw it.
@@ -711,28 +715,41 @@ func downServices(svcs []*Service) string {
 	return strings.Join(names, ", ")
 }
 
-// rpcOf describes the last RPC pings of a host's down services.
+// rpcOf describes the last RPC pings of a host's down services. Only a
+// ping that timed out counts against a process: one the broker blocked, or
+// that could not be sent, never reached it (seen in the scenario matrix:
+// a memory alarm blocked every ping while nova-scheduler happened to be
+// down, and "service process problem" showed for a second).
 func rpcOf(svcs []*Service) (string, PingState) {
 	pinged, answered := 0, 0
-	var last *RPCPing
-	var lastOf *Service
+	var timedOut, undelivered *RPCPing
+	var timedOutOf, undeliveredOf *Service
 	for i := range svcs {
 		sv := svcs[i]
 		if sv.Cond != CondDown || sv.RPC == nil {
 			continue
 		}
 		pinged++
-		if sv.RPC.Result == sources.ProbeOK {
+		switch r := sv.RPC; {
+		case r.Result == sources.ProbeOK:
 			answered++
-		} else if last == nil || sv.RPC.At.After(last.At) {
-			last, lastOf = sv.RPC, sv
+		case r.Result == sources.ProbeTimeout:
+			if timedOut == nil || r.At.After(timedOut.At) {
+				timedOut, timedOutOf = r, sv
+			}
+		default:
+			if undelivered == nil || r.At.After(undelivered.At) {
+				undelivered, undeliveredOf = r, sv
+			}
 		}
 	}
 	switch {
 	case pinged == 0:
 		return "no RPC data", PingNone
-	case last != nil:
-		return fmt.Sprintf("RPC ping of %s %s at %s", lastOf.Key.Binary, last.Result, format.Clock(last.At)), PingFailed
+	case timedOut != nil:
+		return fmt.Sprintf("RPC ping of %s %s at %s", timedOutOf.Key.Binary, timedOut.Result, format.Clock(timedOut.At)), PingFailed
+	case undelivered != nil:
+		return fmt.Sprintf("RPC ping of %s %s at %s: not delivered, says nothing of the process", undeliveredOf.Key.Binary, undelivered.Result, format.Clock(undelivered.At)), PingUndelivered
 	}
 	return fmt.Sprintf("RPC pings answered (%d)", answered), PingAnswered
 }

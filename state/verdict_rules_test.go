@@ -70,7 +70,10 @@ func TestRulesAlone(t *testing.T) {
 		{"host down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingFailed, "")}}, false, ""},
 		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingFailed, "")}}, true, "service process problem: nova-compute on c1"},
 		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "nova-compute")}}, true, "service process problem: nova-compute on c1"},
-		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingFailed, "")}}, false, ""}, // not yet lost is not fresh
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatStale, PingFailed, "")}}, false, ""},                   // not yet lost is not fresh
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingUndelivered, "")}}, false, ""},              // a blocked ping proves nothing of the process
+		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingUndelivered, "")}}, false, ""}, // nor is it "no data"
+		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingUndelivered, "")}}, true, "service down, cause unclear (thin evidence): nova-compute on c1"},
 		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingNone, "")}}, true, "service process problem: nova-compute on c1 (no RPC data)"},
 		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingFailed, "")}}, false, ""},            // a host coming back: its services follow
 		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingNone, "")}}, false, ""}, // likewise

@@ -27,6 +27,7 @@ type world struct {
 	mgmtErr   func(n int) string                                   // the rabbitmq source's poll fails
 	nodes     func(n int) []sources.Node                           // broker nodes; nil: healthy
 	backlog   func(n int) int64                                    // messages on the conductor queue
+	stalled   func(n int) bool                                     // stacktop itself saw nothing at poll n (suspended, starved)
 }
 
 func (w world) hosts() []string {
@@ -49,6 +50,9 @@ func binaryOf(host string) string {
 func (w world) batches(n int) []sources.Batch {
 	now := at(n)
 	var out []sources.Batch
+	if w.stalled != nil && w.stalled(n) {
+		return nil
+	}
 
 	hbb := sources.Batch{Source: sources.NameHeartbeat, At: now, Health: sources.Health{OK: true, Interval: poll}}
 	if w.hbErr != nil && w.hbErr(n) != "" {
@@ -135,8 +139,13 @@ func (w world) run(last int) []Verdict {
 	s := NewStore(DefaultConfig())
 	var vs []Verdict
 	for n := 0; n <= last; n++ {
+		bs := w.batches(n)
+		if len(bs) == 0 { // nothing folded: the verdict on screen stays
+			vs = append(vs, vs[len(vs)-1])
+			continue
+		}
 		var snap *Snapshot
-		for _, b := range w.batches(n) {
+		for _, b := range bs {
 			snap = s.Apply(b)
 		}
 		vs = append(vs, snap.Verdict)
@@ -185,6 +194,33 @@ func TestVerdictTimelines(t *testing.T) {
 			w:    world{computes: 10},
 			last: 30,
 			zero: [2]int{0, 30},
+		},
+		{
+			// Seen in the scenario matrix's healthy run: no batch from any
+			// source for 17 s (the recorder starved on the loaded machine),
+			// then "possible broker problem: no broker data since 05:26:05"
+			// from the first batch after it, before the broker's own poll
+			// had a chance to run.
+			name:  "stacktop itself stalled: every source silent at once, then back",
+			w:     world{computes: 10, stalled: func(n int) bool { return between(n, 10, 12) }},
+			last:  30,
+			zero:  [2]int{0, 30},
+			never: []Cause{CauseBroker, CauseBlind, CauseAuth},
+		},
+		{
+			// Seen in the scenario matrix: a memory alarm blocked every RPC
+			// ping while nova-scheduler happened to be down, its host
+			// beating; "service process problem" showed for a second.
+			name: "pings the broker blocks prove nothing of a process",
+			w: world{computes: 10, down: func(n int, _, h string) bool { return n >= 5 && h == "ctl-1" },
+				rpc: func(n int, _, h string) sources.ProbeResult {
+					if n >= 5 && h == "ctl-1" { // the first ping the alarm blocks
+						return sources.ProbeBlocked
+					}
+					return sources.ProbeOK
+				}},
+			last:  12,
+			never: []Cause{CauseProcess, CauseHostDown, CauseConductor},
 		},
 		{
 			name: "broker outage: services flap everywhere, canary fails, then recovery",
