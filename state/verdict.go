@@ -102,6 +102,8 @@ package state
 //     are fresh, confirmed by its RPC ping timing out or the process
 //     missing from its process list. A ping the broker blocked, or that
 //     could not be sent, never reached the process (PingUndelivered).
+//     Not for hosts whose only down service is nova-conductor while the
+//     conductor pattern holds: that is row 6's to name, once proven.
 //  12. Process, thin: as 11 with no RPC data and the process listed; the
 //     summary ends "(no RPC data)".
 //  13. Service down (CauseServiceDown, thin): services down on a host that
@@ -421,7 +423,15 @@ func rulePeersDown(in *VerdictInputs) (said, bool) {
 }
 
 func ruleProcess(in *VerdictInputs) (said, bool) {
+	// The conductor pattern (conductors timing out, computes answering) is
+	// the conductor row's to name once the broker is proven; naming the
+	// conductor's host here before that would be a second cause for one
+	// incident.
+	condPattern := in.conductorPattern()
 	return hostRule(in, "service process problem: ", "service process problems: ", func(h *HostInput) bool {
+		if condPattern && h.Down == "nova-conductor" {
+			return false
+		}
 		return h.Beat == BeatFresh && (h.Ping == PingFailed || h.Missing != "")
 	})
 }

@@ -223,6 +223,31 @@ func TestVerdictTimelines(t *testing.T) {
 			never: []Cause{CauseProcess, CauseHostDown, CauseConductor},
 		},
 		{
+			// Seen in the scenario matrix (conductor-stop, run 1): the
+			// conductor's first ping timed out before the next canary proved
+			// the broker, and for one snapshot the process rule named
+			// "service process problem: nova-conductor" before the conductor
+			// rule, higher in the table, replaced it: two causes in one
+			// incident. The conductor pattern is the conductor rule's to name.
+			name: "a conductor's timed-out ping before the broker is proven: wait for the conductor rule",
+			w: world{computes: 10, down: func(n int, _, h string) bool { return n >= 5 && h == "ctl-1" },
+				rpc: func(n int, _, h string) sources.ProbeResult {
+					if n >= 5 && h == "ctl-1" {
+						return sources.ProbeTimeout
+					}
+					return sources.ProbeOK
+				},
+				canary: func(n int) (sources.ProbeResult, time.Duration) {
+					if n == 5 { // no canary yet since the ping timed out
+						return "", 0
+					}
+					return sources.ProbeOK, 2 * time.Millisecond
+				}},
+			last:  12,
+			want:  map[int]expect{6: {cause: CauseConductor, contains: []string{"conductor problem: RPC pings of 1/1 nova-conductor timing out while 10/10 nova-compute answer"}}},
+			never: []Cause{CauseProcess, CauseHostDown, CauseBroker},
+		},
+		{
 			name: "broker outage: services flap everywhere, canary fails, then recovery",
 			w:    world{computes: 10, down: flapping(6, 6, 20), canary: failing(6, 20)},
 			last: 40,
