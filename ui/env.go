@@ -19,6 +19,10 @@ type env struct {
 	// missing are the sources not configured (Options.Unconfigured).
 	missing []Unconfigured
 
+	// asyncQueues is how many queues make the queues pane sort and filter
+	// them off the UI goroutine (defaultAsyncQueues; tests lower it).
+	asyncQueues int
+
 	// styles counts the changes of st (see linesCache).
 	styles int
 

@@ -243,7 +243,8 @@ func newTestModel(snap *state.Snapshot, w, h int, noColor bool) Model {
 }
 
 // update applies msg and feeds back what its commands produce for the UI
-// (drill-down openings), without running timers.
+// (drill-down openings, the queues' rows computed off the UI goroutine),
+// without running timers.
 func update(m Model, msg tea.Msg) Model {
 	next, cmd := m.Update(msg)
 	m = next.(Model)
@@ -258,7 +259,7 @@ func runCmd(cmd tea.Cmd) []tea.Msg {
 		return nil
 	}
 	switch msg := cmd().(type) {
-	case openDetailMsg:
+	case openDetailMsg, qOrderMsg:
 		return []tea.Msg{msg}
 	case tea.BatchMsg:
 		var out []tea.Msg

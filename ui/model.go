@@ -157,7 +157,7 @@ func New(opts Options) Model {
 	if snap == nil {
 		snap = emptySnapshot
 	}
-	e := &env{snap: snap, now: opts.Now(), keys: &km, missing: opts.Unconfigured}
+	e := &env{snap: snap, now: opts.Now(), keys: &km, missing: opts.Unconfigured, asyncQueues: defaultAsyncQueues}
 	m := Model{opts: opts, e: e, latest: snap, width: 80, height: 24}
 	m.tabs = [numTabs]listPane{newServicesPane(e), newQueuesPane(e), newTimelinePane(e), newBrokerPane(e)}
 	m.help = help.New()
@@ -213,9 +213,23 @@ func tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-// Update handles one message.
+// Update handles one message, and starts the queues' sort if it is to run
+// off the UI goroutine.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if c := next.(Model).queues().takeCmd(); c != nil {
+		cmd = tea.Batch(cmd, c)
+	}
+	return next, cmd
+}
+
+func (m Model) queues() *queuesPane { return m.tabs[tabQueues].(*queuesPane) }
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case qOrderMsg:
+		m.queues().receive(msg)
+		return m, nil
 	case SnapshotMsg:
 		if msg.Snapshot != nil {
 			m.latest = msg.Snapshot

@@ -120,49 +120,67 @@ func (n *narrowing) reset() { n.steps = n.steps[:0] }
 // matched, filtered again, or those the same text matched. A nil match
 // matches every row.
 func (n *narrowing) rows(filter string, sorted []int32, match func(i int32) bool) []int32 {
-	from := sorted
+	from, whole, done := n.base(filter, sorted)
+	if done {
+		return from
+	}
+	if whole && cap(n.keep) < len(from) {
+		n.keep = make([]bool, len(from))
+	}
+	rows := filterRows(from, whole, match, n.keep)
+	n.push(filter, rows)
+	return rows
+}
+
+// base forgets the steps filter does not extend and returns the rows to
+// filter for it: the rows of the longest kept text it contains (done when
+// that text is filter itself), else sorted (whole).
+func (n *narrowing) base(filter string, sorted []int32) (from []int32, whole, done bool) {
 	for len(n.steps) > 0 && !strings.Contains(filter, n.steps[len(n.steps)-1].filter) {
 		n.steps = n.steps[:len(n.steps)-1]
 	}
-	if len(n.steps) > 0 {
-		top := n.steps[len(n.steps)-1]
-		if top.filter == filter {
-			return top.rows
-		}
-		from = top.rows // every row the longer text matches, the shorter matched
+	if len(n.steps) == 0 {
+		return sorted, true, false
 	}
-	var rows []int32
-	switch {
-	case match == nil:
-		rows = slices.Clone(from)
-	case len(n.steps) == 0:
-		// Every row: test them in the snapshot's order, which reads
-		// memory in sequence, then keep the sorted order.
-		if cap(n.keep) < len(from) {
-			n.keep = make([]bool, len(from))
-		}
-		keep := n.keep[:len(from)]
+	top := n.steps[len(n.steps)-1]
+	// Every row the longer text matches, the shorter matched.
+	return top.rows, false, top.filter == filter
+}
+
+// push keeps rows as the rows filter matched.
+func (n *narrowing) push(filter string, rows []int32) {
+	if len(n.steps) == maxNarrowSteps {
+		n.steps = append(n.steps[:0], n.steps[1:]...)
+	}
+	n.steps = append(n.steps, narrowStep{filter: filter, rows: rows})
+}
+
+// filterRows returns the rows of from that match, in from's order, in a new
+// slice; a nil match matches every row. When from is whole (every snapshot
+// index once) the rows are tested in the snapshot's order, which reads
+// memory in sequence; keep is scratch for that, of at least len(from).
+func filterRows(from []int32, whole bool, match func(i int32) bool, keep []bool) []int32 {
+	if match == nil {
+		return slices.Clone(from)
+	}
+	rows := make([]int32, 0, len(from))
+	if whole {
+		keep = keep[:len(from)]
 		for i := range keep {
 			keep[i] = match(int32(i))
 		}
-		rows = make([]int32, 0, len(from))
 		for _, i := range from {
 			if keep[i] {
 				rows = append(rows, i)
 			}
 		}
-	default:
-		rows = make([]int32, 0, len(from))
-		for _, i := range from {
-			if match(i) {
-				rows = append(rows, i)
-			}
+		return rows
+	}
+	for _, i := range from {
+		if match(i) {
+			rows = append(rows, i)
 		}
 	}
-	if len(n.steps) == maxNarrowSteps {
-		n.steps = append(n.steps[:0], n.steps[1:]...)
-	}
-	n.steps = append(n.steps, narrowStep{filter: filter, rows: rows})
 	return rows
 }
 

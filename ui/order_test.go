@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/stacktop/stacktop/state"
 )
 
@@ -139,26 +141,35 @@ func TestOrderRedoneWhenSliceChanges(t *testing.T) {
 		}, [3]int{0, 0, 1}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			m := press(newTestModel(base, 160, 48, true), c.keys...)
-			before := sortCounts(m)
-			next := *base
-			c.change(&next)
-			m = update(m, SnapshotMsg{Snapshot: &next})
-			after := sortCounts(m)
-			for i := range after {
-				if d := after[i] - before[i]; d != c.redone[i] {
-					t.Errorf("order %d redone %d times, want %d", i, d, c.redone[i])
+		for _, async := range []bool{false, true} {
+			name := c.name
+			if async {
+				name += ", sorted off the UI goroutine"
+			}
+			t.Run(name, func(t *testing.T) {
+				m := press(newTestModel(base, 160, 48, true), c.keys...)
+				if async {
+					m.e.asyncQueues = 0 // update runs the commands and delivers their results
 				}
-			}
-			fresh := press(newTestModel(&next, 160, 48, true), c.keys...)
-			if got, want := paneOrders(m), paneOrders(fresh); !slices.EqualFunc(got[:], want[:], slices.Equal) {
-				t.Errorf("rows after the change differ from a fresh model's:\n got %v\nwant %v", got, want)
-			}
-			if got, want := m.Render(), fresh.Render(); got != want {
-				t.Errorf("screen after the change differs from a fresh model's:\n%s\n---\n%s", got, want)
-			}
-		})
+				before := sortCounts(m)
+				next := *base
+				c.change(&next)
+				m = update(m, SnapshotMsg{Snapshot: &next})
+				after := sortCounts(m)
+				for i := range after {
+					if d := after[i] - before[i]; d != c.redone[i] {
+						t.Errorf("order %d redone %d times, want %d", i, d, c.redone[i])
+					}
+				}
+				fresh := press(newTestModel(&next, 160, 48, true), c.keys...)
+				if got, want := paneOrders(m), paneOrders(fresh); !slices.EqualFunc(got[:], want[:], slices.Equal) {
+					t.Errorf("rows after the change differ from a fresh model's:\n got %v\nwant %v", got, want)
+				}
+				if got, want := m.Render(), fresh.Render(); got != want {
+					t.Errorf("screen after the change differs from a fresh model's:\n%s\n---\n%s", got, want)
+				}
+			})
+		}
 	}
 }
 
@@ -175,16 +186,21 @@ func TestFilterNarrowing(t *testing.T) {
 		{"2", []string{"/", "n", "o", "backspace", "backspace", "backspace", "r", "e", "backspace", "a", "3"}},
 		{"3", []string{"0", "0", "0", "3", "backspace", "backspace", "7"}},
 	} {
-		m := press(newTestModel(s, 160, 48, true), c.tab, "/")
-		tab := m.active
-		for _, k := range c.keys {
-			m = press(m, k)
-			f := m.filters[tab]
-			fresh := press(newTestModel(s, 160, 48, true), c.tab)
-			fresh.tabs[tab].SetFilter(strings.ToLower(f))
-			got, want := paneOrders(m)[tab], paneOrders(fresh)[tab]
-			if !slices.Equal(got, want) {
-				t.Errorf("tab %s, filter %q: %d rows %v, want %d %v", c.tab, f, len(got), got, len(want), want)
+		for _, async := range []bool{false, true} {
+			m := press(newTestModel(s, 160, 48, true), c.tab, "/")
+			if async {
+				m.e.asyncQueues = 0
+			}
+			tab := m.active
+			for _, k := range c.keys {
+				m = press(m, k)
+				f := m.filters[tab]
+				fresh := press(newTestModel(s, 160, 48, true), c.tab)
+				fresh.tabs[tab].SetFilter(strings.ToLower(f))
+				got, want := paneOrders(m)[tab], paneOrders(fresh)[tab]
+				if !slices.Equal(got, want) {
+					t.Errorf("tab %s, filter %q, async %v: %d rows %v, want %d %v", c.tab, f, async, len(got), got, len(want), want)
+				}
 			}
 		}
 	}
@@ -225,4 +241,111 @@ func TestContainsFold(t *testing.T) {
 			t.Errorf("containsFold(%q, %q) = %v, want %v", c.s, c.sub, got, c.want)
 		}
 	}
+}
+
+// orderMsgs runs cmd and returns the queues' rows it computed.
+func orderMsgs(cmd tea.Cmd) []qOrderMsg {
+	var out []qOrderMsg
+	for _, msg := range runCmd(cmd) {
+		if r, ok := msg.(qOrderMsg); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// step applies msg without running its commands, and returns them.
+func step(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
+	t.Helper()
+	next, cmd := m.Update(msg)
+	return next.(Model), cmd
+}
+
+// TestStaleOrderDropped: past e.asyncQueues the queues' rows are computed
+// by a command; until its result comes the pane shows its rows as they
+// were (of the snapshot they were made from), marked as sorting. A result
+// of an older sort, filter or queue poll than what the pane should show is
+// dropped, and the rows asked for again; only then do they change, to what
+// a model that sorted at once shows.
+func TestStaleOrderDropped(t *testing.T) {
+	base := bigSnapshot(40, 400)
+	base.Gen.Queues = 3
+	poll := *base
+	poll.Queues = slices.Clone(base.Queues)
+	for i := range poll.Queues {
+		poll.Queues[i].Messages = int64(i) // the order by messages reversed
+	}
+	poll.Gen.Queues++
+	cases := []struct {
+		name  string
+		pre   []string // pressed before the pane sorts off the UI goroutine
+		start tea.Msg  // asks for rows
+		then  tea.Msg  // while they are computed: makes them stale
+		final *state.Snapshot
+		keys  []string // what a fresh model presses to show the same
+		back  bool     // then asks for the rows shown: nothing to compute
+	}{
+		{"sort changed again", []string{"2"}, keyMsg("s"), keyMsg("s"), base, []string{"2", "s", "s"}, false},
+		{"filter typed on", []string{"2", "/"}, keyMsg("r"), keyMsg("e"), base, []string{"2", "/", "r", "e"}, false},
+		{"filter typed on, then back", []string{"2", "/", "r"}, keyMsg("e"), keyMsg("backspace"), base, []string{"2", "/", "r"}, true},
+		{"filter deleted", []string{"2", "/", "r", "e"}, keyMsg("backspace"), keyMsg("p"), base, []string{"2", "/", "r", "p"}, false},
+		{"problems toggled", []string{"2"}, keyMsg("s"), keyMsg("f"), base, []string{"2", "s", "f"}, false},
+		{"queue poll", []string{"2"}, keyMsg("s"), SnapshotMsg{Snapshot: &poll}, &poll, []string{"2", "s"}, false},
+		{"poll, then sort", []string{"2"}, SnapshotMsg{Snapshot: &poll}, keyMsg("s"), &poll, []string{"2", "s"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := press(newTestModel(base, 160, 48, true), c.pre...)
+			m.e.asyncQueues = 0
+			p := m.queues()
+			shown, rows := slices.Clone(p.order), m.Render()
+
+			m, cmd := step(t, m, c.start)
+			stale := orderMsgs(cmd)
+			if len(stale) != 1 {
+				t.Fatalf("%d commands computing rows, want 1", len(stale))
+			}
+			m, cmd = step(t, m, c.then)
+			if n := len(orderMsgs(cmd)); n != 0 {
+				t.Fatalf("%d commands computing rows while one runs, want 0", n)
+			}
+			if !slices.Equal(p.order, shown) || p.snap != base {
+				t.Fatalf("rows changed before the result came")
+			}
+			if got := strings.Contains(p.Status(), sortingNote); got == c.back {
+				t.Errorf("status %q while sorting, want %q in it: %v", p.Status(), sortingNote, !c.back)
+			}
+			if c.start == keyMsg("s") && c.then != keyMsg("f") && tableLines(m.Render()) != tableLines(rows) {
+				t.Errorf("the table's rows changed before the result came")
+			}
+
+			m, cmd = step(t, m, stale[0])
+			if !slices.Equal(p.order, shown) {
+				t.Fatalf("a stale result was shown")
+			}
+			again := orderMsgs(cmd)
+			if want := map[bool]int{false: 1, true: 0}[c.back]; len(again) != want {
+				t.Fatalf("after a stale result, %d commands computing rows, want %d", len(again), want)
+			}
+			for _, r := range again {
+				m, _ = step(t, m, r)
+			}
+			fresh := press(newTestModel(c.final, 160, 48, true), c.keys...)
+			if got, want := p.order, fresh.queues().order; !slices.Equal(got, want) {
+				t.Errorf("rows %v, want %v", got, want)
+			}
+			if strings.Contains(p.Status(), sortingNote) {
+				t.Errorf("status %q once sorted", p.Status())
+			}
+			if got, want := m.Render(), fresh.Render(); got != want {
+				t.Errorf("screen differs from a fresh model's:\n%s\n---\n%s", got, want)
+			}
+		})
+	}
+}
+
+// tableLines are a screen's lines from the column titles on.
+func tableLines(screen string) string {
+	_, rest, _ := strings.Cut(screen, "vhost")
+	return rest
 }
