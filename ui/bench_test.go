@@ -200,7 +200,53 @@ func BenchmarkView(b *testing.B) {
 	}
 }
 
-// BenchmarkKeypress is one key's Update plus the View that follows it.
+// deliverOrders runs, with the timer stopped, the commands computing the
+// queues' rows off the UI goroutine (past e.asyncQueues), and delivers
+// their results as Bubble Tea would: each an Update plus a View, timed as
+// the UI goroutine's.
+func deliverOrders(b *testing.B, m Model, cmd tea.Cmd) Model {
+	if cmd == nil {
+		return m
+	}
+	b.StopTimer()
+	rs := orderMsgs(cmd)
+	b.StartTimer()
+	for _, r := range rs {
+		next, _ := m.Update(r)
+		m = next.(Model)
+		_ = m.View()
+	}
+	return m
+}
+
+// BenchmarkQueueOrder is the queues' rows computed off the UI goroutine
+// (qOrderJob.run, with no scratch, as a command runs it): a new queue
+// poll's sort, and the first character of a filter on the sorted order.
+func BenchmarkQueueOrder(b *testing.B) {
+	for _, sc := range benchScales {
+		s := bigSnapshot(sc.nSvc, sc.nQ)
+		k := qOrderKey{sorted: qSortKey{queues: keyOf(s.Gen.Queues, s.Queues), sort: qSortMessages}}
+		b.Run("sort/"+sc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = qOrderJob{key: k, snap: s}.run(nil, nil)
+			}
+		})
+		sorted := qOrderJob{key: k, snap: s}.run(nil, nil)
+		f := k
+		f.filter = "1"
+		b.Run("filter/"+sc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = qOrderJob{key: f, snap: s, sorted: sorted.sorted, all: sorted.all, from: sorted.sorted, whole: true}.run(nil, nil)
+			}
+		})
+	}
+}
+
+// BenchmarkKeypress is one key's Update plus the View that follows it, and
+// for the queues past e.asyncQueues the Update and View of the rows
+// computed off the UI goroutine (not timed: BenchmarkQueueOrder).
 func BenchmarkKeypress(b *testing.B) {
 	cases := []struct {
 		name string
@@ -231,9 +277,10 @@ func BenchmarkKeypress(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
-					next, _ := m.Update(msgs[i%len(msgs)])
+					next, cmd := m.Update(msgs[i%len(msgs)])
 					m = next.(Model)
 					_ = m.View()
+					m = deliverOrders(b, m, cmd)
 					i++
 				}
 			})
@@ -242,7 +289,8 @@ func BenchmarkKeypress(b *testing.B) {
 }
 
 // BenchmarkSnapshot is the UI's cost of taking a new snapshot: its Update
-// plus the View that follows, with the services or the queues pane shown.
+// plus the View that follows (and those of the queues' rows computed off
+// the UI goroutine, as BenchmarkKeypress), with the services or the queues pane shown.
 // Two snapshots that differ from the scale's base in one kind of batch
 // alternate, so every iteration brings a change of that kind.
 func BenchmarkSnapshot(b *testing.B) {
@@ -272,9 +320,10 @@ func BenchmarkSnapshot(b *testing.B) {
 					b.ReportAllocs()
 					i := 0
 					for b.Loop() {
-						next, _ := m.Update(msgs[i%2])
+						next, cmd := m.Update(msgs[i%2])
 						m = next.(Model)
 						_ = m.View()
+						m = deliverOrders(b, m, cmd)
 						i++
 					}
 				})
