@@ -349,3 +349,31 @@ func tableLines(screen string) string {
 	_, rest, _ := strings.Cut(screen, "vhost")
 	return rest
 }
+
+// TestOrderOffGoroutine: a command computing the queues' rows runs beside
+// the UI goroutine's keys and snapshots (under -race: they share nothing
+// that is written), and what it finally shows is a fresh model's.
+func TestOrderOffGoroutine(t *testing.T) {
+	base := bigSnapshot(40, 400)
+	poll := *base
+	poll.Queues = slices.Clone(base.Queues)
+	for i := range poll.Queues {
+		poll.Queues[i].Messages = int64(i)
+	}
+	poll.Gen.Queues++
+	m := press(newTestModel(base, 160, 48, true), "2")
+	m.e.asyncQueues = 0
+	m, cmd := step(t, m, keyMsg("s"))
+	done := make(chan []tea.Msg)
+	go func() { done <- runCmd(cmd) }()
+	for _, msg := range []tea.Msg{keyMsg("j"), SnapshotMsg{Snapshot: &poll}, keyMsg("s"), keyMsg("/"), keyMsg("r"), keyMsg("enter"), keyMsg("k")} {
+		m = update(m, msg) // runs nothing more: one command at a time
+	}
+	for _, msg := range <-done {
+		m = update(m, msg) // stale: dropped, and the rows computed again
+	}
+	fresh := press(newTestModel(&poll, 160, 48, true), "2", "s", "s", "/", "r", "enter")
+	if got, want := m.queues().order, fresh.queues().order; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}
