@@ -377,3 +377,40 @@ func TestOrderOffGoroutine(t *testing.T) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
 }
+
+// TestHiddenOrderOfOldQueuesDropped: a result computed for queues that a
+// poll replaced while the pane was hidden (a hidden pane does not follow
+// the polls, so it still wants the same sort and filters) is dropped,
+// not shown with the new queues' counts.
+func TestHiddenOrderOfOldQueuesDropped(t *testing.T) {
+	base := bigSnapshot(40, 400)
+	poll := *base
+	poll.Queues = slices.Clone(base.Queues)
+	for i := range poll.Queues {
+		poll.Queues[i].Messages = int64(i)
+	}
+	poll.Gen.Queues++
+	m := press(newTestModel(base, 160, 48, true), "2")
+	m.e.asyncQueues = 0
+	p := m.queues()
+	shown := slices.Clone(p.order)
+	m, cmd := step(t, m, keyMsg("s"))
+	stale := orderMsgs(cmd)
+	if len(stale) != 1 {
+		t.Fatalf("%d commands computing rows, want 1", len(stale))
+	}
+	m = update(m, keyMsg("1"))
+	m = update(m, SnapshotMsg{Snapshot: &poll})
+	m, cmd = step(t, m, stale[0])
+	if !slices.Equal(p.order, shown) || p.snap != base {
+		t.Fatalf("rows of the replaced queues shown")
+	}
+	for _, r := range orderMsgs(cmd) {
+		m = update(m, r)
+	}
+	m = press(m, "2")
+	fresh := press(newTestModel(&poll, 160, 48, true), "2", "s")
+	if got, want := p.order, fresh.queues().order; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+}
