@@ -505,11 +505,14 @@ func TestReplayHarnessRecordingInTheTUI(t *testing.T) {
 	}
 	// deliver hands the model the status and the snapshot of the replay
 	// once it has played batches (and ended, or not; the store is fresh at every seek, so the
-	// snapshot's Seq counts them), as the program would.
+	// snapshot's Seq counts them) and the recording has been measured (the
+	// status's Total comes from a count that runs beside the replay: on a
+	// loaded machine it can finish after the batches are played), as the
+	// program would.
 	deliver := func(sc *screen, batches int, ended bool) {
 		t.Helper()
-		st := firstFrom(t, sc.sess.status, fmt.Sprintf("with %d batches played, ended %v", batches, ended), func(st ui.ReplayStatus) bool {
-			return st.Played == batches && st.Ended == ended
+		st := firstFrom(t, sc.sess.status, fmt.Sprintf("with %d batches played, ended %v, the recording measured", batches, ended), func(st ui.ReplayStatus) bool {
+			return st.Played == batches && st.Ended == ended && st.Total > 0
 		})
 		snap := firstFrom(t, sc.sess.out, fmt.Sprintf("of batch %d", batches), func(s *state.Snapshot) bool { return s.Seq == uint64(batches) })
 		sc.m, _ = sc.m.Update(ui.SnapshotMsg{Snapshot: snap})
