@@ -174,7 +174,7 @@ func resolve(cfg Config, getenv func(string) string) (*resolved, error) {
 // fromAuth fills r from explicit credentials (the demo, or OS_* variables).
 func (r *resolved) fromAuth(a Auth, cfg Config, iface gophercloud.Availability, envCA string) error {
 	if err := validateAuthURL(a.URL); err != nil {
-		return fmt.Errorf("nova: config: %w", err)
+		return fmt.Errorf("nova: config: %s", scrub(err.Error(), []string{a.Password, a.ApplicationCredentialSecret, a.Token}))
 	}
 	ao := gophercloud.AuthOptions{
 		IdentityEndpoint:            a.URL,
@@ -274,11 +274,13 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 		msg := redact.YAMLValues(err.Error())
 		return fmt.Errorf("nova: config: cloud %q (%s): %s", cloud, path, scrub(msg, fileSecrets))
 	}
+	// The URL is quoted (its userinfo redacted), and a secret of the file
+	// may sit anywhere in it (the fuzzer found a password as its path).
 	if err := validateAuthURL(ao.IdentityEndpoint); err != nil {
-		return fmt.Errorf("nova: config: cloud %q: %w", cloud, err)
+		return fmt.Errorf("nova: config: cloud %q: %s", cloud, scrub(err.Error(), fileSecrets))
 	}
 	if err := validateCredentials(ao); err != nil {
-		return fmt.Errorf("nova: config: cloud %q: %w", cloud, err)
+		return fmt.Errorf("nova: config: cloud %q: %s", cloud, scrub(err.Error(), fileSecrets))
 	}
 	if tc == nil {
 		tc = &tls.Config{}
