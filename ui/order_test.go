@@ -261,6 +261,19 @@ func step(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
 	return next.(Model), cmd
 }
 
+// queuePoll is base after a queue poll that numbered the queues' messages
+// in list order (the order by messages reversed): a new Queues slice, its
+// generation counted.
+func queuePoll(base *state.Snapshot) state.Snapshot {
+	poll := *base
+	poll.Queues = slices.Clone(base.Queues)
+	for i := range poll.Queues {
+		poll.Queues[i].Messages = int64(i)
+	}
+	poll.Gen.Queues++
+	return poll
+}
+
 // TestStaleOrderDropped: past e.asyncQueues the queues' rows are computed
 // by a command; until its result comes the pane shows its rows as they
 // were (of the snapshot they were made from), marked as sorting. A result
@@ -270,12 +283,7 @@ func step(t *testing.T, m Model, msg tea.Msg) (Model, tea.Cmd) {
 func TestStaleOrderDropped(t *testing.T) {
 	base := bigSnapshot(40, 400)
 	base.Gen.Queues = 3
-	poll := *base
-	poll.Queues = slices.Clone(base.Queues)
-	for i := range poll.Queues {
-		poll.Queues[i].Messages = int64(i) // the order by messages reversed
-	}
-	poll.Gen.Queues++
+	poll := queuePoll(base)
 	cases := []struct {
 		name  string
 		pre   []string // pressed before the pane sorts off the UI goroutine
@@ -355,12 +363,7 @@ func tableLines(screen string) string {
 // that is written), and what it finally shows is a fresh model's.
 func TestOrderOffGoroutine(t *testing.T) {
 	base := bigSnapshot(40, 400)
-	poll := *base
-	poll.Queues = slices.Clone(base.Queues)
-	for i := range poll.Queues {
-		poll.Queues[i].Messages = int64(i)
-	}
-	poll.Gen.Queues++
+	poll := queuePoll(base)
 	m := press(newTestModel(base, 160, 48, true), "2")
 	m.e.asyncQueues = 0
 	m, cmd := step(t, m, keyMsg("s"))
@@ -384,12 +387,7 @@ func TestOrderOffGoroutine(t *testing.T) {
 // not shown with the new queues' counts.
 func TestHiddenOrderOfOldQueuesDropped(t *testing.T) {
 	base := bigSnapshot(40, 400)
-	poll := *base
-	poll.Queues = slices.Clone(base.Queues)
-	for i := range poll.Queues {
-		poll.Queues[i].Messages = int64(i)
-	}
-	poll.Gen.Queues++
+	poll := queuePoll(base)
 	m := press(newTestModel(base, 160, 48, true), "2")
 	m.e.asyncQueues = 0
 	p := m.queues()
