@@ -635,23 +635,26 @@ func (s *Store) computeVerdict(f *fold, next *Snapshot) Verdict {
 func (v *verdictState) noteStall(next *Snapshot, now time.Time) {
 	prev := v.lastApply
 	v.lastApply = now
+	healthy := func(h *SourceHealth) bool { return h.Failures == 0 && h.Interval > 0 }
 	var quickest, longest time.Duration
-	var healthy []string
 	for i := range next.Sources {
-		h := &next.Sources[i]
-		if h.Failures > 0 || h.Interval <= 0 {
-			continue
+		if h := &next.Sources[i]; healthy(h) {
+			if quickest == 0 || h.Interval < quickest {
+				quickest = h.Interval
+			}
+			longest = max(longest, h.Interval)
 		}
-		healthy = append(healthy, h.Name)
-		if quickest == 0 || h.Interval < quickest {
-			quickest = h.Interval
-		}
-		longest = max(longest, h.Interval)
 	}
 	if quickest == 0 || prev.IsZero() || now.Sub(prev) <= 2*quickest+time.Second {
 		return
 	}
-	v.resumedAt, v.awaited, v.awaitUntil = now, healthy, now.Add(2*longest+time.Second)
+	// A stall: only now are the names worth collecting (Apply runs per batch).
+	v.resumedAt, v.awaited, v.awaitUntil = now, nil, now.Add(2*longest+time.Second)
+	for i := range next.Sources {
+		if h := &next.Sources[i]; healthy(h) {
+			v.awaited = append(v.awaited, h.Name)
+		}
+	}
 }
 
 // awaiting reports whether the rules still wait for the sources after a
