@@ -33,10 +33,51 @@ type Transport struct {
 // Schemes rabbit, amqp and amqps are accepted; ssl=1 (or true) in the query
 // selects TLS as in oslo.messaging. Each host may carry its own user and
 // password, as oslo allows; a host without them takes the previous host's.
-// An empty vhost is "/". Errors never contain the credentials.
+// An empty vhost is "/". Errors never contain the credentials: besides
+// quoting the URL redacted, every error is scrubbed of the user-info as
+// written, so that no fragment it quotes (a scheme, a host) can carry them.
 func ParseTransportURL(raw string) (Transport, error) {
-	var t Transport
 	raw = strings.TrimSpace(raw)
+	t, err := parseTransportURL(raw)
+	if err != nil {
+		return Transport{}, rawSecrets(raw).Error(err)
+	}
+	return t, nil
+}
+
+// rawSecrets are the credentials of a transport URL as written, however
+// malformed: everything between "://" (or the start) and the last "@", each
+// host's password in it, and the whole of it after the first ":".
+func rawSecrets(raw string) *redact.Secrets {
+	sec := &redact.Secrets{}
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		rest = raw
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return sec
+	}
+	userinfo := rest[:at]
+	if _, p, ok := strings.Cut(userinfo, ":"); ok {
+		sec.Add(p)
+	}
+	for _, h := range strings.Split(userinfo, ",") {
+		if i := strings.LastIndex(h, "@"); i >= 0 {
+			h = h[:i]
+		}
+		if _, p, ok := strings.Cut(h, ":"); ok {
+			sec.Add(p)
+			if u, err := url.PathUnescape(p); err == nil {
+				sec.Add(u)
+			}
+		}
+	}
+	return sec
+}
+
+func parseTransportURL(raw string) (Transport, error) {
+	var t Transport
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return t, fmt.Errorf("transport URL %q: want rabbit://user:password@host:5672/vhost", redact.URL(raw))
@@ -46,6 +87,9 @@ func ParseTransportURL(raw string) (Transport, error) {
 	case "amqps":
 		t.TLS = true
 	default:
+		if !isScheme(scheme) {
+			return t, fmt.Errorf("transport URL %q: the part before :// is not a scheme; want rabbit, amqp or amqps", redact.URL(raw))
+		}
 		return t, fmt.Errorf("transport URL %q: scheme %q is not rabbit, amqp or amqps", redact.URL(raw), scheme)
 	}
 	// The authority ends at the first "/" after the last "@", so that a "/"
@@ -107,6 +151,23 @@ func ParseTransportURL(raw string) (Transport, error) {
 		return t, fmt.Errorf("transport URL %q: no broker host", redact.URL(raw))
 	}
 	return t, nil
+}
+
+// isScheme: a letter, then letters, digits, "+", "-" or "." (RFC 3986), at
+// most 32 bytes; anything else is quoted by no error.
+func isScheme(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func splitHostPort(h string, defPort int) (string, int, error) {
