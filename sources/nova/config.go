@@ -162,7 +162,9 @@ func resolve(cfg Config, getenv func(string) string) (*resolved, error) {
 		return nil, errors.New("nova: config: no cloud given: name a clouds.yaml entry (or set OS_CLOUD), or source an openrc (OS_AUTH_URL)")
 	}
 	if err != nil {
-		return nil, err
+		// Whatever an error of the clouds files quotes (a project, a
+		// region, a URL), none of their secrets shows: one place for all.
+		return nil, redact.NewSecrets(r.fileSecrets...).Error(err)
 	}
 	// A token alone cannot be re-issued; anything else can, so a token
 	// that expires or is revoked mid-incident is replaced transparently.
@@ -230,11 +232,10 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 	if err != nil {
 		return fmt.Errorf("nova: config: %w", err)
 	}
-	var fileSecrets []string
 	read := func(path string) ([]byte, error) {
 		b, warning, err := secretfile.Read(path, func(b []byte) bool {
 			found := secretfile.YAMLSecrets(b)
-			fileSecrets = append(fileSecrets, found...)
+			r.fileSecrets = append(r.fileSecrets, found...)
 			return len(found) > 0
 		})
 		if err != nil {
@@ -258,7 +259,7 @@ func (r *resolved) fromClouds(cloud string, cfg Config, iface gophercloud.Availa
 		}
 		opts = append(opts, clouds.WithSecureYAML(bytes.NewReader(sb)))
 	}
-	r.fileSecrets = fileSecrets
+	fileSecrets := r.fileSecrets
 	if cfg.Region != "" {
 		opts = append(opts, clouds.WithRegion(cfg.Region))
 	}
