@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Placeholder stands in for every credential removed.
@@ -132,8 +134,8 @@ func Text(msg string) string {
 // Secrets are known secret strings: configured passwords, tokens,
 // application credential secrets. The zero value knows none.
 type Secrets struct {
-	forms []string         // each secret in every form it could be printed in, longest first
-	short []*regexp.Regexp // secrets shorter than MinSubstring, as whole words
+	forms []string // each secret in every form it could be printed in, longest first
+	short []string // secrets shorter than MinSubstring, replaced as whole words
 }
 
 // MinSubstring is the shortest secret replaced wherever it occurs; a
@@ -159,7 +161,9 @@ func (s *Secrets) Add(secrets ...string) {
 		for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), q[1 : len(q)-1]} {
 			switch {
 			case len(f) < MinSubstring:
-				s.short = append(s.short, regexp.MustCompile(`(^|[^\pL\pN])`+regexp.QuoteMeta(f)+`($|[^\pL\pN])`))
+				if !slices.Contains(s.short, f) {
+					s.short = append(s.short, f)
+				}
 			case !slices.Contains(s.forms, f):
 				s.forms = append(s.forms, f)
 			}
@@ -193,12 +197,43 @@ func (s *Secrets) Scrub(msg string) string {
 		for _, f := range s.forms {
 			msg = strings.ReplaceAll(msg, f, Placeholder)
 		}
-		for _, re := range s.short {
-			msg = re.ReplaceAllString(msg, "${1}"+Placeholder+"${2}")
+		for _, w := range s.short {
+			msg = replaceWord(msg, w)
 		}
 	}
 	return Text(msg)
 }
+
+// replaceWord replaces each occurrence of w in msg that no letter or digit
+// touches with Placeholder. It works on bytes: a secret that is not valid
+// UTF-8 (a regexp could not even be compiled from it) is matched as written.
+func replaceWord(msg, w string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i <= len(msg)-len(w); {
+		j := strings.Index(msg[i:], w)
+		if j < 0 {
+			break
+		}
+		j += i
+		end := j + len(w)
+		if !wordRune(utf8.DecodeLastRuneInString(msg[:j])) && !wordRune(utf8.DecodeRuneInString(msg[end:])) {
+			b.WriteString(msg[last:j])
+			b.WriteString(Placeholder)
+			last, i = end, end
+			continue
+		}
+		i = j + 1
+	}
+	if last == 0 {
+		return msg
+	}
+	b.WriteString(msg[last:])
+	return b.String()
+}
+
+// wordRune: r (as utf8.Decode… returns it) is a letter or a digit.
+func wordRune(r rune, _ int) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }
 
 // Error wraps err so that its text is scrubbed by s, while errors.Is and
 // errors.As still see err. A nil err stays nil.

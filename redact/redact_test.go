@@ -75,9 +75,16 @@ func TestSecretsScrub(t *testing.T) {
 			t.Errorf("Scrub(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	short := NewSecrets("ab")
-	if got := short.Scrub("password ab refused by rabbit: ab"); got != "password REDACTED refused by rabbit: REDACTED" {
-		t.Errorf("short secret: %q", got)
+	for _, tt := range []struct{ secret, in, want string }{
+		{"ab", "password ab refused by rabbit: ab", "password REDACTED refused by rabbit: REDACTED"},
+		{"ab", "ab ab,ab", "REDACTED REDACTED,REDACTED"},           // touching matches: each one
+		{"ab", "tab abc ab1 éab", "tab abc ab1 éab"},               // inside words: none
+		{"\xf60", "pw \xf60 here", "pw REDACTED here"},             // not UTF-8 (a regexp could not hold it; the fuzzer found the panic)
+		{"\xf6", "\xf6\xf6 x \xf6", "REDACTEDREDACTED x REDACTED"}, // an invalid byte is no letter
+	} {
+		if got := NewSecrets(tt.secret).Scrub(tt.in); got != tt.want {
+			t.Errorf("short secret %q: Scrub(%q) = %q, want %q", tt.secret, tt.in, got, tt.want)
+		}
 	}
 	var none *Secrets
 	if got := none.Scrub("x http://a:b@h/"); got != "x http://REDACTED@h/" {
