@@ -247,7 +247,7 @@ const (
 type Finding struct {
 	Kind   FindingKind
 	Signal SignalKind // for FindSignal
-	Source string     // which source saw it: "nova", "rabbitmq", "heartbeat" (heartbeats and canary), "rpc-ping"
+	Source string     // which source saw it: "nova", "rabbitmq", "heartbeat" (heartbeats and canary), "rpcping": the sources' names
 	Text   string     // what it saw, with counts and times
 	At     time.Time  // when it was last seen; zero for a count over the current state
 	Host   string     // the host it is about, "" when cloud-wide
@@ -366,7 +366,7 @@ func ruleConductor(in *VerdictInputs) (said, bool) {
 	what := fmt.Sprintf("RPC pings of %d/%d nova-conductor timing out while %d/%d nova-compute answer, the broker healthy",
 		in.CondTimedOut, in.CondPinged, in.CompAnswered, in.CompPinged)
 	s := said{summary: "conductor problem: " + what, scope: fmt.Sprintf("%d/%d nova-conductor not answering RPC", in.CondTimedOut, in.CondPinged),
-		started: in.started(), findings: []Finding{{Kind: FindConductor, Source: "rpc-ping", Text: what, Now: true}}}
+		started: in.started(), findings: []Finding{{Kind: FindConductor, Source: sources.NameRPCPing, Text: what, Now: true}}}
 	if in.Affected > 0 {
 		s.findings = append(s.findings, in.svcFinding())
 	}
@@ -503,7 +503,7 @@ func hostFinding(h *HostInput, now time.Time) Finding {
 			f.Text += "; " + h.PeersDown + " down at once"
 		}
 		if h.Ping == PingAnswered {
-			f.Source = "rpc-ping"
+			f.Source = sources.NameRPCPing
 			f.Text = fmt.Sprintf("%s but answers RPC (%s): its reports do not reach Nova (conductor or database?)", down, h.PingText)
 		}
 	case BeatStale:

@@ -660,7 +660,7 @@ func (v *verdictState) brokerSignals(next *Snapshot, in *VerdictInputs, ws, now 
 	}
 	add(SigMgmt, sources.NameRabbitMQ, &v.mgmtSlow)
 	if in.RPCFailed >= rpcFailMin && in.RPCFailHost >= 2 && manyHostsDiv*in.RPCFailed >= in.RPCPinged && !in.conductorPattern() {
-		out = append(out, Signal{Kind: SigRPC, Source: "rpc-ping", Now: true,
+		out = append(out, Signal{Kind: SigRPC, Source: sources.NameRPCPing, Now: true,
 			Text: fmt.Sprintf("RPC pings of %d/%d services on %s failing", in.RPCFailed, in.RPCPinged, plural(in.RPCFailHost, "host"))})
 	}
 	if in.Affected > 0 && in.HeartbeatOK && many(in.HostsLost, in.HostsKnown) {
