@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/stacktop/stacktop/sources"
@@ -156,5 +157,36 @@ func TestSourceStatusWords(t *testing.T) {
 				t.Errorf("the source reads %q; it must not say %q", src, tt.not)
 			}
 		})
+	}
+}
+
+// TestHeaderKeepsEverySource: however many broker items are in trouble and
+// however long the names, every source keeps its name and status word on
+// the status lines: a source that is STALE must never be cut off the
+// header because the broker's items took its line.
+func TestHeaderKeepsEverySource(t *testing.T) {
+	worst := func() *state.Snapshot {
+		s := incident()
+		s.Sources = append(slices.Clone(s.Sources), state.SourceHealth{Name: "rpcping", Target: "amqp://rabbit.prod-east:5672",
+			Interval: 10 * time.Second, LastAttempt: ago(time.Second), LastSuccess: ago(50 * time.Second), LastErr: "broker blocks publishers", Polls: 9, Failures: 4})
+		for i := range s.Sources {
+			s.Sources[i].LastSuccess = ago(3 * time.Minute)
+			s.Sources[i].LastErr = "dial tcp 10.0.0.1:443: connect: connection refused by a very long-winded proxy"
+			s.Sources[i].Failures = 7
+		}
+		s.Overview = nil
+		return s
+	}
+	for _, w := range []int{40, 60, 80, 100, 120, 160} {
+		for _, keys := range [][]string{nil, {"p"}} {
+			m := New(Options{Initial: worst(), Now: func() time.Time { return fixedNow }, Cloud: "prod-east-region-one-cloud", Broker: "rabbit@prod-east-cluster-01", Recording: "/var/tmp/incident.jsonl.gz"})
+			m = press(update(m, tea.WindowSizeMsg{Width: w, Height: 30}), keys...)
+			head := ansi.Strip(m.header())
+			for _, src := range []string{"heartbeat STALE", "nova STALE", "rabbitmq STALE", "rpcping STALE"} {
+				if !strings.Contains(head, src) {
+					t.Errorf("width %d %v: header lacks %q:\n%s", w, keys, src, head)
+				}
+			}
+		}
 	}
 }

@@ -174,20 +174,29 @@ func statusLines(width int) int {
 
 // header is the top block, always statusLines(width)+1 lines: names and
 // broker health, source health, then the verdict on one line. Items wrap
-// onto the status lines, calm broker items are left out when they do not
-// fit, and only a source's error text is shortened; when even that does
-// not fit, the errors are cut to the room beside their source.
+// onto the status lines; calm broker items are left out when they do not
+// fit. The two blocks share the status lines and are made shorter, level
+// by level, until both fit: sources' errors first (cut to the room beside
+// their source, then left out), then the recording's path and the names.
+// Whatever still does not fit is cut with "…", but every source keeps at
+// least one line: a STALE source is never pushed off the screen by the
+// broker's items.
 func (m Model) header() string {
 	budget := statusLines(m.width)
-	status := m.status(0)
-	for level := 1; level <= 2 && strings.Count(status, "\n") >= budget; level++ {
-		status = m.status(level)
+	var top, srcs []string
+	for level := 0; level <= maxHeaderLevel; level++ {
+		top = strings.Split(m.topStatus(level), "\n")
+		srcs = strings.Split(m.sourcesStatus(level), "\n")
+		if len(top)+len(srcs) <= budget {
+			break
+		}
 	}
-	lines := strings.SplitN(status, "\n", budget+1)
-	if len(lines) > budget {
-		lines = lines[:budget]
-		lines[budget-1] = ansi.Truncate(lines[budget-1], max(1, m.width-1), "") + "…"
-	}
+	// The sources come first (a STALE one must show), the top block keeps
+	// at least its first line (the clock and the names).
+	srcRoom := min(len(srcs), budget-1)
+	topRoom := min(len(top), budget-srcRoom)
+	srcRoom = min(len(srcs), budget-topRoom)
+	lines := append(m.cutLines(top, topRoom), m.cutLines(srcs, srcRoom)...)
 	var b strings.Builder
 	for i := range budget {
 		if i < len(lines) {
@@ -199,17 +208,30 @@ func (m Model) header() string {
 	return b.String()
 }
 
-// status is the header's names, broker health and sources, wrapped at the
-// width. From level 1 on no source's error gets a line of its own: it is cut
-// to the room beside its source that the sources after it leave, and an
-// unconfigured source does not say how to configure it; at level 2 errors
-// are left out (the source's STALE or NO DATA stays).
-func (m Model) status(level int) string {
-	e := m.e
-	st := &e.st
-	s := e.snap
-	now := e.now
-	h := &st.Header
+// maxHeaderLevel is the last level of shortening the header's status has.
+const maxHeaderLevel = 3
+
+// cutLines keeps the first n of lines, ending the last kept one in "…" when
+// some are left out.
+func (m Model) cutLines(lines []string, n int) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	lines = lines[:n]
+	if n > 0 {
+		lines[n-1] = ansi.Truncate(lines[n-1], max(1, m.width-1), "") + "…"
+	}
+	return lines
+}
+
+// topStatus is the header's first block: the clock (or the replay's
+// status), PAUSED, the recording, the cloud and broker names, then the
+// broker's health, wrapped at the width. From level 2 on the recording
+// loses its path; at level 3 the names are cut shorter.
+func (m Model) topStatus(level int) string {
+	h := &m.e.st.Header
+	s := m.e.snap
+	now := m.e.now
 	f := &flow{width: max(1, m.width)}
 	if m.replay != nil {
 		m.replayItem(f)
@@ -229,6 +251,9 @@ func (m Model) status(level int) string {
 	}
 	if r := m.opts.Recording; r != "" {
 		rec := "● REC " + sanitize.Line(r, 32)
+		if level >= 2 {
+			rec = "● REC" // the path is in the help and on stderr
+		}
 		f.put(" ", textWidth(rec), f.paint(h.Error, rec))
 	}
 	cloud, broker := m.opts.Cloud, m.opts.Broker
@@ -246,18 +271,41 @@ func (m Model) status(level int) string {
 	if broker == "" && m.e.hasUnconfigured(sources.NameRabbitMQ) {
 		broker = "no broker"
 	}
-	names := f.paint(h.Title, sanitize.Line(orDash(cloud), 24))
-	cl := textWidth(sanitize.Line(orDash(cloud), 24))
-	br := sanitize.Line(orDash(broker), 24)
-	names += " ⇄ " + f.paint(h.Title, br)
+	nameMax := 24
+	if level >= 3 {
+		nameMax = 14
+	}
+	cl := sanitize.Line(orDash(cloud), nameMax)
+	br := sanitize.Line(orDash(broker), nameMax)
+	names := f.paint(h.Title, cl) + " ⇄ " + f.paint(h.Title, br)
 	sep := " "
 	if m.replay != nil {
 		sep = " │ " // the replay's status may end in words of its own
 	}
-	f.put(sep, cl+3+textWidth(br), names)
+	f.put(sep, textWidth(cl)+3+textWidth(br), names)
 	m.brokerHealth(f)
+	return f.b.String()
+}
 
-	f.newline()
+// sourcesStatus is the header's second block: each source's health, the
+// sources not configured, and the notices, wrapped at the width. From level
+// 1 on no source's error gets a line of its own: it is cut to the room
+// beside its source that the sources after it leave, and an unconfigured
+// source does not say how to configure it; from level 2 on errors are left
+// out (the source's STALE or NO DATA stays).
+func (m Model) sourcesStatus(level int) string {
+	e := m.e
+	st := &e.st
+	s := e.snap
+	now := e.now
+	h := &st.Header
+	f := &flow{width: max(1, m.width)}
+	age := func(src state.SourceHealth) string { // left out at level 3: the status word stays
+		if level >= 3 {
+			return ""
+		}
+		return " " + format.AgeSince(now, src.LastSuccess)
+	}
 	if len(s.Sources) == 0 {
 		f.put("", 27, f.paint(h.Dim, "waiting for the first poll…"))
 	}
@@ -276,12 +324,12 @@ func (m Model) status(level int) string {
 		case src.LastSuccess.IsZero():
 			status, ink = "NO DATA", h.Error
 		case stale(src, now):
-			status, ink = "STALE "+format.AgeSince(now, src.LastSuccess), h.Stale
+			status, ink = "STALE"+age(src), h.Stale
 		case src.LastErr != "":
 			// Its last poll failed; its data is not stale yet.
-			status, ink = "failing "+format.AgeSince(now, src.LastSuccess), h.Stale
+			status, ink = "failing"+age(src), h.Stale
 		default:
-			status, ink = "ok "+format.AgeSince(now, src.LastSuccess), h.OK
+			status, ink = "ok"+age(src), h.OK
 		}
 		w := textWidth(name) + 1 + textWidth(status)
 		item := f.paint(h.Label, name) + " " + f.paint(ink, status)
