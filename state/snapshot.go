@@ -238,6 +238,18 @@ type Queue struct {
 	Rates        *sources.QueueRates // only while open in a drill-down
 }
 
+// QueueBacklog is how many messages make a queue a backlog in the queues
+// list. The verdict's own backlog signal is another measure: the depth of
+// the reply and conductor queues growing (see pushBacklog).
+const QueueBacklog = 10
+
+// Backlogged reports whether q holds at least QueueBacklog messages.
+func (q *Queue) Backlogged() bool { return q.Messages >= QueueBacklog }
+
+// Problem reports whether q is worth a look: a backlog, no consumers (a
+// count the broker gave, not an unknown one), or growing.
+func (q *Queue) Problem() bool { return q.Backlogged() || q.Consumers == 0 || q.GrowthPerMin > 0 }
+
 // Node is one broker node with its restart count.
 type Node struct {
 	sources.Node

@@ -24,9 +24,6 @@ const (
 
 var qSortNames = [qSortModes]string{"messages", "growth", "unacked", "consumers", "name"}
 
-// backlogThreshold is how many messages make a queue a problem.
-const backlogThreshold = 10
-
 // defaultAsyncQueues is how many queues make the queues pane sort and
 // filter them off the UI goroutine: past the scale model's 20,000, whose
 // sort costs a few milliseconds and is shown at once.
@@ -128,11 +125,6 @@ func (p *queuesPane) remember() {
 	if q := p.current(); q != nil {
 		p.sel = q.Key
 	}
-}
-
-// queueProblem: a backlog, no consumers, or growing.
-func queueProblem(q *state.Queue) bool {
-	return q.Messages >= backlogThreshold || q.Consumers == 0 || q.GrowthPerMin > 0
 }
 
 // sync recomputes what changed: the sorted order when the queues (a new
@@ -273,7 +265,7 @@ func (j qOrderJob) run(rs []ranked, keep []bool) qOrderMsg {
 			lastVHost, vhostMatch := "", filter == ""
 			match = func(i int32) bool {
 				q := &qs[i]
-				if problems && !queueProblem(q) {
+				if problems && !q.Problem() {
 					return false
 				}
 				if filter == "" || containsFold(q.Key.Name, filter) {
@@ -412,7 +404,7 @@ func (p *queuesPane) View() string {
 		r := startRow(&b, p.widths, i == p.list.cursor, st)
 		r.cell(q.Key.VHost, false, st.Table.Dim)
 		r.cell(q.Key.Name, false, theme.Ink{})
-		r.cell(format.Count(q.Messages), true, inkIf(q.Messages >= backlogThreshold, st.Table.Warn))
+		r.cell(format.Count(q.Messages), true, inkIf(q.Backlogged(), st.Table.Warn))
 		if q.Messages < 0 {
 			r.cell("?", true, st.Table.Dim) // no depth, no growth
 		} else {
