@@ -209,6 +209,11 @@ func (m Model) wait() tea.Cmd {
 	}
 }
 
+// tickSkip: a tick this soon after the clock last moved (a snapshot shown)
+// leaves the screen as it is, so ages are redrawn once a second, not on the
+// tick and again on the snapshot; they lag the clock by at most 1.5 s.
+const tickSkip = 500 * time.Millisecond
+
 func tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
@@ -253,7 +258,11 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.paused {
 			return m, tick() // the view is frozen, its ages with it: nothing turns stale behind the user's back
 		}
-		m.e.now = m.opts.Now()
+		now := m.opts.Now()
+		if d := now.Sub(m.e.now); d >= 0 && d < tickSkip {
+			return m, tick() // a snapshot has just shown the ages: not twice in one second
+		}
+		m.e.now = now
 		m.refresh()
 		m.layout() // ages in the header may wrap it differently
 		return m, tick()

@@ -228,6 +228,25 @@ func TestClockTicksAges(t *testing.T) {
 	}
 }
 
+// TestTickAfterSnapshot: a tick that comes just after a snapshot moved the
+// clock redraws nothing (ages were written twice a second); a tick a
+// second on moves the ages.
+func TestTickAfterSnapshot(t *testing.T) {
+	now := fixedNow
+	m := New(Options{Initial: incident(), Now: func() time.Time { return now }})
+	m = update(m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	shown := m.e.now
+	now = now.Add(100 * time.Millisecond)
+	if next, _ := m.Update(tickMsg(now)); !next.(Model).e.now.Equal(shown) {
+		t.Errorf("a tick 100ms after the clock moved moved it again")
+	}
+	now = now.Add(time.Second)
+	next, _ := m.Update(tickMsg(now))
+	if m = next.(Model); !m.e.now.Equal(now) {
+		t.Errorf("a tick 1.1s on did not move the clock: %v", m.e.now)
+	}
+}
+
 func TestQueueDrillDownFocuses(t *testing.T) {
 	var got []state.QueueKey
 	m := New(Options{Initial: incident(), Now: func() time.Time { return fixedNow }, FocusQueue: func(k state.QueueKey) { got = append(got, k) }})
