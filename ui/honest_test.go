@@ -3,8 +3,11 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stacktop/stacktop/state"
 )
 
 // TestHonestServiceColumns: with NO_COLOR a late Nova report still reads
@@ -40,6 +43,28 @@ func TestHonestServiceColumns(t *testing.T) {
 		r := row(tt.host)
 		if !strings.Contains(r, tt.want) || tt.not != "" && strings.Contains(r, tt.not) {
 			t.Errorf("%s row %q: want %q, not %q", tt.host, r, tt.want, tt.not)
+		}
+	}
+}
+
+// TestQueuesPaneEmpty: an empty queues pane says why. Before any queue list
+// (the first poll sends the broker's nodes ahead of its queues) it is "no
+// queue list yet", not an empty broker; a broker that lists none says so.
+func TestQueuesPaneEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		read bool
+		want string
+	}{{"not listed yet", false, "no queue list yet"}, {"listed, none", true, "the broker lists no queues"}} {
+		s := incident()
+		s.Queues = nil
+		s.Read.Queues = state.Reading{}
+		if tt.read {
+			s.Read.Queues = state.Reading{Source: "rabbitmq", At: ago(2 * time.Second)}
+		}
+		m := press(newTestModel(s, 100, 30, true), "2")
+		if got := ansi.Strip(m.Render()); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: the queues pane lacks %q:\n%s", tt.name, tt.want, got)
 		}
 	}
 }

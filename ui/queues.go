@@ -389,7 +389,14 @@ func (p *queuesPane) View() string {
 	}
 	if len(p.order) == 0 {
 		b.WriteString("\n  ")
-		b.WriteString(emptyText(len(qs), "queues"))
+		switch {
+		case len(qs) > 0:
+			b.WriteString(emptyText(len(qs), "queues"))
+		case p.e.figures().Queues.Known == state.KnownNot:
+			b.WriteString("no queue list yet")
+		default:
+			b.WriteString("the broker lists no queues")
+		}
 		return b.String()
 	}
 	lo, hi := p.list.window(len(p.order))
