@@ -40,7 +40,6 @@ type Source struct {
 	// Owned by the polling goroutine.
 	promRetryAt time.Time
 	promLastErr string
-	earlyDone   bool // the first poll has sent its nodes and overview ahead of its queues
 }
 
 // New validates cfg and returns a Source; it makes no request.
@@ -130,7 +129,6 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	if err != nil {
 		return b, wrap("overview", err)
 	}
-	s.sendEarly(ctx, nodes, ov, metrics)
 
 	var (
 		queues []sources.Queue
@@ -172,24 +170,6 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	}
 	b.Health.Detail = strings.Join(detail, "; ")
 	return b, nil
-}
-
-// sendEarly sends the first poll's nodes and overview (alarms, partitions,
-// totals) as soon as they are read, ahead of a queue list that takes a
-// large broker a second to build: the first screen shows the broker's
-// health at once and the queues pane "no queue list yet" until it comes.
-// Only with the metrics collector on, when the node list is complete
-// without the prometheus endpoints; only once.
-func (s *Source) sendEarly(ctx context.Context, nodes []sources.Node, ov sources.Overview, metrics bool) {
-	if s.earlyDone || !metrics {
-		return
-	}
-	s.earlyDone = true
-	b := sources.Batch{Nodes: slices.Clone(nodes), Overview: &ov}
-	b.Health.Target = s.Target()
-	b.Health.Detail = "management API: nodes and overview; queues being listed"
-	b.Clip()
-	poll.Early(ctx, b)
 }
 
 // pollPrometheus fills node gauges and, when it can, the queue list from the
