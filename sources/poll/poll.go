@@ -99,6 +99,23 @@ func DefaultMaxBackoff(interval time.Duration) time.Duration {
 	return max(interval, min(8*interval, backoffCeiling))
 }
 
+// earlyKey is the context key of a poll's early emitter.
+type earlyKey struct{}
+
+// Early emits b ahead of the poll's own batch, stamped as a successful
+// batch of the poll (source, time, latency so far, interval): for a poll
+// whose first part (a broker's nodes and alarms) is worth showing while its
+// second (20,000 queues) is still being read. b must carry only what the
+// poll has read in full; the poll's own batch follows as usual. It reports
+// false, emitting nothing, when ctx is not a poll's context of Run.
+func Early(ctx context.Context, b sources.Batch) bool {
+	emit, ok := ctx.Value(earlyKey{}).(func(sources.Batch))
+	if ok {
+		emit(b)
+	}
+	return ok
+}
+
 // Run polls until ctx is cancelled, calling emit with one batch per poll.
 // A failed poll emits a batch with Health.OK false, the error and its kind
 // (sources.KindOf), and no data.
@@ -108,6 +125,12 @@ func Run(ctx context.Context, opt Options, poll Func, emit func(sources.Batch)) 
 	for {
 		start := opt.Now()
 		pctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		pctx = context.WithValue(pctx, earlyKey{}, func(b sources.Batch) {
+			b.Source, b.At = opt.Name, opt.Now()
+			b.Health.OK, b.Health.Err, b.Health.Kind = true, "", ""
+			b.Health.Latency, b.Health.Interval = b.At.Sub(start), opt.Interval
+			emit(b)
+		})
 		b, err := poll(pctx)
 		cancel()
 		if ctx.Err() != nil {

@@ -201,3 +201,39 @@ func TestRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestEarly: a poll may emit what it has read in full before it is done; the
+// early batch is stamped as the poll's own (source, time, latency so far,
+// interval, OK) and comes before it; outside Run, Early emits nothing.
+func TestEarly(t *testing.T) {
+	clk := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	now := func() time.Time { clk = clk.Add(100 * time.Millisecond); return clk }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	poll := func(ctx context.Context) (sources.Batch, error) {
+		if !Early(ctx, sources.Batch{Nodes: []sources.Node{{Name: "rabbit@a"}}, Health: sources.Health{Target: "t", Err: "left by mistake"}}) {
+			t.Error("Early outside Run's poll context")
+		}
+		return sources.Batch{Nodes: []sources.Node{{Name: "rabbit@a"}}, Queues: []sources.Queue{}}, nil
+	}
+	var got []sources.Batch
+	_ = Run(ctx, Options{Name: "rabbitmq", Interval: 5 * time.Second, Now: now}, poll, func(b sources.Batch) {
+		if got = append(got, b); len(got) == 2 {
+			cancel()
+		}
+	})
+	if len(got) != 2 {
+		t.Fatalf("%d batches, want the early one and the poll's", len(got))
+	}
+	e, full := got[0], got[1]
+	if e.Source != "rabbitmq" || !e.Health.OK || e.Health.Err != "" || e.Health.Interval != 5*time.Second || e.Health.Target != "t" ||
+		e.Health.Latency != 100*time.Millisecond || e.Queues != nil || len(e.Nodes) != 1 {
+		t.Errorf("early batch %+v", e)
+	}
+	if !e.At.Before(full.At) || full.Queues == nil || !full.Health.OK {
+		t.Errorf("early at %v, full %+v at %v", e.At, full, full.At)
+	}
+	if Early(context.Background(), sources.Batch{}) {
+		t.Error("Early emitted outside a poll")
+	}
+}

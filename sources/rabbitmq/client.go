@@ -65,6 +65,7 @@ type fetcher struct {
 	timeout time.Duration
 	limit   int64
 	n       int // requests made, failed ones included
+	early   int // of those, reported by an early batch (Source.sendEarly)
 }
 
 // get fetches u and hands the size-limited body to decode. auth adds the

@@ -40,6 +40,7 @@ type Source struct {
 	// Owned by the polling goroutine.
 	promRetryAt time.Time
 	promLastErr string
+	earlyDone   bool // the first poll has sent its nodes and overview ahead of its queues
 }
 
 // New validates cfg and returns a Source; it makes no request.
@@ -96,11 +97,15 @@ func (s *Source) SetFocus(vhost, name string) {
 //     enable_queue_totals, which has depths but no consumers;
 //   - /api/queues/{vhost}/{name} for the focused queue, if it is listed and the
 //     collector is on (with it off the broker keeps no rates).
+//
+// Under Run, the first poll sends the nodes and overview in a batch of their
+// own as soon as they are read (sendEarly); the two batches' Requests add up
+// to the poll's.
 func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	f := &fetcher{client: s.client, user: s.user, pass: s.pass, timeout: s.cfg.Timeout, limit: s.cfg.MaxResponseBytes}
 	b.Health.Target = s.Target()
 	defer func() {
-		b.Health.Requests = f.n
+		b.Health.Requests = f.n - f.early // an early batch reported its own
 		if err != nil {
 			err = sources.Fail(kindOf(err), s.redact(err))
 		}
@@ -129,6 +134,7 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	if err != nil {
 		return b, wrap("overview", err)
 	}
+	s.sendEarly(ctx, f, nodes, ov, metrics)
 
 	var (
 		queues []sources.Queue
@@ -170,6 +176,27 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 	}
 	b.Health.Detail = strings.Join(detail, "; ")
 	return b, nil
+}
+
+// sendEarly sends the first poll's nodes and overview (alarms, partitions,
+// totals) as soon as they are read, ahead of a queue list that takes a
+// large broker a second to build: the first screen shows the broker's
+// health at once and the queues pane "no queue list yet" until it comes.
+// Only with the metrics collector on, when the node list is complete
+// without the prometheus endpoints; only once.
+func (s *Source) sendEarly(ctx context.Context, f *fetcher, nodes []sources.Node, ov sources.Overview, metrics bool) {
+	if s.earlyDone || !metrics {
+		return
+	}
+	s.earlyDone = true
+	b := sources.Batch{Nodes: slices.Clone(nodes), Overview: &ov}
+	b.Health.Target = s.Target()
+	b.Health.Detail = "management API: nodes and overview; queues being listed"
+	b.Health.Requests = f.n
+	b.Clip()
+	if poll.Early(ctx, b) {
+		f.early = f.n // the poll's own batch reports the requests after these
+	}
 }
 
 // pollPrometheus fills node gauges and, when it can, the queue list from the

@@ -618,25 +618,63 @@ func TestNewDefaults(t *testing.T) {
 	}
 }
 
+// TestRun: the first poll sends the broker's nodes and overview ahead of its
+// queue list (the first screen shows alarms at once), and later polls one
+// whole batch each.
 func TestRun(t *testing.T) {
 	mgmt := newFakeBroker(t, true, managementFixtures())
 	s := newTestSource(t, mgmt, Config{Interval: time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []sources.Batch
+	full := 0
 	err := s.Run(ctx, func(b sources.Batch) {
 		got = append(got, b)
-		cancel()
+		if b.Queues != nil {
+			if full++; full == 2 {
+				cancel()
+			}
+		}
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Run: %v", err)
 	}
-	if len(got) != 1 {
-		t.Fatalf("%d batches", len(got))
+	if len(got) != 3 {
+		t.Fatalf("%d batches, want the first poll's early one and two whole ones", len(got))
 	}
-	b := got[0]
-	if b.Source != sources.NameRabbitMQ || !b.Health.OK || b.Health.Interval != time.Second || b.Health.Requests != 3 || len(b.Queues) != 13 {
-		t.Errorf("batch health %+v, %d queues", b.Health, len(b.Queues))
+	early := got[0]
+	if early.Source != sources.NameRabbitMQ || !early.Health.OK || early.Queues != nil || len(early.Nodes) == 0 || early.Overview == nil ||
+		!strings.Contains(early.Health.Detail, "queues being listed") {
+		t.Errorf("early batch: health %+v, %d nodes, overview %v, queues %v", early.Health, len(early.Nodes), early.Overview, early.Queues)
+	}
+	// The requests add up: 2 before the early batch, 1 after it, 3 a poll later.
+	for i, b := range got {
+		if want := []int{2, 1, 3}[i]; b.Health.Requests != want {
+			t.Errorf("batch %d reports %d requests, want %d", i, b.Health.Requests, want)
+		}
+	}
+	if n := len(mgmt.requests()); n != 6 {
+		t.Errorf("%d requests reached the broker, want 6", n)
+	}
+	for _, b := range got[1:] {
+		if b.Source != sources.NameRabbitMQ || !b.Health.OK || b.Health.Interval != time.Second || len(b.Queues) != 13 || len(b.Nodes) == 0 {
+			t.Errorf("batch health %+v, %d queues", b.Health, len(b.Queues))
+		}
+	}
+}
+
+// TestRunNoEarlyWithoutMetrics: with the metrics collector off, the node
+// list alone is incomplete (the prometheus endpoints fill it), so the first
+// poll sends nothing ahead of its whole batch.
+func TestRunNoEarlyWithoutMetrics(t *testing.T) {
+	mgmt := newFakeBroker(t, true, metricsOffFixtures())
+	s := newTestSource(t, mgmt, Config{Interval: time.Second, Mode: ModeManagement})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []sources.Batch
+	_ = s.Run(ctx, func(b sources.Batch) { got = append(got, b); cancel() })
+	if len(got) != 1 || got[0].Queues == nil {
+		t.Fatalf("first batch %+v, want the whole poll", got)
 	}
 }
 
