@@ -311,3 +311,34 @@ func TestHeartbeatBatchSharesHosts(t *testing.T) {
 		t.Errorf("n042: seq %d, last seen %v", h.Seq, h.LastSeen)
 	}
 }
+
+// TestLostAtOnce: only heartbeats that stopped together count as a mass
+// loss. Hosts silent since earlier (agents stopped, hosts decommissioned)
+// are no part of it, neither lost nor known: with them, one host down read
+// as "heartbeats from 3/5 hosts stopped" and a broker suspicion.
+func TestLostAtOnce(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 17, 30, 0, time.UTC)
+	host := func(silent time.Duration) *Host {
+		return &Host{Name: "h", LastSeen: now.Add(-silent), Interval: 2 * time.Second}
+	}
+	tests := []struct {
+		name              string
+		silent            []time.Duration
+		wantLost, wantAll int
+	}{
+		{"one host down, two departed before", []time.Duration{0, time.Second, 12 * time.Second, 30 * time.Second, 45 * time.Second}, 1, 3},
+		{"broker outage: every heartbeat stopped within one interval", []time.Duration{11 * time.Second, 12 * time.Second, 12500 * time.Millisecond, 13 * time.Second}, 4, 4},
+		{"outage beside a host gone for ten minutes", []time.Duration{11 * time.Second, 12 * time.Second, 13 * time.Second, 10 * time.Minute, 0}, 3, 4},
+		{"none lost", []time.Duration{0, time.Second}, 0, 2},
+	}
+	for _, tt := range tests {
+		var hosts []*Host
+		for _, d := range tt.silent {
+			hosts = append(hosts, host(d))
+		}
+		lost, known := lostAtOnce(hosts, now)
+		if lost != tt.wantLost || known != tt.wantAll {
+			t.Errorf("%s: lostAtOnce = %d of %d, want %d of %d", tt.name, lost, known, tt.wantLost, tt.wantAll)
+		}
+	}
+}

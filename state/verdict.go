@@ -165,6 +165,7 @@ const (
 	verdictWindow    = 2 * time.Minute  // how far back evidence counts
 	verdictHold      = 30 * time.Second // a lower rule waits this long after the current one last fired to step in
 	verdictClear     = 20 * time.Second // quiet needed before a verdict clears: within 30 s of the symptoms going, with a poll of lag
+	lossSpanBeats    = 2.0              // heartbeats that stopped within this many publish intervals of each other stopped together
 	manyHostsMin     = 3                // "many hosts": at least this many …
 	manyHostsDiv     = 5                // … and at least 1/manyHostsDiv of all (20 %)
 	lateFactor       = 3                // late: UpdatedAt trails the freshest by this many report intervals

@@ -133,8 +133,8 @@ type VerdictInputs struct {
 	Signals     []Signal    // broker signals within the window
 	DownByHost  []HostInput // hosts with services down (at most maxHostFindings)
 	HeartbeatOK bool        // the heartbeat source healthy (no failure, not stale)
-	HostsKnown  int         // hosts with an agent
-	HostsLost   int         // of them lost
+	HostsKnown  int         // hosts with an agent beating until the newest loss (lostAtOnce)
+	HostsLost   int         // of them lost, their heartbeats stopped together
 	Sources     []SourceInput
 
 	Auth         bool   // Nova fails for want of authentication (kind auth or keystone-down)
@@ -193,13 +193,12 @@ func (v *verdictState) inputs(next *Snapshot, now, ws time.Time) *VerdictInputs 
 		RPCPinged: sum.rpcPinged, RPCFailed: sum.rpcFailed, RPCFailHost: sum.rpcFailedHosts,
 		CondPinged: sum.condPinged, CondTimedOut: sum.condTimedOut,
 		CompPinged: sum.compPinged, CompAnswered: sum.compAnswered,
-		HostsKnown: len(next.Hosts),
 	}
 	in.ManyAffected = in.Affected >= manyHostsMin && many(in.AffectedHosts, in.NovaHosts)
 	in.ManyDown = many(in.DownHosts, in.NovaHosts)
 	hb, hbOK := next.Source(sources.NameHeartbeat)
 	in.HeartbeatOK = hbOK && hb.Failures == 0 && !hb.Stale(now)
-	in.HostsLost = lostHosts(next, now)
+	in.HostsLost, in.HostsKnown = lostAtOnce(next.Hosts, now)
 	for _, h := range next.Sources {
 		si := SourceInput{Name: h.Name, Failing: h.Failures > 0, Failures: h.Failures, Kind: h.Kind, Stale: h.Stale(now), LastSuccess: h.LastSuccess}
 		if si.Failing {
@@ -678,15 +677,42 @@ func kindNote(k sources.FailureKind) string {
 	return ", " + string(k)
 }
 
-// lostHosts counts hosts whose heartbeats are lost at now.
-func lostHosts(next *Snapshot, now time.Time) int {
-	n := 0
-	for i := range next.Hosts {
-		if next.Hosts[i].Liveness(now) == LiveLost {
-			n++
+// lostAtOnce counts the hosts whose heartbeats stopped together and are
+// lost at now, and the hosts that were beating until then: lost hosts whose
+// last heartbeat came within lossSpanBeats of their publish intervals of
+// the newest lost host's, and every host not lost. A host that went silent
+// earlier (decommissioned, its agent stopped minutes before) is no part of
+// this loss: counted, it made one host down read as "heartbeats from 3/5
+// hosts stopped", a broker suspicion (scripts/test, session 6, with two
+// other tests' agents stopped shortly before a host-down scenario).
+func lostAtOnce(hosts []*Host, now time.Time) (lost, known int) {
+	var newest time.Time
+	var span time.Duration
+	for i := range hosts {
+		h := hosts[i]
+		if h.Liveness(now) != LiveLost {
+			continue
+		}
+		if h.LastSeen.After(newest) {
+			newest = h.LastSeen
+		}
+		iv := h.Interval
+		if iv <= 0 {
+			iv = defaultHeartbeatInterval
+		}
+		span = max(span, time.Duration(lossSpanBeats*float64(iv)))
+	}
+	for i := range hosts {
+		h := hosts[i]
+		switch {
+		case h.Liveness(now) != LiveLost:
+			known++
+		case !h.LastSeen.Before(newest.Add(-span)):
+			lost++
+			known++
 		}
 	}
-	return n
+	return lost, known
 }
 
 // authFailing reports the nova source's error and failure kind when it
