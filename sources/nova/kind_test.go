@@ -3,6 +3,7 @@ package nova
 import (
 	"context"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -65,9 +66,12 @@ func TestFailureKind(t *testing.T) {
 			want:   sources.FailKeystone, contains: "timed out; Keystone unreachable: HTTP 503",
 		},
 		{
-			name:   "Nova and Keystone both time out: maybe the network",
+			// Seen in CI: uWSGI hung for 15 s on SIGTERM with its socket
+			// open. Keystone took the check's request and said nothing:
+			// that is Keystone's silence, not the network's.
+			name:   "Nova times out, Keystone takes the request and says nothing",
 			broken: func(f *fakeCloud) { f.identity = -1; f.hang = make(chan struct{}) },
-			want:   sources.FailTimeout,
+			want:   sources.FailKeystoneTimeout, contains: "timed out; Keystone not answering: no answer within 2s",
 		},
 		{
 			name:   "Nova times out, Keystone answers",
@@ -149,5 +153,28 @@ func TestKeystoneRefused(t *testing.T) {
 	_, err = s.poll(context.Background())
 	if got := sources.KindOf(err); got != sources.FailKeystone || !strings.Contains(err.Error(), "Keystone unreachable: connection refused") {
 		t.Errorf("kind %q, err %v", got, err)
+	}
+}
+
+// TestNetworkTimeoutNotKeystone: Nova's call and the Keystone check both fail
+// to connect in time (the network, or a firewall dropping packets): a
+// timeout, never blamed on Keystone.
+func TestNetworkTimeoutNotKeystone(t *testing.T) {
+	f := newFakeCloud(t, false)
+	s := newTestSource(t, Config{Auth: f.passwordAuth(), Interval: 2 * time.Second, Timeout: time.Second})
+	if _, err := s.poll(context.Background()); err != nil {
+		t.Fatalf("first poll: %v", err)
+	}
+	blackhole := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done() // a SYN never answered
+		return nil, ctx.Err()
+	}}
+	s.http.Transport = blackhole
+	s.compute.HTTPClient.Transport = blackhole
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := s.poll(ctx)
+	if got := sources.KindOf(err); got != sources.FailTimeout || strings.Contains(err.Error(), "Keystone") {
+		t.Errorf("kind %q, err %v; want a timeout that does not name Keystone", got, err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
@@ -168,9 +170,10 @@ func (s *Source) authenticate(ctx context.Context) error {
 // then asks Keystone itself, once (keystoneDown): if Keystone is
 // unreachable or failing, the failure is keystone-down and its message
 // says "Keystone unreachable: ...". A Keystone that does not answer in
-// time is keystone-timeout (slow or down, not known which), and counts
-// only when Nova did answer (a 5xx): both timing out may as well be the
-// network.
+// time is keystone-timeout (slow or down, not known which). When Nova
+// timed out too, that counts only if Keystone took the connection and
+// then said nothing (a hung Keystone: seen when uWSGI hung for 15 s on
+// SIGTERM); both failing to connect may as well be the network.
 func (s *Source) serviceFailure(ctx context.Context, what string, err error) error {
 	k := kindOf(err, false)
 	msg := fmt.Errorf("%s: %w", what, s.sanitize(err, false))
@@ -196,7 +199,8 @@ const keystoneProbeTimeout = 2 * time.Second
 // FailNone when it answered. It runs on its own deadline (at most
 // keystoneProbeTimeout, half the poll's timeout), since the poll's may be
 // spent, but stops when the source stops. timeoutCounts says whether
-// Keystone not answering in time counts at all.
+// Keystone not answering in time counts when the request never went out
+// (no connection in time); a request sent and not answered always counts.
 func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, sources.FailureKind) {
 	limit := min(keystoneProbeTimeout, s.cfg.timeout/2)
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
@@ -211,17 +215,24 @@ func (s *Source) keystoneDown(ctx context.Context, timeoutCounts bool) (string, 
 	if err != nil {
 		return "", sources.FailNone
 	}
+	var connected atomic.Bool // the request went out on a connection: no answer is Keystone's, not the network's
+	req = req.WithContext(httptrace.WithClientTrace(pctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { connected.Store(true) },
+	}))
 	c := s.http
 	c.CheckRedirect = httppolicy.NoRedirect
 	resp, err := c.Do(req)
 	if err != nil {
 		k := sources.KindOf(err)
-		if !k.Connection() || k == sources.FailTLS || (k == sources.FailTimeout && !timeoutCounts) {
+		if !k.Connection() || k == sources.FailTLS || (k == sources.FailTimeout && !timeoutCounts && !connected.Load()) {
 			return "", sources.FailNone
 		}
 		switch k {
 		case sources.FailTimeout:
-			return "no answer within " + limit.String(), sources.FailKeystoneTimeout
+			if connected.Load() {
+				return "no answer within " + limit.String(), sources.FailKeystoneTimeout
+			}
+			return "no connection within " + limit.String(), sources.FailKeystoneTimeout
 		case sources.FailRefused:
 			return "connection refused", sources.FailKeystone
 		case sources.FailReset:
