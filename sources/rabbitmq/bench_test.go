@@ -89,7 +89,7 @@ func TestGeneratedBodiesDecode(t *testing.T) {
 		t.Fatalf("management: %v %d %+v", err, len(qs), qs[7])
 	}
 	m := map[queueKey]*sources.Queue{}
-	if err := parseDetailedQueues(bytes.NewReader(prometheusDetailedText(1000)), nil, m); err != nil || len(m) != 1000 {
+	if err := parseDetailedQueues(bytes.NewReader(prometheusDetailedText(1000)), nil, m, 0); err != nil || len(m) != 1000 {
 		t.Fatalf("prometheus: %v %d", err, len(m))
 	}
 	if q := *m[queueKey{"nova", "q-00007"}]; q != (sources.Queue{VHost: "nova", Name: "q-00007", Messages: 7, Ready: 7, Unacked: 0, Consumers: 1}) {
@@ -119,7 +119,7 @@ func BenchmarkDecodePrometheusQueues20000(b *testing.B) {
 	defer reportCPU(b, processCPU())
 	for b.Loop() {
 		m := make(map[queueKey]*sources.Queue, 20000)
-		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil || len(m) != 20000 {
+		if err := parseDetailedQueues(bytes.NewReader(body), nil, m, 20000); err != nil || len(m) != 20000 {
 			b.Fatal(err, len(m))
 		}
 	}
@@ -208,7 +208,7 @@ func benchDecodeFoldPrometheus(b *testing.B, n int) {
 func benchDecodeFoldPrometheusBody(b *testing.B, n int, body []byte) {
 	decode := func() []sources.Queue {
 		m := make(map[queueKey]*sources.Queue, n)
-		if err := parseDetailedQueues(bytes.NewReader(body), nil, m); err != nil {
+		if err := parseDetailedQueues(bytes.NewReader(body), nil, m, n); err != nil {
 			b.Fatal(err)
 		}
 		qs := make([]sources.Queue, 0, len(m))

@@ -259,7 +259,7 @@ func TestParseDetailedQueues(t *testing.T) {
 				keep = regexp.MustCompile(tt.filter).MatchString
 			}
 			m := map[queueKey]*sources.Queue{}
-			if err := parseDetailedQueues(bytes.NewReader(body), keep, m); err != nil {
+			if err := parseDetailedQueues(bytes.NewReader(body), keep, m, 0); err != nil {
 				t.Fatal(err)
 			}
 			if len(m) != tt.n {
@@ -278,13 +278,13 @@ func TestParseDetailedQueues(t *testing.T) {
 func TestParseDetailedQueuesBroken(t *testing.T) {
 	body := fixture(t, "rabbitmq-3.10-metrics-off-prometheus-detailed-nova.txt")
 	cut := bytes.Index(body, []byte(`queue="compute.compute-1"} 0`)) + 10
-	err := parseDetailedQueues(bytes.NewReader(body[:cut]), nil, map[queueKey]*sources.Queue{})
+	err := parseDetailedQueues(bytes.NewReader(body[:cut]), nil, map[queueKey]*sources.Queue{}, 0)
 	if err == nil || !strings.Contains(err.Error(), "parse prometheus text") {
 		t.Fatalf("err = %v, want a parse error", err)
 	}
 	// A read error (here: the size limit) comes through as itself.
 	lr := httppolicy.LimitReader(bytes.NewReader(body), 100)
-	err = parseDetailedQueues(lr, nil, map[queueKey]*sources.Queue{})
+	err = parseDetailedQueues(lr, nil, map[queueKey]*sources.Queue{}, 0)
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
@@ -304,7 +304,7 @@ rabbitmq_detailed_queue_messages_unacked{vhost="/",queue="say \"hi\"\\now\nnext"
 rabbitmq_detailed_queue_consumers{vhost="/",queue="say \"hi\"\\now\nnext"} 2
 `
 	m := map[queueKey]*sources.Queue{}
-	if err := parseDetailedQueues(strings.NewReader(text), nil, m); err != nil {
+	if err := parseDetailedQueues(strings.NewReader(text), nil, m, 0); err != nil {
 		t.Fatal(err)
 	}
 	want := map[queueKey]sources.Queue{

@@ -16,6 +16,9 @@ import (
 // parseDetailedQueues parses /metrics/detailed with the queue_coarse_metrics
 // and queue_consumer_count families and merges its queues into into, keyed
 // by vhost and name. keep filters by queue name. Values absent are -1.
+// expect is how many queues the caller expects (the last poll's count; 0
+// when not known): the indexes are made that size at once instead of
+// growing through a dozen copies.
 //
 // It reads the response once, as a stream, and parses only the lines of
 // the three families used (detailedFamilies), in place, into the queues:
@@ -35,8 +38,9 @@ import (
 // longer than maxPromLine, or a family of more than MaxQueues samples, is
 // an error. Every parse error names its line; a read error (the response
 // size limit, a broken connection) is returned as it is.
-func parseDetailedQueues(r io.Reader, keep func(name string) bool, into map[queueKey]*sources.Queue) error {
-	p := detailedParser{keep: keep, into: into, vhosts: map[string]*vhostQueues{}}
+func parseDetailedQueues(r io.Reader, keep func(name string) bool, into map[queueKey]*sources.Queue, expect int) error {
+	expect = min(max(expect, len(into), 0), maxQueues) // a hint, never more memory than a full list's
+	p := detailedParser{keep: keep, into: into, vhosts: map[string]*vhostQueues{}, expect: expect, seen: make([]seenQueue, 0, expect)}
 	for k, q := range into { // from another node's response
 		p.index(p.vhost([]byte(k.vhost)), k.name, q)
 	}
@@ -66,6 +70,7 @@ type detailedParser struct {
 	line   int             // number of the line being parsed, from 1
 	slab   []sources.Queue // queues allocated 256 at a time
 	labels [][]byte        // names of the current line's labels, for the duplicate check
+	expect int             // queues expected: the first vhost's index is made this size
 	vbuf   []byte          // the vhost label, unescaped
 	qbuf   []byte          // the queue label, unescaped
 }
@@ -474,7 +479,8 @@ func (p *detailedParser) vhost(name []byte) *vhostQueues {
 	if vq := p.vhosts[string(name)]; vq != nil {
 		return vq
 	}
-	vq := &vhostQueues{name: string(name), queues: map[string]int32{}}
+	vq := &vhostQueues{name: string(name), queues: make(map[string]int32, p.expect)}
+	p.expect = 0 // one vhost is the rule; others grow as they need
 	p.vhosts[vq.name] = vq
 	return vq
 }

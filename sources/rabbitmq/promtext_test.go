@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -64,8 +65,13 @@ func expfmtDetailedQueues(text []byte, keep func(string) bool) (map[queueKey]sou
 
 // parsedQueues is parseDetailedQueues's result as values.
 func parsedQueues(text []byte, keep func(string) bool) (map[queueKey]sources.Queue, error) {
+	return parsedQueuesExpect(text, keep, 0)
+}
+
+// parsedQueuesExpect is parsedQueues with a size hint.
+func parsedQueuesExpect(text []byte, keep func(string) bool, expect int) (map[queueKey]sources.Queue, error) {
 	into := map[queueKey]*sources.Queue{}
-	if err := parseDetailedQueues(bytes.NewReader(text), keep, into); err != nil {
+	if err := parseDetailedQueues(bytes.NewReader(text), keep, into, expect); err != nil {
 		return nil, err
 	}
 	out := make(map[queueKey]sources.Queue, len(into))
@@ -78,6 +84,18 @@ func parsedQueues(text []byte, keep func(string) bool) (map[queueKey]sources.Que
 	return out, nil
 }
 
+// hintsChangeNothing fails t unless parsing text with a small and an
+// absurd size hint gives what parsing it with none gave (got, err).
+func hintsChangeNothing(t *testing.T, text []byte, keep func(string) bool, got map[queueKey]sources.Queue, err error) {
+	t.Helper()
+	for _, expect := range []int{3, 1 << 40} {
+		g, e := parsedQueuesExpect(text, keep, expect)
+		if fmt.Sprint(e) != fmt.Sprint(err) || !maps.Equal(g, got) {
+			t.Fatalf("with expect %d: %d queues, error %v; with none: %d queues, error %v\n%.2000q", expect, len(g), e, len(got), err, text)
+		}
+	}
+}
+
 // agreeWithExpfmt fails t unless parseDetailedQueues and expfmt read text
 // alike: the same queues, or both an error. parseDetailedQueues may refuse,
 // as unsupported, what RabbitMQ never writes; it never accepts what expfmt
@@ -86,6 +104,7 @@ func agreeWithExpfmt(t *testing.T, text []byte, keep func(string) bool) (map[que
 	t.Helper()
 	want, werr := expfmtDetailedQueues(text, keep)
 	got, err := parsedQueues(text, keep)
+	hintsChangeNothing(t, text, keep, got, err)
 	switch {
 	case err != nil && werr != nil:
 		return nil, err
@@ -253,7 +272,7 @@ func TestDetailedQueuesTwoNodes(t *testing.T) {
 	second := "rabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"b\"} 3\nrabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"a\"} 2\n" +
 		"rabbitmq_detailed_queue_messages_unacked{vhost=\"/\",queue=\"c\"} 1\nrabbitmq_detailed_queue_messages_unacked{vhost=\"/\",queue=\"a\"} 1\n"
 	for _, text := range []string{first, second} {
-		if err := parseDetailedQueues(strings.NewReader(text), nil, into); err != nil {
+		if err := parseDetailedQueues(strings.NewReader(text), nil, into, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

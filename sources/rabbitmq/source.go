@@ -41,6 +41,7 @@ type Source struct {
 	promRetryAt time.Time
 	promLastErr string
 	earlyDone   bool // the first poll has sent its nodes and overview ahead of its queues
+	lastQueues  int  // queues the last prometheus poll listed: the next one's size hint
 }
 
 // New validates cfg and returns a Source; it makes no request.
@@ -283,7 +284,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 
 	// Queue metrics are node-local: ask every node that answered (a node
 	// down has no live queues to report).
-	byKey := make(map[queueKey]*sources.Queue)
+	byKey := make(map[queueKey]*sources.Queue, s.lastQueues)
 	q := detailedQuery
 	if s.cfg.VHost != "" {
 		q += "&vhost=" + url.QueryEscape(s.cfg.VHost)
@@ -292,7 +293,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 		u := pu.JoinPath("/metrics/detailed")
 		u.RawQuery = q
 		err := f.get(ctx, u.String(), false, promAccept, f.limit, func(r io.Reader) error {
-			return parseDetailedQueues(r, s.keep, byKey)
+			return parseDetailedQueues(r, s.keep, byKey, s.lastQueues)
 		})
 		if err != nil {
 			notes = append(notes, "prometheus queue metrics failed, queues from management API"+consumersUnknown+": "+err.Error())
@@ -303,6 +304,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 	for _, q := range byKey {
 		queues = append(queues, *q)
 	}
+	s.lastQueues = len(queues)
 	return queues, notes
 }
 
