@@ -305,7 +305,10 @@ func (p *detailedParser) parseSample(f int, s []byte) error {
 			return p.errorf("spurious string after timestamp: %q", s[end:])
 		}
 	}
-	q := p.queue(f, vhost, queue)
+	q, err := p.queue(f, vhost, queue)
+	if err != nil {
+		return err
+	}
 	if q == nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}
@@ -382,8 +385,10 @@ func (p *detailedParser) parseLabels(s []byte) (rest, vhost, queue []byte, err e
 			return nil, nil, nil, p.errorf("the value of label %q contains an unescaped new-line", name)
 		}
 		raw := s[:n]
-		if !utf8.Valid(raw) { // escapes are ASCII: valid escaped is valid unescaped
-			return nil, nil, nil, p.errorf("invalid label value %q (not UTF-8)", raw)
+		// The vhost and queue values are checked by queue, and only when
+		// they name no queue already read: that is most of them.
+		if string(name) != "vhost" && string(name) != "queue" && !utf8.Valid(raw) {
+			return nil, nil, nil, p.invalidUTF8(raw)
 		}
 		switch string(name) {
 		case "vhost":
@@ -424,33 +429,52 @@ func (p *detailedParser) addLabel(name []byte) error {
 }
 
 // queue is the queue a sample of family f is about, created on its first
-// sample; nil when keep refuses its name.
+// sample; nil when keep refuses its name. vhost and name are the labels'
+// values, unescaped and not yet checked: a value that is not valid UTF-8
+// is an error, and a value equal to a name already read was checked then
+// (escapes are ASCII: valid unescaped is valid escaped).
 //
 // The broker writes each family's queues in the same order, so the queue
 // after the one this family's last sample was about is tried first: one
 // comparison instead of a map lookup for all but the first family.
-func (p *detailedParser) queue(f int, vhost, name []byte) *sources.Queue {
+func (p *detailedParser) queue(f int, vhost, name []byte) (*sources.Queue, error) {
+	// A value cut below is checked whole first: the cut compares equal to
+	// names that were.
 	if len(vhost) > sources.MaxName {
+		if !utf8.Valid(vhost) {
+			return nil, p.invalidUTF8(vhost)
+		}
 		vhost = vhost[:sources.MaxName+1] // as sources.Bound: Batch.Clip cuts and counts it
 	}
 	if len(name) > sources.MaxName {
+		if !utf8.Valid(name) {
+			return nil, p.invalidUTF8(name)
+		}
 		name = name[:sources.MaxName+1]
 	}
 	vq := p.last
 	if vq == nil || vq.name != string(vhost) {
-		vq = p.vhost(vhost)
+		if vq = p.vhosts[string(vhost)]; vq == nil {
+			if !utf8.Valid(vhost) {
+				return nil, p.invalidUTF8(vhost)
+			}
+			vq = p.vhost(vhost)
+		}
 		p.last = vq
 	}
 	fam := &p.fams[f]
 	if fam.next < len(p.seen) {
 		if s := &p.seen[fam.next]; s.vq == vq && s.name == string(name) {
 			fam.next++
-			return s.q
+			return s.q, nil
 		}
 	}
 	if i, ok := vq.queues[string(name)]; ok {
 		fam.next = int(i) + 1
-		return p.seen[i].q
+		return p.seen[i].q, nil
+	}
+	if !utf8.Valid(name) {
+		return nil, p.invalidUTF8(name)
 	}
 	n := string(name)
 	var q *sources.Queue
@@ -465,7 +489,12 @@ func (p *detailedParser) queue(f int, vhost, name []byte) *sources.Queue {
 	}
 	p.index(vq, n, q)
 	fam.next = len(p.seen)
-	return q
+	return q, nil
+}
+
+// invalidUTF8 is the error of a label value that is not valid UTF-8.
+func (p *detailedParser) invalidUTF8(value []byte) error {
+	return p.errorf("invalid label value %q (not UTF-8)", value)
 }
 
 // index records a queue name seen (q nil when keep refused it).

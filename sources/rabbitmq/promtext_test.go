@@ -219,6 +219,15 @@ func TestDetailedQueuesErrors(t *testing.T) {
 		{"bad escape", s + `{vhost="/",queue="b\t"} 1` + "\n", `line 4: invalid escape sequence '\t'`},
 		{"unescaped end", s + `{vhost="/",queue="b} 1` + "\n", "line 4: the value of label \"queue\" contains an unescaped new-line"},
 		{"not UTF-8", s + "{vhost=\"/\",queue=\"\xff\"} 1\n", "line 4: invalid label value"},
+		// The vhost and queue values are checked only when they name no
+		// queue read before, and a long one in whole before its cut.
+		{"vhost not UTF-8", s + "{vhost=\"/\xff\",queue=\"a\"} 1\n", "line 4: invalid label value"},
+		{"escaped, not UTF-8", s + "{vhost=\"/\",queue=\"a\\\"\xff\"} 1\n", "line 4: invalid label value"},
+		{"other label not UTF-8", s + "{vhost=\"/\",queue=\"a\",node=\"\xff\"} 1\n", "line 4: invalid label value"},
+		{"long queue, not UTF-8 past the cut", "rabbitmq_detailed_queue_consumers{vhost=\"/\",queue=\"" + strings.Repeat("q", 300) + "\"} 1\n" +
+			s + "{vhost=\"/\",queue=\"" + strings.Repeat("q", 290) + "\xff\"} 1\n", "line 5: invalid label value"},
+		{"long vhost, not UTF-8 past the cut", "rabbitmq_detailed_queue_consumers{vhost=\"" + strings.Repeat("v", 300) + "\",queue=\"a\"} 1\n" +
+			s + "{vhost=\"" + strings.Repeat("v", 290) + "\xff\",queue=\"a\"} 1\n", "line 5: invalid label value"},
 		{"second HELP", "# HELP " + s + " again\n", "line 4: second HELP line"},
 		{"TYPE after samples", "# TYPE " + s + " gauge\n", "line 4: second TYPE line"},
 		{"unknown type", "# TYPE rabbitmq_detailed_queue_consumers gaug\n", `line 4: unknown metric type "gaug"`},
