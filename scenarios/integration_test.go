@@ -107,6 +107,10 @@ var matrix = []scenario{
 		fault: devOpenstack("stop-keystone"), restore: devOpenstack("start-keystone")},
 	{name: "keystone-stop-10s", truth: cause(state.CauseAuth), nova: 10 * time.Second, bound: within(15 * time.Second),
 		fault: devOpenstack("stop-keystone"), restore: devOpenstack("start-keystone")},
+	// Keystone hung (SIGSTOP): its socket takes connections and nothing
+	// answers, as when uWSGI hung for 15 s on SIGTERM in CI.
+	{name: "keystone-hang", truth: cause(state.CauseAuth), nova: novaPoll, bound: within(15 * time.Second),
+		fault: devOpenstack("pause", "keystone"), restore: devOpenstack("resume", "keystone")},
 	{name: "healthy", truth: func(*cloud) Truth { return Truth{Cause: state.CauseNone.String()} }, nova: novaPoll, ci: true},
 }
 
