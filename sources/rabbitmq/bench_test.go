@@ -205,25 +205,41 @@ func benchDecodeFoldPrometheus(b *testing.B, n int) {
 	benchDecodeFoldPrometheusBody(b, n, prometheusDetailedText(n))
 }
 
-func benchDecodeFoldPrometheusBody(b *testing.B, n int, body []byte) {
-	decode := func() []sources.Queue {
-		m := make(map[queueKey]*sources.Queue, n)
-		if err := parseDetailedQueues(bytes.NewReader(body), nil, m, n); err != nil {
+// BenchmarkDecodeFoldPrometheusNovaQueuesChurn20000 is the same when every
+// poll lists 200 queues (1 %) the last one did not: the last poll's order
+// cannot give this one's, so the queues are sorted (queueOrder).
+func BenchmarkDecodeFoldPrometheusNovaQueuesChurn20000(b *testing.B) {
+	const n = 20000
+	name := novaQueueNames(n + 200)
+	odd := func(i int) string { // the last 200 queues swapped for 200 others
+		if i >= n-200 {
+			return name(i + 200)
+		}
+		return name(i)
+	}
+	benchDecodeFoldPrometheusBody(b, n, prometheusDetailedTextNamed(n, name), prometheusDetailedTextNamed(n, odd))
+}
+
+// benchDecodeFoldPrometheusBody times a poll's queue work on the
+// prometheus path as Poll does it (parse, queueOrder, fold),
+// the polls' responses taking turns among bodies.
+func benchDecodeFoldPrometheusBody(b *testing.B, n int, bodies ...[]byte) {
+	var o queueOrder
+	decode := func(body []byte) []sources.Queue {
+		m := make(map[queueKey]*sources.Queue, o.expect())
+		if err := parseDetailedQueues(bytes.NewReader(body), nil, m, o.expect()); err != nil {
 			b.Fatal(err)
 		}
-		qs := make([]sources.Queue, 0, len(m))
-		for _, q := range m {
-			qs = append(qs, *q)
-		}
-		sortQueues(qs)
-		return qs
+		return o.sorted(m)
 	}
-	f := newFoldBench(b, decode())
-	b.SetBytes(int64(len(body)))
+	f := newFoldBench(b, decode(bodies[0]))
+	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()
 	defer reportCPU(b, processCPU())
+	i := 0
 	for b.Loop() {
-		f.fold(b, decode())
+		i++
+		f.fold(b, decode(bodies[i%len(bodies)]))
 	}
 }
 

@@ -40,8 +40,8 @@ type Source struct {
 	// Owned by the polling goroutine.
 	promRetryAt time.Time
 	promLastErr string
-	earlyDone   bool // the first poll has sent its nodes and overview ahead of its queues
-	lastQueues  int  // queues the last prometheus poll listed: the next one's size hint
+	earlyDone   bool       // the first poll has sent its nodes and overview ahead of its queues
+	order       queueOrder // the last prometheus poll's queues, sorted: the next one's order and size hint
 }
 
 // New validates cfg and returns a Source; it makes no request.
@@ -157,8 +157,8 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 		if ov.MessagesReady < 0 && s.cfg.VHost == "" && s.queueRE == nil {
 			ov.MessagesReady, ov.MessagesUnacked = totals(queues)
 		}
+		sortQueues(queues) // the prometheus path's come sorted (queueOrder)
 	}
-	sortQueues(queues)
 
 	if nameless > 0 {
 		detail = append(detail, fmt.Sprintf("invalid data: %d node(s) without a name dropped", nameless))
@@ -284,7 +284,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 
 	// Queue metrics are node-local: ask every node that answered (a node
 	// down has no live queues to report).
-	byKey := make(map[queueKey]*sources.Queue, s.lastQueues)
+	byKey := make(map[queueKey]*sources.Queue, s.order.expect())
 	q := detailedQuery
 	if s.cfg.VHost != "" {
 		q += "&vhost=" + url.QueryEscape(s.cfg.VHost)
@@ -293,19 +293,14 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 		u := pu.JoinPath("/metrics/detailed")
 		u.RawQuery = q
 		err := f.get(ctx, u.String(), false, promAccept, f.limit, func(r io.Reader) error {
-			return parseDetailedQueues(r, s.keep, byKey, s.lastQueues)
+			return parseDetailedQueues(r, s.keep, byKey, s.order.expect())
 		})
 		if err != nil {
 			notes = append(notes, "prometheus queue metrics failed, queues from management API"+consumersUnknown+": "+err.Error())
 			return nil, notes
 		}
 	}
-	queues := make([]sources.Queue, 0, len(byKey))
-	for _, q := range byKey {
-		queues = append(queues, *q)
-	}
-	s.lastQueues = len(queues)
-	return queues, notes
+	return s.order.sorted(byKey), notes
 }
 
 // managementQueues lists queues from the management API in one request.
