@@ -72,9 +72,9 @@ var targets = []target{
 		Unit: "ns/op", Limit: 1e9, AtMost: true},
 
 	// The prometheus path.
-	{What: "prometheus path, 20,000 queues: decode+fold ≤ 50 ms", Pkg: "./sources/rabbitmq/", Top: "BenchmarkDecodeFoldPrometheus(Nova)?Queues20000",
+	{What: "prometheus path, 20,000 queues: decode+fold ≤ 50 ms", Pkg: "./sources/rabbitmq/", Top: "BenchmarkDecodeFoldPrometheus(Nova)?Queues(Churn)?20000",
 		Unit: "ns/op", Limit: 50e6, AtMost: true},
-	{What: "prometheus path no dearer than management: decode+fold CPU at 20,000 queues ≤ the management path's", Pkg: "./sources/rabbitmq/", Top: "BenchmarkDecodeFoldPrometheus(Nova)?Queues20000",
+	{What: "prometheus path no dearer than management: decode+fold CPU at 20,000 queues ≤ the management path's", Pkg: "./sources/rabbitmq/", Top: "BenchmarkDecodeFoldPrometheus(Nova)?Queues(Churn)?20000",
 		Unit: "cpu-ms/op", Than: "BenchmarkDecodeFoldQueues20000", AtMost: true},
 	{What: "first frame with broker data ≤ 200 ms, management path (real binary, demo at 5,000 computes)", Top: "BenchmarkTermFirstFrame", Sub: "/management/",
 		Unit: "s-broker", Limit: 0.2, AtMost: true, How: "scripts/termbench (the real binary in tmux, not go test)"},
