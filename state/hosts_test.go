@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -318,23 +319,35 @@ func TestHeartbeatBatchSharesHosts(t *testing.T) {
 // as "heartbeats from 3/5 hosts stopped" and a broker suspicion.
 func TestLostAtOnce(t *testing.T) {
 	now := time.Date(2026, 12, 3, 10, 17, 30, 0, time.UTC)
-	host := func(silent time.Duration) *Host {
-		return &Host{Name: "h", LastSeen: now.Add(-silent), Interval: 2 * time.Second}
+	// agent is a host whose heartbeats stopped silent ago, after beating
+	// for the given time as this receiver saw it, with the agent's seq.
+	type agent struct {
+		silent, beating time.Duration
+		seq             uint64
 	}
+	steady := func(silent time.Duration) agent { return agent{silent, time.Hour, 1800} }
 	tests := []struct {
 		name              string
-		silent            []time.Duration
+		hosts             []agent
 		wantLost, wantAll int
 	}{
-		{"one host down, two departed before", []time.Duration{0, time.Second, 12 * time.Second, 30 * time.Second, 45 * time.Second}, 1, 3},
-		{"broker outage: every heartbeat stopped within one interval", []time.Duration{11 * time.Second, 12 * time.Second, 12500 * time.Millisecond, 13 * time.Second}, 4, 4},
-		{"outage beside a host gone for ten minutes", []time.Duration{11 * time.Second, 12 * time.Second, 13 * time.Second, 10 * time.Minute, 0}, 3, 4},
-		{"none lost", []time.Duration{0, time.Second}, 0, 2},
+		{"one host down, two departed before", []agent{steady(0), steady(time.Second), steady(12 * time.Second), steady(30 * time.Second), steady(45 * time.Second)}, 1, 3},
+		{"broker outage: every heartbeat stopped within one interval", []agent{steady(11 * time.Second), steady(12 * time.Second), steady(12500 * time.Millisecond), steady(13 * time.Second)}, 4, 4},
+		{"outage beside a host gone for ten minutes", []agent{steady(11 * time.Second), steady(12 * time.Second), steady(13 * time.Second), steady(10 * time.Minute), steady(0)}, 3, 4},
+		{"none lost", []agent{steady(0), steady(time.Second)}, 0, 2},
+		// Session 7: other tests' agents, run for seconds, stopped within
+		// two intervals of the host-down fault.
+		{"one host down beside brief agents stopped with it", []agent{steady(0), steady(12 * time.Second), {11 * time.Second, 8 * time.Second, 9}, {13 * time.Second, 20 * time.Second, 21}}, 1, 2},
+		{"one heartbeat sent by hand", []agent{steady(0), steady(12 * time.Second), {12 * time.Second, 0, 1}}, 1, 2},
+		{"stacktop just started: the agents' own count says they were running", []agent{
+			{11 * time.Second, 4 * time.Second, 5000}, {12 * time.Second, 3 * time.Second, 5000}, {0, 15 * time.Second, 5000}}, 2, 3},
+		{"a sequence number near the maximum does not overflow", []agent{steady(0), {12 * time.Second, 0, math.MaxUint64}}, 1, 2},
 	}
 	for _, tt := range tests {
 		var hosts []*Host
-		for _, d := range tt.silent {
-			hosts = append(hosts, host(d))
+		for _, a := range tt.hosts {
+			last := now.Add(-a.silent)
+			hosts = append(hosts, &Host{Name: "h", LastSeen: last, BeatingSince: last.Add(-a.beating), Seq: a.seq, Interval: 2 * time.Second})
 		}
 		lost, known := lostAtOnce(hosts, now)
 		if lost != tt.wantLost || known != tt.wantAll {

@@ -166,6 +166,7 @@ const (
 	verdictHold      = 30 * time.Second // a lower rule waits this long after the current one last fired to step in
 	verdictClear     = 20 * time.Second // quiet needed before a verdict clears: within 30 s of the symptoms going, with a poll of lag
 	lossSpanBeats    = 2.0              // heartbeats that stopped within this many publish intervals of each other stopped together
+	lossMinBeating   = time.Minute      // a host counts in a mass heartbeat loss only if its agent had been beating this long
 	manyHostsMin     = 3                // "many hosts": at least this many …
 	manyHostsDiv     = 5                // … and at least 1/manyHostsDiv of all (20 %)
 	lateFactor       = 3                // late: UpdatedAt trails the freshest by this many report intervals

@@ -680,30 +680,34 @@ func kindNote(k sources.FailureKind) string {
 // lostAtOnce counts the hosts whose heartbeats stopped together and are
 // lost at now, and the hosts that were beating until then: lost hosts whose
 // last heartbeat came within lossSpanBeats of their publish intervals of
-// the newest lost host's, and every host not lost. A host that went silent
-// earlier (decommissioned, its agent stopped minutes before) is no part of
-// this loss: counted, it made one host down read as "heartbeats from 3/5
-// hosts stopped", a broker suspicion (scripts/test, session 6, with two
-// other tests' agents stopped shortly before a host-down scenario).
+// the newest lost host's, and every host not lost. Only hosts whose agent
+// had been beating for lossMinBeating count at all (steadyAgent).
+//
+// A host that went silent earlier (decommissioned, its agent stopped
+// minutes before) is no part of this loss: counted, it made one host down
+// read as "heartbeats from 3/5 hosts stopped", a broker suspicion
+// (scripts/test, session 6, other tests' agents stopped shortly before a
+// host-down scenario). Nor is a host that beat only briefly (a heartbeat
+// or two sent by hand, an agent run for seconds): the same wrong verdict
+// came back in session 7 from other tests' short-lived agents stopping
+// within seconds of the host-down fault. A broker outage stops the agents
+// that have been running all along.
 func lostAtOnce(hosts []*Host, now time.Time) (lost, known int) {
 	var newest time.Time
 	var span time.Duration
-	for i := range hosts {
-		h := hosts[i]
-		if h.Liveness(now) != LiveLost {
+	for _, h := range hosts {
+		if !steadyAgent(h) || h.Liveness(now) != LiveLost {
 			continue
 		}
 		if h.LastSeen.After(newest) {
 			newest = h.LastSeen
 		}
-		iv := h.Interval
-		if iv <= 0 {
-			iv = defaultHeartbeatInterval
-		}
-		span = max(span, time.Duration(lossSpanBeats*float64(iv)))
+		span = max(span, time.Duration(lossSpanBeats*float64(heartbeatInterval(h))))
 	}
-	for i := range hosts {
-		h := hosts[i]
+	for _, h := range hosts {
+		if !steadyAgent(h) {
+			continue
+		}
 		switch {
 		case h.Liveness(now) != LiveLost:
 			known++
@@ -713,6 +717,24 @@ func lostAtOnce(hosts []*Host, now time.Time) (lost, known int) {
 		}
 	}
 	return lost, known
+}
+
+// heartbeatInterval is h's publish interval, or the default when unknown.
+func heartbeatInterval(h *Host) time.Duration {
+	if h.Interval <= 0 {
+		return defaultHeartbeatInterval
+	}
+	return h.Interval
+}
+
+// steadyAgent says whether h's agent had been beating for lossMinBeating
+// by its last heartbeat: as this receiver saw it (since BeatingSince), or
+// as the agent counts (its sequence number times its interval: an agent
+// running for days when stacktop starts counts at once).
+func steadyAgent(h *Host) bool {
+	seen := h.LastSeen.Sub(h.BeatingSince)
+	sent := time.Duration(min(h.Seq, 1<<20)) * heartbeatInterval(h) // bounded: a forged sequence number cannot overflow
+	return max(seen, sent) >= lossMinBeating
 }
 
 // authFailing reports the nova source's error and failure kind when it

@@ -101,7 +101,11 @@ func TestReplaySessionReportsTheEnd(t *testing.T) {
 					clk.Advance(10 * time.Second)
 				}
 			}
-			st := firstFrom(t, sess.status, "ended, with the totals", func(st ui.ReplayStatus) bool { return st.Ended && st.Total > 0 })
+			ended := func(st ui.ReplayStatus) bool { return st.Ended && st.Total > 0 }
+			st := first // at max speed, on a loaded machine, the first status read can be the last one sent (scripts/test, session 7)
+			if !ended(st) {
+				st = firstFrom(t, sess.status, "ended, with the totals", ended)
+			}
 			want := ui.ReplayStatus{Speed: tc.speed, Step: tc.step, Ended: true, Played: 4, Total: 4, Start: replayT0, End: last, At: last}
 			if fmt.Sprint(st) != fmt.Sprint(want) {
 				t.Errorf("status at the end\n got %+v\nwant %+v", st, want)
