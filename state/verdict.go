@@ -38,8 +38,10 @@ package state
 //     two polls a minute apart (ConductorOnly when the reply queues do not);
 //   - RPC: pings of rpcFailMin services on two hosts, 20 % of those
 //     pinged, fail (unless that is the conductor pattern);
-//   - heartbeats: many hosts' heartbeats stopped at once, the heartbeat
-//     source itself healthy.
+//   - heartbeats: many hosts' heartbeats stopped at once (within
+//     lossSpanBeats intervals of each other; only agents that had been
+//     beating for lossMinBeating count), the heartbeat source itself
+//     healthy.
 //
 // Each host with services down is judged by its heartbeats (Beat): fresh
 // (one within freshBeats publish intervals plus the heartbeat source's
