@@ -90,6 +90,35 @@ func metricsOffBroker(t *testing.T) itBroker {
 	return b
 }
 
+// waitCollector waits until the broker's management API reports a running
+// node's gauges (mem_used), as the source's collector check reads them.
+// For a few seconds after another package's disruptive test restarts the
+// broker's application (stop_app, start_app), it reports none, and the
+// source rightly takes the prometheus path: scripts/test saw it once.
+func (b itBroker) waitCollector(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		req, err := http.NewRequest(http.MethodGet, b.url+"/api/nodes?columns=name,running,mem_used", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(b.monitor[0], b.monitor[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, metrics, _, derr := decodeNodes(resp.Body)
+			resp.Body.Close()
+			if derr == nil && metrics {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker's management API reports no node gauges after 60 s (err %v)", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 // rabbitmqctl runs the broker's rabbitmqctl and fails the test on error.
 func (b itBroker) rabbitmqctl(t testing.TB, args ...string) {
 	t.Helper()
@@ -393,6 +422,8 @@ func TestRabbitQueuesAndNodes(t *testing.T) {
 	via := "management"
 	if b.metricsOff {
 		via = "prometheus" // scripts/test --metrics-off
+	} else {
+		b.waitCollector(t)
 	}
 	s := checkQueuesAndNodes(t, b, via)
 	if b.metricsOff {
