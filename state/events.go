@@ -630,10 +630,7 @@ func (t *timelineState) hostsDiff(out []Event, s *Snapshot, added []string) []Ev
 			lostAtStart = append(lostAtStart, h.Name)
 			continue
 		}
-		iv := h.Interval
-		if iv <= 0 {
-			iv = defaultHeartbeatInterval
-		}
+		iv := h.HeartbeatInterval()
 		e := Event{At: s.At, Kind: EventHeartbeat, Subject: "heartbeats", Hosts: []string{h.Name}, Source: sources.NameHeartbeat}
 		switch {
 		case fresh:

@@ -147,13 +147,19 @@ func conflicting(h *Host, hb *sources.Heartbeat, recv time.Time) bool {
 // that heartbeats dropped in a flood do not split one conflict into many.
 const conflictHold = 2 * time.Minute
 
+// HeartbeatInterval is the agent's publish interval, or
+// defaultHeartbeatInterval when it did not say.
+func (h Host) HeartbeatInterval() time.Duration {
+	if h.Interval <= 0 {
+		return defaultHeartbeatInterval
+	}
+	return h.Interval
+}
+
 // Conflicting says whether two senders claimed the host's name within the
 // last conflictHold (see Host.Conflicts): its age then proves nothing.
 func (h Host) Conflicting(now time.Time) bool {
-	iv := h.Interval
-	if iv <= 0 {
-		iv = defaultHeartbeatInterval
-	}
+	iv := h.HeartbeatInterval()
 	return !h.ConflictSeen.IsZero() && now.Sub(h.ConflictSeen) <= max(conflictHold, 5*iv)
 }
 
@@ -259,10 +265,7 @@ func (h Host) Age(now time.Time) time.Duration { return now.Sub(h.LastSeen) }
 // Liveness says whether the agent is fresh, late (no heartbeat for 2.5
 // intervals) or lost (5 intervals); an unknown interval counts as 10 s.
 func (h Host) Liveness(now time.Time) Liveness {
-	iv := h.Interval
-	if iv <= 0 {
-		iv = defaultHeartbeatInterval
-	}
+	iv := h.HeartbeatInterval()
 	switch age := h.Age(now); {
 	case age > 5*iv:
 		return LiveLost

@@ -301,10 +301,7 @@ func returning(h Host, since, now time.Time) bool {
 // its publish intervals, plus the heartbeat source's flush interval (flush):
 // a host merely not yet lost is not fresh.
 func fresh(h Host, flush time.Duration, now time.Time) bool {
-	iv := h.Interval
-	if iv <= 0 {
-		iv = defaultHeartbeatInterval
-	}
+	iv := h.HeartbeatInterval()
 	return now.Sub(h.LastSeen) <= time.Duration(freshBeats*float64(iv))+flush
 }
 
@@ -702,7 +699,7 @@ func lostAtOnce(hosts []*Host, now time.Time) (lost, known int) {
 		if h.LastSeen.After(newest) {
 			newest = h.LastSeen
 		}
-		span = max(span, time.Duration(lossSpanBeats*float64(heartbeatInterval(h))))
+		span = max(span, time.Duration(lossSpanBeats*float64(h.HeartbeatInterval())))
 	}
 	for _, h := range hosts {
 		if !steadyAgent(h) {
@@ -719,21 +716,13 @@ func lostAtOnce(hosts []*Host, now time.Time) (lost, known int) {
 	return lost, known
 }
 
-// heartbeatInterval is h's publish interval, or the default when unknown.
-func heartbeatInterval(h *Host) time.Duration {
-	if h.Interval <= 0 {
-		return defaultHeartbeatInterval
-	}
-	return h.Interval
-}
-
 // steadyAgent says whether h's agent had been beating for lossMinBeating
 // by its last heartbeat: as this receiver saw it (since BeatingSince), or
 // as the agent counts (its sequence number times its interval: an agent
 // running for days when stacktop starts counts at once).
 func steadyAgent(h *Host) bool {
 	seen := h.LastSeen.Sub(h.BeatingSince)
-	sent := time.Duration(min(h.Seq, 1<<20)) * heartbeatInterval(h) // bounded: a forged sequence number cannot overflow
+	sent := time.Duration(min(h.Seq, 1<<20)) * h.HeartbeatInterval() // bounded: a forged sequence number cannot overflow
 	return max(seen, sent) >= lossMinBeating
 }
 
