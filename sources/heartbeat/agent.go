@@ -15,6 +15,9 @@ import (
 // DefaultInterval is the agent's publish interval unless configured.
 const DefaultInterval = 2 * time.Second
 
+// minInterval is an agent's shortest interval.
+const minInterval = 100 * time.Millisecond
+
 // AgentConfig configures a node's heartbeat agent.
 type AgentConfig struct {
 	Conn     ConnConfig
@@ -76,8 +79,8 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	if cfg.Interval == 0 {
 		cfg.Interval = DefaultInterval
 	}
-	if cfg.Interval < 100*time.Millisecond || cfg.Interval > time.Hour {
-		return nil, fmt.Errorf("agent: interval %s is outside 100ms..1h", cfg.Interval)
+	if cfg.Interval < minInterval || cfg.Interval > time.Hour {
+		return nil, fmt.Errorf("agent: interval %s is outside %s..1h", cfg.Interval, minInterval)
 	}
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"

@@ -87,6 +87,8 @@ type Source struct {
 	limited  uint64              // replaced in a batch: over maxPerHost from one host
 	lastLim  string              // the host of the last one
 	limPrev  uint64              // limited at the previous batch
+	flood    burst               // this batch's hosts over maxPerHost whose heartbeats were sent as fast
+	held     burst               // … whose heartbeats were sent at their interval and held back on the way
 	backlog  int                 // messages waiting in the queue at the last look
 	maxIv    time.Duration       // the longest agent interval accepted (at most a minute)
 	behind   string              // why the feed could not vouch for silence, while it holds
@@ -102,8 +104,29 @@ type Source struct {
 
 // hostSlot is a host's place in the current batch.
 type hostSlot struct {
-	last int // index in buf of its newest heartbeat
-	n    int // heartbeats of it in buf
+	first, last int  // index in buf of its oldest and newest heartbeat
+	n           int  // heartbeats of it in buf
+	held        bool // over maxPerHost, but sent at its interval: held back on the way (heldBack)
+}
+
+// burst counts a batch's heartbeats over maxPerHost of one kind and names
+// the last host.
+type burst struct {
+	n    uint64
+	host string
+	span time.Duration // how long the host took to send its first maxPerHost (held only)
+}
+
+// heldBack says whether a host's heartbeats in a batch, n of them from
+// first to last, were sent at the host's interval, at least half of it
+// apart on average, and so came at once because something held them on
+// the way (the broker's flow control, a consumer stalled), not because the
+// host sent them at once. A flood, a looping agent or a replay sends them
+// faster: only that is named a flood. Either way the batch is not proof
+// of silence.
+func heldBack(first, last sources.Heartbeat, n int) bool {
+	iv := max(last.Interval, minInterval)
+	return n > 1 && last.Seq > first.Seq && last.SentAt.Sub(first.SentAt) >= time.Duration(n-1)*iv/2
 }
 
 // rawHeartbeat is a delivery kept undecoded until the batch is made.
@@ -239,8 +262,11 @@ func (s *Source) batch(now time.Time) sources.Batch {
 		// messages, everyone's alike, so a host's silence proves nothing
 		// until it ends and every host has had an interval to report again.
 		why := ""
-		if n := s.limited - s.limPrev; n > 0 {
-			why = fmt.Sprintf("heartbeat: flood from %s (%d over %d a batch): other hosts' silence proves nothing", s.lastLim, n, maxPerHost)
+		if s.flood.n > 0 {
+			why = fmt.Sprintf("heartbeat: flood from %s (%d over %d a batch): other hosts' silence proves nothing", s.flood.host, s.flood.n, maxPerHost)
+		} else if s.held.n > 0 {
+			why = fmt.Sprintf("heartbeat: held back on the way: %s's came at once (%d over %d a batch, the first %d sent over %s): other hosts' silence proves nothing",
+				s.held.host, s.held.n, maxPerHost, maxPerHost, s.held.span.Round(100*time.Millisecond))
 		} else if s.backlog >= backlogLimit {
 			why = fmt.Sprintf("heartbeat: dashboard behind, %d messages queued (the oldest are dropped): other hosts' silence proves nothing", s.backlog)
 		}
@@ -253,6 +279,7 @@ func (s *Source) batch(now time.Time) sources.Batch {
 		}
 	}
 	s.limPrev = s.limited
+	s.flood, s.held = burst{}, burst{}
 	var d []string
 	d = append(d, fmt.Sprintf("%d received", s.received))
 	if s.invalid > 0 {
@@ -388,9 +415,21 @@ func (s *Source) receive(key string, body []byte, at time.Time) {
 		if s.newest == nil {
 			s.newest = make(map[string]rawHeartbeat)
 		}
+		if _, again := s.newest[key]; !again { // the host's first over the limit: which kind of burst
+			slot.held = heldBack(s.buf[slot.first], s.buf[slot.last], slot.n)
+			s.inBatch[key] = slot
+		}
 		s.newest[key] = rawHeartbeat{body, at}
 		s.limited++
 		s.lastLim = printable(key, 40)
+		if slot.held {
+			s.held.n++
+			s.held.host = s.lastLim
+			s.held.span = s.buf[slot.last].SentAt.Sub(s.buf[slot.first].SentAt)
+		} else {
+			s.flood.n++
+			s.flood.host = s.lastLim
+		}
 		s.mu.Unlock()
 		return
 	}
@@ -421,7 +460,12 @@ func (s *Source) receive(key string, body []byte, at time.Time) {
 	if s.inBatch == nil {
 		s.inBatch = make(map[string]hostSlot)
 	}
-	s.inBatch[hb.Host] = hostSlot{last: len(s.buf), n: s.inBatch[hb.Host].n + 1}
+	slot, ok := s.inBatch[hb.Host]
+	if !ok {
+		slot.first = len(s.buf)
+	}
+	slot.last, slot.n = len(s.buf), slot.n+1
+	s.inBatch[hb.Host] = slot
 	s.buf = append(s.buf, hb)
 }
 

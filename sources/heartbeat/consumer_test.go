@@ -46,6 +46,67 @@ func TestReceiveAndBatch(t *testing.T) {
 	}
 }
 
+// TestBurstKind: a host over maxPerHost in a batch is named a flood only
+// when it sent its heartbeats faster than its interval. Heartbeats sent at
+// the interval and delivered at once (the broker's flow control held them)
+// say so instead of blaming the host; either way the batch vouches for no
+// one's silence. A flood outranks a held-back burst in the same batch.
+func TestBurstKind(t *testing.T) {
+	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	type send struct {
+		host  string
+		n     int
+		every time.Duration // between two heartbeats' SentAt
+		seq   func(i int) uint64
+	}
+	up := func(i int) uint64 { return uint64(i + 1) }
+	same := func(int) uint64 { return 9 } // a replay of one heartbeat
+	cases := []struct {
+		name  string
+		sends []send
+		want  string // the health error
+	}{
+		{"flood", []send{{"flooder", 40, time.Millisecond, up}},
+			"heartbeat: flood from flooder (24 over 16 a batch): other hosts' silence proves nothing"},
+		{"held back", []send{{"compute-3", 40, 2 * time.Second, up}},
+			"heartbeat: held back on the way: compute-3's came at once (24 over 16 a batch, the first 16 sent over 30s): other hosts' silence proves nothing"},
+		{"sent at half the interval is still held back", []send{{"compute-3", 20, time.Second, up}},
+			"heartbeat: held back on the way: compute-3's came at once (4 over 16 a batch, the first 16 sent over 15s): other hosts' silence proves nothing"},
+		{"faster than half the interval", []send{{"compute-3", 20, 900 * time.Millisecond, up}},
+			"heartbeat: flood from compute-3 (4 over 16 a batch): other hosts' silence proves nothing"},
+		{"a replay, spaced, is a flood", []send{{"replayer", 20, 2 * time.Second, same}},
+			"heartbeat: flood from replayer (4 over 16 a batch): other hosts' silence proves nothing"},
+		{"flood and held back", []send{{"compute-3", 40, 2 * time.Second, up}, {"flooder", 20, 0, up}},
+			"heartbeat: flood from flooder (4 over 16 a batch): other hosts' silence proves nothing"},
+		{"held back after a flood", []send{{"flooder", 20, 0, up}, {"compute-3", 40, 2 * time.Second, up}},
+			"heartbeat: flood from flooder (4 over 16 a batch): other hosts' silence proves nothing"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newTestSource(t)
+			s.up = true
+			for _, sd := range c.sends {
+				for i := range sd.n {
+					sent := now.Add(-time.Duration(sd.n-i) * sd.every)
+					b, err := Encode(Message{Host: sd.host, Seq: sd.seq(i), SentAt: sent, IntervalMS: 2000})
+					if err != nil {
+						t.Fatal(err)
+					}
+					s.receive(sd.host, b, now)
+				}
+			}
+			b := s.batch(now)
+			if b.Health.OK || b.Health.Err != c.want || b.Health.Kind != sources.FailBehind {
+				t.Errorf("health %+v\nwant the error %q (behind)", b.Health, c.want)
+			}
+			// The hold keeps the cause named for the next batch.
+			if b := s.batch(now.Add(time.Second)); b.Health.Err != c.want {
+				t.Errorf("next batch: %q, want the hold to repeat the same cause %q", b.Health.Err, c.want)
+			}
+		})
+	}
+}
+
 // TestReceiveBounds: a flood under one name costs that name maxPerHost
 // slots of a batch, the newest heartbeat last, and other hosts still get
 // theirs; new names past maxHosts are dropped; both are counted in health.
