@@ -88,8 +88,8 @@ func TestGeneratedBodiesDecode(t *testing.T) {
 	if err != nil || len(qs) != 1000 || qs[7] != (sources.Queue{VHost: "nova", Name: "q-00007", Messages: 7, Ready: 7, Unacked: 7, Consumers: 1}) {
 		t.Fatalf("management: %v %d %+v", err, len(qs), qs[7])
 	}
-	m := map[queueKey]*sources.Queue{}
-	if err := parseDetailedQueues(bytes.NewReader(prometheusDetailedText(1000)), nil, m, 0); err != nil || len(m) != 1000 {
+	m, err := parseMap(bytes.NewReader(prometheusDetailedText(1000)), nil)
+	if err != nil || len(m) != 1000 {
 		t.Fatalf("prometheus: %v %d", err, len(m))
 	}
 	if q := *m[queueKey{"nova", "q-00007"}]; q != (sources.Queue{VHost: "nova", Name: "q-00007", Messages: 7, Ready: 7, Unacked: 0, Consumers: 1}) {
@@ -117,10 +117,14 @@ func BenchmarkDecodePrometheusQueues20000(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	defer reportCPU(b, processCPU())
+	x := newQueueIndex(nil)
 	for b.Loop() {
-		m := make(map[queueKey]*sources.Queue, 20000)
-		if err := parseDetailedQueues(bytes.NewReader(body), nil, m, 20000); err != nil || len(m) != 20000 {
-			b.Fatal(err, len(m))
+		x.begin()
+		if err := parseDetailedQueues(bytes.NewReader(body), x); err != nil {
+			b.Fatal(err)
+		}
+		if qs := x.end(); len(qs) != 20000 {
+			b.Fatal(len(qs))
 		}
 	}
 }
@@ -207,7 +211,8 @@ func benchDecodeFoldPrometheus(b *testing.B, n int) {
 
 // BenchmarkDecodeFoldPrometheusNovaQueuesChurn20000 is the same when every
 // poll lists 200 queues (1 %) the last one did not: the last poll's order
-// cannot give this one's, so the queues are sorted (queueOrder).
+// cannot give this one's: 200 are added to the index, merged into the
+// order, and 200 are gone from it.
 func BenchmarkDecodeFoldPrometheusNovaQueuesChurn20000(b *testing.B) {
 	const n = 20000
 	name := novaQueueNames(n + 200)
@@ -221,16 +226,16 @@ func BenchmarkDecodeFoldPrometheusNovaQueuesChurn20000(b *testing.B) {
 }
 
 // benchDecodeFoldPrometheusBody times a poll's queue work on the
-// prometheus path as Poll does it (parse, queueOrder, fold),
-// the polls' responses taking turns among bodies.
+// prometheus path as Poll does it (parse into the index, its sorted
+// queues, fold), the polls' responses taking turns among bodies.
 func benchDecodeFoldPrometheusBody(b *testing.B, n int, bodies ...[]byte) {
-	var o queueOrder
+	x := newQueueIndex(nil)
 	decode := func(body []byte) []sources.Queue {
-		m := make(map[queueKey]*sources.Queue, o.expect())
-		if err := parseDetailedQueues(bytes.NewReader(body), nil, m, o.expect()); err != nil {
+		x.begin()
+		if err := parseDetailedQueues(bytes.NewReader(body), x); err != nil {
 			b.Fatal(err)
 		}
-		return o.sorted(m)
+		return x.end()
 	}
 	f := newFoldBench(b, decode(bodies[0]))
 	b.SetBytes(int64(len(bodies[0])))

@@ -258,8 +258,8 @@ func TestParseDetailedQueues(t *testing.T) {
 			if tt.filter != "" {
 				keep = regexp.MustCompile(tt.filter).MatchString
 			}
-			m := map[queueKey]*sources.Queue{}
-			if err := parseDetailedQueues(bytes.NewReader(body), keep, m, 0); err != nil {
+			m, err := parseMap(bytes.NewReader(body), keep)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if len(m) != tt.n {
@@ -278,13 +278,13 @@ func TestParseDetailedQueues(t *testing.T) {
 func TestParseDetailedQueuesBroken(t *testing.T) {
 	body := fixture(t, "rabbitmq-3.10-metrics-off-prometheus-detailed-nova.txt")
 	cut := bytes.Index(body, []byte(`queue="compute.compute-1"} 0`)) + 10
-	err := parseDetailedQueues(bytes.NewReader(body[:cut]), nil, map[queueKey]*sources.Queue{}, 0)
+	_, err := parseMap(bytes.NewReader(body[:cut]), nil)
 	if err == nil || !strings.Contains(err.Error(), "parse prometheus text") {
 		t.Fatalf("err = %v, want a parse error", err)
 	}
 	// A read error (here: the size limit) comes through as itself.
 	lr := httppolicy.LimitReader(bytes.NewReader(body), 100)
-	err = parseDetailedQueues(lr, nil, map[queueKey]*sources.Queue{}, 0)
+	_, err = parseMap(lr, nil)
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
@@ -303,8 +303,8 @@ rabbitmq_detailed_queue_process_reductions_total{vhost="/",queue="say \"hi\"\\no
 rabbitmq_detailed_queue_messages_unacked{vhost="/",queue="say \"hi\"\\now\nnext"} 1
 rabbitmq_detailed_queue_consumers{vhost="/",queue="say \"hi\"\\now\nnext"} 2
 `
-	m := map[queueKey]*sources.Queue{}
-	if err := parseDetailedQueues(strings.NewReader(text), nil, m, 0); err != nil {
+	m, err := parseMap(strings.NewReader(text), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[queueKey]sources.Queue{

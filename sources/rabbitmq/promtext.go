@@ -14,16 +14,13 @@ import (
 )
 
 // parseDetailedQueues parses /metrics/detailed with the queue_coarse_metrics
-// and queue_consumer_count families and merges its queues into into, keyed
-// by vhost and name. keep filters by queue name. Values absent are -1.
-// expect is how many queues the caller expects (the last poll's count; 0
-// when not known): the indexes are made that size at once instead of
-// growing through a dozen copies.
+// and queue_consumer_count families into x's current poll (queueIndex:
+// begin, a parse per node, end). Values absent are -1.
 //
 // It reads the response once, as a stream, and parses only the lines of
 // the three families used (detailedFamilies), in place, into the queues:
-// no sample, label or family objects, one string per new queue name. The
-// grammar read is the classic text format (0.0.4) as expfmt's
+// no sample, label or family objects, one string per queue new to the
+// index. The grammar read is the classic text format (0.0.4) as expfmt's
 // TextToMetricFamilies reads it, for those lines: HELP and TYPE lines
 // (their escapes checked, a second one an error), comments, blank lines,
 // label values with \\, \" and \n escapes and valid UTF-8, NaN and ±Inf
@@ -38,21 +35,9 @@ import (
 // longer than maxPromLine, or a family of more than MaxQueues samples, is
 // an error. Every parse error names its line; a read error (the response
 // size limit, a broken connection) is returned as it is.
-func parseDetailedQueues(r io.Reader, keep func(name string) bool, into map[queueKey]*sources.Queue, expect int) error {
-	expect = min(max(expect, len(into), 0), maxQueues) // a hint, never more memory than a full list's
-	p := detailedParser{keep: keep, into: into, vhosts: map[string]*vhostQueues{}, expect: expect, seen: make([]seenQueue, 0, expect)}
-	for k, q := range into { // from another node's response
-		p.index(p.vhost([]byte(k.vhost)), k.name, q)
-	}
-	if err := p.read(r); err != nil {
-		return err
-	}
-	for _, q := range into {
-		if q.Ready >= 0 && q.Unacked >= 0 {
-			q.Messages = q.Ready + q.Unacked
-		}
-	}
-	return nil
+func parseDetailedQueues(r io.Reader, x *queueIndex) error {
+	p := detailedParser{x: x}
+	return p.read(r)
 }
 
 // maxPromLine is the longest line of prometheus text read: a sample line is
@@ -61,38 +46,20 @@ const maxPromLine = 1 << 20
 
 // detailedParser is the state of one parseDetailedQueues.
 type detailedParser struct {
-	keep   func(name string) bool
-	into   map[queueKey]*sources.Queue
-	vhosts map[string]*vhostQueues
-	last   *vhostQueues    // the vhost of the last sample
-	seen   []seenQueue     // every name indexed, in the order first seen
-	fams   [3]famState     // by index in detailedFamilies
-	line   int             // number of the line being parsed, from 1
-	slab   []sources.Queue // queues allocated 256 at a time
-	labels [][]byte        // names of the current line's labels, for the duplicate check
-	expect int             // queues expected: the first vhost's index is made this size
-	vbuf   []byte          // the vhost label, unescaped
-	qbuf   []byte          // the queue label, unescaped
+	x      *queueIndex
+	last   *vhostQueues // the vhost of the last sample
+	fams   [3]famState  // by index in detailedFamilies
+	line   int          // number of the line being parsed, from 1
+	labels [][]byte     // names of the current line's labels, for the duplicate check
+	vbuf   []byte       // the vhost label, unescaped
+	qbuf   []byte       // the queue label, unescaped
 }
 
 // famState is what has been read of one family.
 type famState struct {
 	help, typed bool // a HELP line; a TYPE line or a sample (which fixes the type)
 	samples     int
-	next        int // in seen: the queue this family's next sample is probably about
-}
-
-// vhostQueues indexes one vhost's queues by name: where in seen.
-type vhostQueues struct {
-	name   string
-	queues map[string]int32
-}
-
-// seenQueue is a queue name seen; q is nil when keep refused it.
-type seenQueue struct {
-	vq   *vhostQueues
-	name string
-	q    *sources.Queue
+	next        int // in the index's list: the queue this family's next sample is probably about
 }
 
 // read reads r line by line and parses the lines of the families used.
@@ -428,15 +395,15 @@ func (p *detailedParser) addLabel(name []byte) error {
 	return nil
 }
 
-// queue is the queue a sample of family f is about, created on its first
-// sample; nil when keep refuses its name. vhost and name are the labels'
-// values, unescaped and not yet checked: a value that is not valid UTF-8
-// is an error, and a value equal to a name already read was checked then
-// (escapes are ASCII: valid unescaped is valid escaped).
+// queue is the queue a sample of family f is about, listed in the index's
+// current poll; nil when the filter drops its name. vhost and name are the
+// labels' values, unescaped and not yet checked: a value that is not valid
+// UTF-8 is an error, and a value equal to a name already indexed was
+// checked then (escapes are ASCII: valid unescaped is valid escaped).
 //
-// The broker writes each family's queues in the same order, so the queue
-// after the one this family's last sample was about is tried first: one
-// comparison instead of a map lookup for all but the first family.
+// The broker writes each family's queues in the same order, poll after
+// poll, so the queue after the one this family's last sample was about is
+// tried first: one comparison instead of a map lookup for nearly all.
 func (p *detailedParser) queue(f int, vhost, name []byte) (*sources.Queue, error) {
 	// A value cut below is checked whole first: the cut compares equal to
 	// names that were.
@@ -452,66 +419,39 @@ func (p *detailedParser) queue(f int, vhost, name []byte) (*sources.Queue, error
 		}
 		name = name[:sources.MaxName+1]
 	}
+	x := p.x
 	vq := p.last
 	if vq == nil || vq.name != string(vhost) {
-		if vq = p.vhosts[string(vhost)]; vq == nil {
+		if vq = x.vhosts[string(vhost)]; vq == nil {
 			if !utf8.Valid(vhost) {
 				return nil, p.invalidUTF8(vhost)
 			}
-			vq = p.vhost(vhost)
+			vq = x.vhost(vhost)
 		}
 		p.last = vq
 	}
 	fam := &p.fams[f]
-	if fam.next < len(p.seen) {
-		if s := &p.seen[fam.next]; s.vq == vq && s.name == string(name) {
+	if fam.next < len(x.list) {
+		if e := &x.list[fam.next]; e.vq == vq && e.name == string(name) {
 			fam.next++
-			return s.q, nil
+			return x.listed(fam.next - 1), nil
 		}
 	}
 	if i, ok := vq.queues[string(name)]; ok {
 		fam.next = int(i) + 1
-		return p.seen[i].q, nil
+		return x.listed(int(i)), nil
 	}
 	if !utf8.Valid(name) {
 		return nil, p.invalidUTF8(name)
 	}
-	n := string(name)
-	var q *sources.Queue
-	if p.keep == nil || p.keep(n) {
-		if len(p.slab) == 0 {
-			p.slab = make([]sources.Queue, 256)
-		}
-		q = &p.slab[0]
-		p.slab = p.slab[1:]
-		*q = sources.Queue{VHost: vq.name, Name: n, Messages: -1, Ready: -1, Unacked: -1, Consumers: -1}
-		p.into[queueKey{vq.name, n}] = q
-	}
-	p.index(vq, n, q)
-	fam.next = len(p.seen)
-	return q, nil
+	i := x.add(vq, string(name))
+	fam.next = i + 1
+	return x.listed(i), nil
 }
 
 // invalidUTF8 is the error of a label value that is not valid UTF-8.
 func (p *detailedParser) invalidUTF8(value []byte) error {
 	return p.errorf("invalid label value %q (not UTF-8)", value)
-}
-
-// index records a queue name seen (q nil when keep refused it).
-func (p *detailedParser) index(vq *vhostQueues, name string, q *sources.Queue) {
-	vq.queues[name] = int32(len(p.seen))
-	p.seen = append(p.seen, seenQueue{vq, name, q})
-}
-
-// vhost is a vhost's index, made on first use.
-func (p *detailedParser) vhost(name []byte) *vhostQueues {
-	if vq := p.vhosts[string(name)]; vq != nil {
-		return vq
-	}
-	vq := &vhostQueues{name: string(name), queues: make(map[string]int32, p.expect)}
-	p.expect = 0 // one vhost is the rule; others grow as they need
-	p.vhosts[vq.name] = vq
-	return vq
 }
 
 // parseValue parses a sample value as expfmt does: Go's float syntax

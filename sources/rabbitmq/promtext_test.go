@@ -3,6 +3,7 @@ package rabbitmq
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -63,35 +64,69 @@ func expfmtDetailedQueues(text []byte, keep func(string) bool) (map[queueKey]sou
 	return out, nil
 }
 
-// parsedQueues is parseDetailedQueues's result as values.
+// parsedQueues is parseDetailedQueues's result as values: text as the one
+// response of a poll of a new index.
 func parsedQueues(text []byte, keep func(string) bool) (map[queueKey]sources.Queue, error) {
-	return parsedQueuesExpect(text, keep, 0)
+	return parsedQueuesAfter(text, keep, nil)
 }
 
-// parsedQueuesExpect is parsedQueues with a size hint.
-func parsedQueuesExpect(text []byte, keep func(string) bool, expect int) (map[queueKey]sources.Queue, error) {
-	into := map[queueKey]*sources.Queue{}
-	if err := parseDetailedQueues(bytes.NewReader(text), keep, into, expect); err != nil {
+// parsedQueuesAfter is parsedQueues on an index that has first polled each
+// of before in turn (a response that fails to parse: a failed poll).
+func parsedQueuesAfter(text []byte, keep func(string) bool, before [][]byte) (map[queueKey]sources.Queue, error) {
+	x := newQueueIndex(keep)
+	for _, b := range before {
+		x.begin()
+		if parseDetailedQueues(bytes.NewReader(b), x) == nil {
+			x.end()
+		}
+	}
+	x.begin()
+	if err := parseDetailedQueues(bytes.NewReader(text), x); err != nil {
 		return nil, err
 	}
-	out := make(map[queueKey]sources.Queue, len(into))
-	for k, q := range into {
-		if q.VHost != k.vhost || q.Name != k.name {
-			return nil, fmt.Errorf("queue %+v under key %+v", *q, k)
+	qs := x.end()
+	sorted := slices.Clone(qs)
+	sortQueues(sorted)
+	if !slices.Equal(qs, sorted) {
+		return nil, fmt.Errorf("queues out of order: %v", qs)
+	}
+	out := make(map[queueKey]sources.Queue, len(qs))
+	for _, q := range qs {
+		k := queueKey{q.VHost, q.Name}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("queue %+v listed twice", q)
 		}
-		out[k] = *q
+		out[k] = q
 	}
 	return out, nil
 }
 
-// hintsChangeNothing fails t unless parsing text with a small and an
-// absurd size hint gives what parsing it with none gave (got, err).
-func hintsChangeNothing(t *testing.T, text []byte, keep func(string) bool, got map[queueKey]sources.Queue, err error) {
+// parseMap is a poll of one response on a new index, by key.
+func parseMap(r io.Reader, keep func(string) bool) (map[queueKey]*sources.Queue, error) {
+	x := newQueueIndex(keep)
+	x.begin()
+	if err := parseDetailedQueues(r, x); err != nil {
+		return nil, err
+	}
+	m := map[queueKey]*sources.Queue{}
+	for _, q := range x.end() {
+		m[queueKey{q.VHost, q.Name}] = &q
+	}
+	return m, nil
+}
+
+// historyChangesNothing fails t unless parsing text on an index that has
+// polled before (the same text, other queues, a poll that failed half way)
+// gives what parsing it on a new one gave (got, err).
+func historyChangesNothing(t *testing.T, text []byte, keep func(string) bool, got map[queueKey]sources.Queue, err error) {
 	t.Helper()
-	for _, expect := range []int{3, 1 << 40} {
-		g, e := parsedQueuesExpect(text, keep, expect)
+	other := []byte("rabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"other\"} 1\n" +
+		"rabbitmq_detailed_queue_messages_ready{vhost=\"v\",queue=\"a\"} 2\n")
+	half := text[:len(text)/2]
+	for _, before := range [][][]byte{{text}, {other}, {text, other}, {half}, {text, half}, {other, half, text}} {
+		g, e := parsedQueuesAfter(text, keep, before)
 		if fmt.Sprint(e) != fmt.Sprint(err) || !maps.Equal(g, got) {
-			t.Fatalf("with expect %d: %d queues, error %v; with none: %d queues, error %v\n%.2000q", expect, len(g), e, len(got), err, text)
+			t.Fatalf("after %d polls: %d queues, error %v; on a new index: %d queues, error %v\n%.2000q", len(before), len(g), e, len(got), err, text)
 		}
 	}
 }
@@ -104,7 +139,7 @@ func agreeWithExpfmt(t *testing.T, text []byte, keep func(string) bool) (map[que
 	t.Helper()
 	want, werr := expfmtDetailedQueues(text, keep)
 	got, err := parsedQueues(text, keep)
-	hintsChangeNothing(t, text, keep, got, err)
+	historyChangesNothing(t, text, keep, got, err)
 	switch {
 	case err != nil && werr != nil:
 		return nil, err
@@ -276,26 +311,24 @@ func TestDetailedQueuesIgnoresOtherFamilies(t *testing.T) {
 // TestDetailedQueuesTwoNodes: a second node's response merges into the
 // first's queues, the larger value kept, in any order of its lines.
 func TestDetailedQueuesTwoNodes(t *testing.T) {
-	into := map[queueKey]*sources.Queue{}
 	first := "rabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"a\"} 5\nrabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"b\"} 1\n"
 	second := "rabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"b\"} 3\nrabbitmq_detailed_queue_messages_ready{vhost=\"/\",queue=\"a\"} 2\n" +
 		"rabbitmq_detailed_queue_messages_unacked{vhost=\"/\",queue=\"c\"} 1\nrabbitmq_detailed_queue_messages_unacked{vhost=\"/\",queue=\"a\"} 1\n"
-	for _, text := range []string{first, second} {
-		if err := parseDetailedQueues(strings.NewReader(text), nil, into, 0); err != nil {
-			t.Fatal(err)
+	want := []sources.Queue{
+		{VHost: "/", Name: "a", Messages: 6, Ready: 5, Unacked: 1, Consumers: -1},
+		{VHost: "/", Name: "b", Messages: -1, Ready: 3, Unacked: -1, Consumers: -1},
+		{VHost: "/", Name: "c", Messages: -1, Ready: -1, Unacked: 1, Consumers: -1},
+	}
+	x := newQueueIndex(nil)
+	for poll := range 3 { // the next polls find every name indexed
+		x.begin()
+		for _, text := range []string{first, second} {
+			if err := parseDetailedQueues(strings.NewReader(text), x); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	want := map[queueKey]sources.Queue{
-		{"/", "a"}: {VHost: "/", Name: "a", Messages: 6, Ready: 5, Unacked: 1, Consumers: -1},
-		{"/", "b"}: {VHost: "/", Name: "b", Messages: -1, Ready: 3, Unacked: -1, Consumers: -1},
-		{"/", "c"}: {VHost: "/", Name: "c", Messages: -1, Ready: -1, Unacked: 1, Consumers: -1},
-	}
-	if len(into) != len(want) {
-		t.Fatalf("%d queues", len(into))
-	}
-	for k, w := range want {
-		if g := into[k]; g == nil || *g != w {
-			t.Errorf("%v: got %+v, want %+v", k, g, w)
+		if got := x.end(); !slices.Equal(got, want) {
+			t.Errorf("poll %d: got %+v, want %+v", poll, got, want)
 		}
 	}
 }

@@ -40,8 +40,8 @@ type Source struct {
 	// Owned by the polling goroutine.
 	promRetryAt time.Time
 	promLastErr string
-	earlyDone   bool       // the first poll has sent its nodes and overview ahead of its queues
-	order       queueOrder // the last prometheus poll's queues, sorted: the next one's order and size hint
+	earlyDone   bool        // the first poll has sent its nodes and overview ahead of its queues
+	index       *queueIndex // the prometheus path's queues, from poll to poll
 }
 
 // New validates cfg and returns a Source; it makes no request.
@@ -56,7 +56,9 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	cfg.Password = "" // kept once, in s.pass
-	return &Source{cfg: cfg, mgmt: mgmt, prom: prom, queueRE: re, client: client, user: user, pass: pass, now: time.Now}, nil
+	s := &Source{cfg: cfg, mgmt: mgmt, prom: prom, queueRE: re, client: client, user: user, pass: pass, now: time.Now}
+	s.index = newQueueIndex(s.keep)
+	return s, nil
 }
 
 // Name is sources.NameRabbitMQ.
@@ -157,7 +159,7 @@ func (s *Source) Poll(ctx context.Context) (b sources.Batch, err error) {
 		if ov.MessagesReady < 0 && s.cfg.VHost == "" && s.queueRE == nil {
 			ov.MessagesReady, ov.MessagesUnacked = totals(queues)
 		}
-		sortQueues(queues) // the prometheus path's come sorted (queueOrder)
+		sortQueues(queues) // the prometheus path's come sorted (queueIndex)
 	}
 
 	if nameless > 0 {
@@ -284,7 +286,7 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 
 	// Queue metrics are node-local: ask every node that answered (a node
 	// down has no live queues to report).
-	byKey := make(map[queueKey]*sources.Queue, s.order.expect())
+	s.index.begin()
 	q := detailedQuery
 	if s.cfg.VHost != "" {
 		q += "&vhost=" + url.QueryEscape(s.cfg.VHost)
@@ -293,14 +295,14 @@ func (s *Source) pollPrometheus(ctx context.Context, f *fetcher, nodes []sources
 		u := pu.JoinPath("/metrics/detailed")
 		u.RawQuery = q
 		err := f.get(ctx, u.String(), false, promAccept, f.limit, func(r io.Reader) error {
-			return parseDetailedQueues(r, s.keep, byKey, s.order.expect())
+			return parseDetailedQueues(r, s.index)
 		})
 		if err != nil {
 			notes = append(notes, "prometheus queue metrics failed, queues from management API"+consumersUnknown+": "+err.Error())
 			return nil, notes
 		}
 	}
-	return s.order.sorted(byKey), notes
+	return s.index.end(), notes
 }
 
 // managementQueues lists queues from the management API in one request.
