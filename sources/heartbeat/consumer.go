@@ -88,7 +88,7 @@ type Source struct {
 	lastLim  string              // the host of the last one
 	limPrev  uint64              // limited at the previous batch
 	flood    burst               // this batch's hosts over maxPerHost whose heartbeats were sent as fast
-	held     burst               // … whose heartbeats were sent at their interval and held back on the way
+	held     burst               // … whose heartbeats were sent at their interval (by their clock) and came at once
 	backlog  int                 // messages waiting in the queue at the last look
 	maxIv    time.Duration       // the longest agent interval accepted (at most a minute)
 	behind   string              // why the feed could not vouch for silence, while it holds
@@ -265,7 +265,7 @@ func (s *Source) batch(now time.Time) sources.Batch {
 		if s.flood.n > 0 {
 			why = fmt.Sprintf("heartbeat: flood from %s (%d over %d a batch): other hosts' silence proves nothing", s.flood.host, s.flood.n, maxPerHost)
 		} else if s.held.n > 0 {
-			why = fmt.Sprintf("heartbeat: held back on the way: %s's came at once (%d over %d a batch, the first %d sent over %s): other hosts' silence proves nothing",
+			why = fmt.Sprintf("heartbeat: %s's came at once (%d over %d a batch), the first %d sent over %s by its clock: held back on the way, or replayed; other hosts' silence proves nothing",
 				s.held.host, s.held.n, maxPerHost, maxPerHost, s.held.span.Round(100*time.Millisecond))
 		} else if s.backlog >= backlogLimit {
 			why = fmt.Sprintf("heartbeat: dashboard behind, %d messages queued (the oldest are dropped): other hosts' silence proves nothing", s.backlog)
