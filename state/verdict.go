@@ -110,7 +110,8 @@ package state
 //     summary ends "(no RPC data)".
 //  13. Service down (CauseServiceDown, thin): services down on a host that
 //     cannot be judged (no agent, the heartbeat source failing, its pings
-//     answered: its reports do not reach Nova; or its pings undelivered).
+//     answered: its reports do not reach Nova; its pings undelivered; or
+//     answered only before it was seen down: the next ping decides).
 //
 // Rules 9–13 apply while the hosts with services down are not many. Under
 // a broker or blind verdict the evidence is the broker signals, the
@@ -452,7 +453,8 @@ func ruleProcessThin(in *VerdictInputs) (said, bool) {
 
 func ruleServiceDown(in *VerdictInputs) (said, bool) {
 	return hostRule(in, "service down, cause unclear (thin evidence): ", "services down, cause unclear (thin evidence): ", func(h *HostInput) bool {
-		return h.Beat == BeatNone || h.Beat == BeatUnheard || h.Beat == BeatMassLost || (h.Beat == BeatFresh && (h.Ping == PingAnswered || h.Ping == PingUndelivered))
+		return h.Beat == BeatNone || h.Beat == BeatUnheard || h.Beat == BeatMassLost ||
+			(h.Beat == BeatFresh && (h.Ping == PingAnswered || h.Ping == PingUndelivered || h.Ping == PingPending))
 	})
 }
 

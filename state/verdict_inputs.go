@@ -86,6 +86,10 @@ const (
 	// blocked the publish, or it could not be sent) and none timed out:
 	// that says something of the broker, nothing of the process.
 	PingUndelivered
+	// PingPending: every ping of them was answered, but sent before the
+	// service was seen down: a process that died just after answering looks
+	// the same as one whose reports do not reach Nova. The next ping decides.
+	PingPending
 )
 
 // HostInput is one host with services down, as the rules saw it.
@@ -756,10 +760,14 @@ func downServices(svcs []*Service) string {
 // ping that timed out counts against a process: one the broker blocked, or
 // that could not be sent, never reached it (seen in the scenario matrix:
 // a memory alarm blocked every ping while nova-scheduler happened to be
-// down, and "service process problem" showed for a second).
+// down, and "service process problem" showed for a second). Only a ping
+// sent once the service was seen down shows it answering while down: one
+// sent before says nothing yet (seen in the matrix: nova-scheduler
+// stopped just after answering, and for 0.2 s, until the next ping timed
+// out, it read "answers RPC: its reports do not reach Nova").
 func rpcOf(svcs []*Service) (string, PingState) {
 	pinged, answered := 0, 0
-	var timedOut, undelivered *RPCPing
+	var timedOut, undelivered, before *RPCPing
 	var timedOutOf, undeliveredOf *Service
 	for i := range svcs {
 		sv := svcs[i]
@@ -768,6 +776,10 @@ func rpcOf(svcs []*Service) (string, PingState) {
 		}
 		pinged++
 		switch r := sv.RPC; {
+		case r.Result == sources.ProbeOK && r.At.Before(sv.Since):
+			if before == nil || r.At.After(before.At) {
+				before = r
+			}
 		case r.Result == sources.ProbeOK:
 			answered++
 		case r.Result == sources.ProbeTimeout:
@@ -787,6 +799,8 @@ func rpcOf(svcs []*Service) (string, PingState) {
 		return fmt.Sprintf("RPC ping of %s %s at %s", timedOutOf.Key.Binary, timedOut.Result, format.Clock(timedOut.At)), PingFailed
 	case undelivered != nil:
 		return fmt.Sprintf("RPC ping of %s %s at %s: not delivered, says nothing of the process", undeliveredOf.Key.Binary, undelivered.Result, format.Clock(undelivered.At)), PingUndelivered
+	case before != nil:
+		return fmt.Sprintf("RPC ping answered at %s, before it was seen down: the next ping decides", format.Clock(before.At)), PingPending
 	}
 	return fmt.Sprintf("RPC pings answered (%d)", answered), PingAnswered
 }

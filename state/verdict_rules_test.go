@@ -78,6 +78,9 @@ func TestRulesAlone(t *testing.T) {
 		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingFailed, "")}}, false, ""},            // a host coming back: its services follow
 		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingNone, "")}}, false, ""}, // likewise
 		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingAnswered, "")}}, false, ""},     // the incident's own verdict holds
+		{"process", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingPending, "")}}, false, ""},              // answered before it went down: not yet known
+		{"process, no RPC data", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingPending, "")}}, false, ""}, // nor is it "no data"
+		{"service down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatFresh, PingPending, "")}}, true, "service down, cause unclear (thin evidence): nova-compute on c1"},
 		{"host down", VerdictInputs{DownByHost: []HostInput{hostIn("c1", BeatReturned, PingFailed, "")}}, false, ""},
 		{"peers down", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatFresh, ""), peer("c2", BeatFresh, "")}}, true, "services down, cause unclear (thin evidence): 2/2 nova-compute down at once, their hosts beating: a shared dependency (conductor, broker, database?) rather than separate process problems: nova-compute on c1; nova-compute on c2"},
 		{"peers down", VerdictInputs{DownByHost: []HostInput{peer("c1", BeatFresh, ""), peer("c2", BeatFresh, "nova-compute")}}, false, ""}, // a peer's process gone: its own problem
@@ -292,5 +295,53 @@ func TestVerdictClearing(t *testing.T) {
 			}
 			t.Errorf("never cleared; last %q", vs[tt.last].Summary)
 		})
+	}
+}
+
+// TestRPCOf: how a host's down services' last pings stand. A ping answered
+// counts as "answers while down" only if it was sent once the service was
+// seen down: one sent before is pending (the process may have died just
+// after answering), and the finding then points nowhere (not at the
+// conductor or the database, as "answers RPC" does).
+func TestRPCOf(t *testing.T) {
+	down := t0.Add(10 * time.Second) // when stacktop saw the service down
+	ping := func(at time.Duration, r sources.ProbeResult) *RPCPing {
+		return &RPCPing{At: down.Add(at), Result: r}
+	}
+	svc := func(binary string, p *RPCPing) *Service {
+		return &Service{Key: ServiceKey{Binary: binary, Host: "c1"}, Cond: CondDown, Since: down, RPC: p}
+	}
+	cases := []struct {
+		name string
+		svcs []*Service
+		want PingState
+		text string
+	}{
+		{"no ping", []*Service{svc("nova-compute", nil)}, PingNone, "no RPC data"},
+		{"answered after it was seen down", []*Service{svc("nova-compute", ping(time.Second, sources.ProbeOK))}, PingAnswered, "RPC pings answered (1)"},
+		{"answered when it was seen down", []*Service{svc("nova-compute", ping(0, sources.ProbeOK))}, PingAnswered, "RPC pings answered (1)"},
+		{"answered before it was seen down", []*Service{svc("nova-scheduler", ping(-5*time.Second, sources.ProbeOK))}, PingPending,
+			"RPC ping answered at 12:00:05, before it was seen down: the next ping decides"},
+		{"one answered after, one before", []*Service{svc("nova-compute", ping(time.Second, sources.ProbeOK)), svc("nova-network", ping(-time.Second, sources.ProbeOK))}, PingPending,
+			"RPC ping answered at 12:00:09, before it was seen down: the next ping decides"},
+		{"timed out after one answered before", []*Service{svc("nova-scheduler", ping(-3*time.Second, sources.ProbeTimeout))}, PingFailed, "RPC ping of nova-scheduler timeout at 12:00:07"},
+		{"one timed out, one answered before", []*Service{svc("nova-compute", ping(-time.Second, sources.ProbeOK)), svc("nova-network", ping(time.Second, sources.ProbeTimeout))}, PingFailed,
+			"RPC ping of nova-network timeout at 12:00:11"},
+		{"blocked, one answered before", []*Service{svc("nova-compute", ping(-time.Second, sources.ProbeOK)), svc("nova-network", ping(time.Second, sources.ProbeBlocked))}, PingUndelivered,
+			"RPC ping of nova-network blocked at 12:00:11: not delivered, says nothing of the process"},
+		{"up services are not asked", []*Service{{Key: ServiceKey{Binary: "nova-compute", Host: "c1"}, Cond: CondUp, Since: down, RPC: ping(-time.Second, sources.ProbeOK)}}, PingNone, "no RPC data"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text, got := rpcOf(c.svcs)
+			if got != c.want || text != c.text {
+				t.Errorf("rpcOf = %d %q, want %d %q", got, text, c.want, c.text)
+			}
+		})
+	}
+	// The finding for a host whose pings are pending names no cause.
+	h := HostInput{Host: "vm", Down: "nova-scheduler", Since: down, Beat: BeatFresh, LastSeen: down, Ping: PingPending, PingText: "RPC ping answered at 12:00:05, before it was seen down: the next ping decides"}
+	if f := hostFinding(&h, down.Add(time.Second)); strings.Contains(f.Text, "answers RPC") || strings.Contains(f.Text, "conductor") || !strings.Contains(f.Text, "the next ping decides") {
+		t.Errorf("finding %q", f.Text)
 	}
 }

@@ -40,6 +40,12 @@ const harnessRecording = "testdata/harness-broker-stop.jsonl.gz"
 // again; TestRecordHarnessComputeKill makes it.
 const computeKillRecording = "testdata/harness-compute-kill.jsonl.gz"
 
+// schedulerStopRecording is nova-scheduler stopped on the dev cloud (the
+// scenario matrix's scheduler-stop, session 8, 15:43:00–15:45:50 of its
+// recording): it answered an RPC ping just before it went, so that ping
+// predates Nova's "down"; the next one timed out 0.2 s after Nova's poll.
+const schedulerStopRecording = "testdata/harness-scheduler-stop.jsonl.gz"
+
 // TestRecordHarnessBrokerStop records the dev cloud through stacktop's real
 // Nova, RabbitMQ and heartbeat (canary) sources while it stops the broker
 // application, waits for Nova to call every compute down, starts it again
@@ -355,6 +361,7 @@ func TestTimelineOfHarnessRecordings(t *testing.T) {
 		file, golden string
 		want         []string
 		never        []string // after "] verdict: " or "] nova-compute "
+		nowhere      []string // anywhere in the timeline
 	}{
 		{harnessRecording, "harness-broker-stop.md", []string{
 			"] Nova lists ",
@@ -363,7 +370,7 @@ func TestTimelineOfHarnessRecordings(t *testing.T) {
 			"] heartbeat polls failing — ",
 			"] nova-compute down on 2 hosts: compute-1, compute-2",
 			"] nova-compute up on 2 hosts: compute-1, compute-2",
-		}, nil},
+		}, nil, nil},
 		{computeKillRecording, "harness-compute-kill.md", []string{
 			"] nova-compute down on compute-2",
 			"] nova-compute up on compute-2",
@@ -371,7 +378,12 @@ func TestTimelineOfHarnessRecordings(t *testing.T) {
 			"] nova-compute answering RPC again on compute-2 — round trip ",
 			"] verdict: service process problem: nova-compute on compute-2 — ",
 			"] verdict cleared",
-		}, []string{"broker", "compute-1 down", "host down"}},
+		}, []string{"broker", "compute-1 down", "host down"}, nil},
+		{schedulerStopRecording, "harness-scheduler-stop.md", []string{
+			"] nova-scheduler down on vm",
+			"] verdict: service process problem: nova-scheduler on vm — ",
+			"] verdict cleared",
+		}, []string{"broker", "host down", "conductor"}, []string{"answers RPC", "conductor or database"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			md, stderr := timelineOf(t, tc.file)
@@ -387,6 +399,11 @@ func TestTimelineOfHarnessRecordings(t *testing.T) {
 			for _, never := range tc.never {
 				if strings.Contains(md, "] verdict: "+never) || strings.Contains(md, "] nova-compute "+never) {
 					t.Errorf("timeline says %q", never)
+				}
+			}
+			for _, nowhere := range tc.nowhere {
+				if strings.Contains(md, nowhere) {
+					t.Errorf("timeline says %q", nowhere)
 				}
 			}
 		})

@@ -28,6 +28,9 @@ func TestRecordingsWrongCauseTime(t *testing.T) {
 		// One nova-compute killed, its host's agent alive: the process
 		// (and, before the kill, the scheduler's late report, thinly).
 		{computeKillRecording, []state.Cause{state.CauseProcess, state.CauseServiceDown}, state.CauseProcess},
+		// nova-scheduler stopped: its process (thinly "cause unclear" until
+		// a ping sent after Nova's "down" times out).
+		{schedulerStopRecording, []state.Cause{state.CauseProcess, state.CauseServiceDown}, state.CauseProcess},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
 			rd, err := recording.Open(tt.path)
