@@ -696,23 +696,22 @@ func kindNote(k sources.FailureKind) string {
 func lostAtOnce(hosts []*Host, now time.Time) (lost, known int) {
 	var newest time.Time
 	var span time.Duration
+	var lostAt []time.Time // the steady agents' lost hosts' last heartbeats
 	for _, h := range hosts {
-		if !steadyAgent(h) || h.Liveness(now) != LiveLost {
-			continue
-		}
-		if h.LastSeen.After(newest) {
-			newest = h.LastSeen
-		}
-		span = max(span, time.Duration(lossSpanBeats*float64(h.HeartbeatInterval())))
-	}
-	for _, h := range hosts {
-		if !steadyAgent(h) {
-			continue
-		}
 		switch {
+		case !steadyAgent(h):
 		case h.Liveness(now) != LiveLost:
 			known++
-		case !h.LastSeen.Before(newest.Add(-span)):
+		default:
+			lostAt = append(lostAt, h.LastSeen)
+			if h.LastSeen.After(newest) {
+				newest = h.LastSeen
+			}
+			span = max(span, time.Duration(lossSpanBeats*float64(h.HeartbeatInterval())))
+		}
+	}
+	for _, at := range lostAt {
+		if !at.Before(newest.Add(-span)) {
 			lost++
 			known++
 		}

@@ -86,7 +86,6 @@ type Source struct {
 	overflow uint64              // dropped because the dashboard did not keep up
 	limited  uint64              // replaced in a batch: over maxPerHost from one host
 	lastLim  string              // the host of the last one
-	limPrev  uint64              // limited at the previous batch
 	flood    burst               // this batch's hosts over maxPerHost whose heartbeats were sent as fast
 	held     burst               // … whose heartbeats were sent at their interval (by their clock) and came at once
 	backlog  int                 // messages waiting in the queue at the last look
@@ -278,7 +277,6 @@ func (s *Source) batch(now time.Time) sources.Batch {
 			b.Health.Err, b.Health.Kind = s.behind, sources.FailBehind // not the connection: the verdict must not read a broker failure
 		}
 	}
-	s.limPrev = s.limited
 	s.flood, s.held = burst{}, burst{}
 	var d []string
 	d = append(d, fmt.Sprintf("%d received", s.received))
