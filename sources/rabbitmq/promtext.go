@@ -426,7 +426,10 @@ func (p *detailedParser) queue(f int, vhost, name []byte) (*sources.Queue, error
 			if !utf8.Valid(vhost) {
 				return nil, p.invalidUTF8(vhost)
 			}
-			vq = x.vhost(vhost)
+			if !utf8.Valid(name) { // a new vhost's queue is new: checked before the vhost is made, so that no vhost is left without a queue
+				return nil, p.invalidUTF8(name)
+			}
+			vq = x.addVHost(vhost)
 		}
 		p.last = vq
 	}

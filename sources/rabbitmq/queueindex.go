@@ -72,11 +72,8 @@ func (x *queueIndex) begin() {
 	x.live = 0
 }
 
-// vhost is a vhost's index, made on first use; name must be valid UTF-8.
-func (x *queueIndex) vhost(name []byte) *vhostQueues {
-	if vq := x.vhosts[string(name)]; vq != nil {
-		return vq
-	}
+// addVHost indexes a vhost new to the index; name must be valid UTF-8.
+func (x *queueIndex) addVHost(name []byte) *vhostQueues {
 	vq := &vhostQueues{name: string(name), queues: map[string]int32{}}
 	x.vhosts[vq.name] = vq
 	return vq

@@ -150,3 +150,20 @@ func TestQueueIndexLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueIndexInvalidNameMakesNoVHost: a poll that fails on a queue name
+// that is not UTF-8, under a vhost new to the index, leaves no vhost
+// behind: polls failing so cannot grow the index.
+func TestQueueIndexInvalidNameMakesNoVHost(t *testing.T) {
+	x := newQueueIndex(nil)
+	for poll := range 3 {
+		x.begin()
+		text := fmt.Sprintf("rabbitmq_detailed_queue_messages_ready{vhost=\"v%d\",queue=\"\xff\"} 1\n", poll)
+		if err := parseDetailedQueues(strings.NewReader(text), x); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
+			t.Fatalf("poll %d: err %v, want not UTF-8", poll, err)
+		}
+	}
+	if len(x.vhosts) != 0 || len(x.list) != 0 {
+		t.Errorf("%d vhosts, %d queues indexed after failed polls", len(x.vhosts), len(x.list))
+	}
+}
